@@ -1,0 +1,22 @@
+"""emkit: fast Expectation-Maximisation for latent-variable models."""
+
+from ._exceptions import (
+    ConvergenceWarning,
+    InvalidParameterError,
+    LikelihoodDecreaseWarning,
+    ModelFileError,
+    NotFittedError,
+)
+from .mixture import GaussianMixture
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "GaussianMixture",
+    "InvalidParameterError",
+    "LikelihoodDecreaseWarning",
+    "ModelFileError",
+    "NotFittedError",
+    "__version__",
+]

@@ -1,0 +1,212 @@
+"""The EM engine, shared by every model.
+
+A model is an :class:`EMProblem`: an E-step that turns a block of rows and the current
+parameters ``theta`` into additive sufficient statistics plus the block's summed
+log-likelihood, and an M-step that turns summed statistics into new parameters. The engine
+owns everything else: feeding the data in row blocks, the loop, convergence on the change of
+the mean log-likelihood, the history of lower bounds, verbose output, a guard against a
+decreasing likelihood, and restarts.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+
+from ._exceptions import ConvergenceWarning, LikelihoodDecreaseWarning
+
+#: Rows per block are chosen so that a block's (rows x width) temporaries stay near this size.
+DEFAULT_BLOCK_BYTES = 32 * 2**20
+
+
+class EMProblem(Protocol):
+    """What a model provides to the engine: the maths of one EM iteration, nothing else."""
+
+    def e_step(self, X: np.ndarray, theta: Any, sample_weight: np.ndarray | None):
+        """Return ``(stats, loglik)``: additive statistics and the (weighted) summed
+        log-likelihood of the rows of ``X`` under ``theta``."""
+
+    def m_step(self, stats: Any, theta: Any) -> Any:
+        """Return the parameters that maximise the expected complete-data likelihood."""
+
+
+class RowBlocks:
+    """In-memory rows (and optional row weights) handed to E-steps block by block.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    block_rows : int
+        Rows per block; memory used by an E-step grows with this, not with n_samples.
+    """
+
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None, block_rows: int):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.block_rows = max(1, int(block_rows))
+        self.total_weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        n = self.X.shape[0]
+        for start in range(0, n, self.block_rows):
+            stop = min(n, start + self.block_rows)
+            w = None if self.sample_weight is None else self.sample_weight[start:stop]
+            yield self.X[start:stop], w
+
+
+def block_rows_for(row_width: int, itemsize: int = 8, budget: int = DEFAULT_BLOCK_BYTES) -> int:
+    """Rows per block so that a block of ``row_width`` values per row fits ``budget`` bytes."""
+    return max(256, budget // max(1, row_width * itemsize))
+
+
+def expectation(problem: EMProblem, blocks: RowBlocks, theta) -> tuple[Any, float]:
+    """One E-step over all blocks: the summed statistics and the mean log-likelihood."""
+    stats, loglik = None, 0.0
+    for X, w in blocks:
+        block_stats, block_loglik = problem.e_step(X, theta, w)
+        stats = block_stats if stats is None else stats + block_stats
+        loglik += float(block_loglik)
+    return stats, loglik / blocks.total_weight
+
+
+@dataclass
+class EMRun:
+    """The outcome of one EM run from one starting point."""
+
+    theta: Any
+    lower_bounds: list = field(default_factory=list)
+    converged: bool = False
+    n_iter: int = 0
+    lower_bound: float = -np.inf
+
+
+class Monitor:
+    """Verbose output (scikit-learn's format) and the likelihood-decrease guard.
+
+    Parameters
+    ----------
+    verbose : int
+        0 silent; 1 prints restarts and iterations; 2 adds times and log-likelihood changes.
+    verbose_interval : int
+        Print every this many iterations.
+    rtol : float
+        A decrease larger than ``rtol * max(1, |lower bound|)`` is beyond round-off and warned
+        about.
+    """
+
+    def __init__(self, verbose: int = 0, verbose_interval: int = 10, rtol: float = 1e-9):
+        self.verbose = int(verbose)
+        self.verbose_interval = int(verbose_interval)
+        self.rtol = rtol
+        self._t_init = self._t_iter = 0.0
+
+    def start(self, init: int) -> None:
+        if self.verbose >= 1:
+            print(f"Initialization {init}")
+        self._t_init = self._t_iter = time.time()
+
+    def iteration(self, n_iter: int, lower_bound: float, change: float) -> None:
+        if self.verbose >= 1 and n_iter % self.verbose_interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            else:
+                now = time.time()
+                print(f"  Iteration {n_iter}\t time lapse {now - self._t_iter:.5f}s\t "
+                      f"ll change {change:.5f}")
+                self._t_iter = now
+
+    def decreased(self, previous: float, current: float) -> bool:
+        """True (and a warning) when the lower bound fell by more than round-off."""
+        if not np.isfinite(previous) or current >= previous:
+            return False
+        if previous - current <= self.rtol * max(1.0, abs(previous)):
+            return False
+        warnings.warn(
+            f"The log-likelihood decreased from {previous!r} to {current!r} between two EM "
+            "iterations; this points to numerical trouble (try float64 data, a larger "
+            "reg_covar, or rescaled features).",
+            LikelihoodDecreaseWarning,
+            stacklevel=4,
+        )
+        return True
+
+    def end(self, lower_bound: float, converged: bool) -> None:
+        if self.verbose == 1:
+            print(f"Initialization {'converged' if converged else 'did not converge'}.")
+        elif self.verbose >= 2:
+            state = "converged" if converged else "did not converge"
+            print(f"Initialization {state}. time lapse {time.time() - self._t_init:.5f}s\t "
+                  f"lower bound {lower_bound:.5f}.")
+
+
+def run_em(
+    problem: EMProblem,
+    blocks: RowBlocks,
+    theta,
+    *,
+    tol: float,
+    max_iter: int,
+    monitor: Monitor,
+    lower_bound: float = -np.inf,
+) -> EMRun:
+    """Iterate E- and M-steps from ``theta`` until the mean log-likelihood changes by less
+    than ``tol`` or ``max_iter`` iterations have run.
+
+    The lower bound recorded at iteration t is the mean log-likelihood of the parameters
+    that entered iteration t (the E-step's); the returned parameters are the last M-step's.
+    A decrease beyond round-off is warned about and never counts as convergence.
+    """
+    run = EMRun(theta=theta, lower_bound=lower_bound)
+    for n_iter in range(1, max_iter + 1):
+        previous = run.lower_bound
+        stats, current = expectation(problem, blocks, run.theta)
+        run.theta = problem.m_step(stats, run.theta)
+        run.lower_bound, run.n_iter = current, n_iter
+        run.lower_bounds.append(current)
+        change = current - previous
+        monitor.iteration(n_iter, current, change)
+        decreased = monitor.decreased(previous, current)
+        if abs(change) < tol and not decreased:
+            run.converged = True
+            break
+    return run
+
+
+def fit_with_restarts(
+    problem: EMProblem,
+    blocks: RowBlocks,
+    start: Callable[[], Any],
+    *,
+    n_init: int,
+    tol: float,
+    max_iter: int,
+    monitor: Monitor,
+    lower_bound: float = -np.inf,
+) -> EMRun:
+    """Run EM from ``n_init`` starting points drawn by ``start()``; keep the run with the
+    highest final lower bound. Warns with ConvergenceWarning when that run did not converge.
+    """
+    best = None
+    for init in range(n_init):
+        monitor.start(init)
+        theta = start()
+        run = run_em(problem, blocks, theta, tol=tol, max_iter=max_iter, monitor=monitor,
+                     lower_bound=lower_bound)
+        if max_iter > 0:
+            monitor.end(run.lower_bound, run.converged)
+        # scikit-learn's rule, kept for identical results: the first run, or a better one.
+        if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -np.inf:
+            best = run
+    if max_iter > 0 and not best.converged:
+        warnings.warn(
+            "Best performing initialization did not converge. Try different init "
+            "parameters, or increase max_iter, tol, or check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return best

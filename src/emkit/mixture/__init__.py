@@ -1,0 +1,5 @@
+"""Gaussian mixture models fitted by EM."""
+
+from ._gaussian_mixture import GaussianMixture
+
+__all__ = ["GaussianMixture"]

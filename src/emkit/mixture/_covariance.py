@@ -1,0 +1,357 @@
+"""Covariance parametrisations of a Gaussian mixture.
+
+``covariance_type`` is resolved once into one of these objects. Each knows the shapes of its
+parameters, its M-step from :class:`GaussianStats`, its log-density, its number of free
+parameters and its sampling, so no string switch is repeated across the code.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import numpy as np
+from scipy import linalg
+
+from ._stats import GaussianStats
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _check_symmetric_positive_definite(matrix: np.ndarray, name: str) -> None:
+    if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
+        raise ValueError(f"'{name} precision' should be symmetric, positive-definite")
+
+
+def _precision_cholesky_of(covariance: np.ndarray) -> np.ndarray:
+    """Upper-triangular U with U U^T = covariance^{-1} (scikit-learn's convention).
+
+    A covariance that is not numerically positive-definite (collinear features at a scale
+    where ``reg_covar`` is negligible) gets the smallest diagonal jitter, relative to its
+    scale, that makes it so, instead of failing the fit.
+    """
+    n = covariance.shape[0]
+    try:
+        chol = linalg.cholesky(covariance, lower=True)
+    except linalg.LinAlgError:
+        scale = max(float(np.max(np.abs(np.diag(covariance)))), np.finfo(covariance.dtype).tiny)
+        jitter = scale * np.finfo(covariance.dtype).eps * n
+        while True:
+            try:
+                chol = linalg.cholesky(covariance + jitter * np.eye(n, dtype=covariance.dtype),
+                                       lower=True)
+                break
+            except linalg.LinAlgError:
+                jitter *= 10.0
+                if not np.isfinite(jitter):
+                    raise ValueError(
+                        "Fitting the mixture model failed because a covariance is not finite; "
+                        "check the data for extreme values.") from None
+    return linalg.solve_triangular(chol, np.eye(n, dtype=covariance.dtype), lower=True).T
+
+
+def _positive(variances: np.ndarray, floor: float) -> np.ndarray:
+    """Variances clipped at ``floor`` (> 0): round-off may not make them vanish."""
+    tiny = np.finfo(variances.dtype).tiny
+    return np.maximum(variances, max(floor, tiny))
+
+
+class CovarianceModel(ABC):
+    """One covariance parametrisation: shapes, M-step, log-density, sampling."""
+
+    name: str
+    #: Layout of the second-moment statistic, also GaussianStats.kind.
+    kind: str
+
+    @abstractmethod
+    def precisions_shape(self, n_components: int, n_features: int) -> tuple: ...
+
+    @abstractmethod
+    def n_covariance_parameters(self, n_components: int, n_features: int) -> int: ...
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of the whole mixture: covariances, means and weights."""
+        return (self.n_covariance_parameters(n_components, n_features)
+                + n_components * n_features + n_components - 1)
+
+    @abstractmethod
+    def second_moments(self, X: np.ndarray, resp: np.ndarray, anchor: np.ndarray):
+        """``(first, second)`` statistics of a block given weighted responsibilities."""
+
+    @abstractmethod
+    def covariances(self, stats: GaussianStats, nk: np.ndarray, shift: np.ndarray,
+                    reg_covar: float) -> np.ndarray:
+        """M-step: covariances about the new means (``anchor + shift``), plus ``reg_covar``."""
+
+    @abstractmethod
+    def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def precisions_cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def precisions(self, precisions_cholesky: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def log_det_cholesky(self, precisions_cholesky: np.ndarray, n_features: int) -> np.ndarray:
+        """log det of each precision's Cholesky factor (half the precision's log det)."""
+
+    @abstractmethod
+    def mahalanobis(self, X: np.ndarray, means: np.ndarray,
+                    precisions_cholesky: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances, shape (n_samples, n_components)."""
+
+    @abstractmethod
+    def check_precisions(self, precisions: np.ndarray) -> None:
+        """Raise ValueError unless each precision is valid (positive / SPD)."""
+
+    @abstractmethod
+    def sample_component(self, rng, mean, covariances, k: int, n: int) -> np.ndarray: ...
+
+    def log_gaussian(self, X, means, precisions_cholesky) -> np.ndarray:
+        """log N(x_i | mu_k, Sigma_k), shape (n_samples, n_components)."""
+        n_features = X.shape[1]
+        log_det = self.log_det_cholesky(precisions_cholesky, n_features)
+        maha = self.mahalanobis(X, means, precisions_cholesky)
+        return -0.5 * (n_features * _LOG_2PI + maha) + log_det
+
+
+class _MatrixCovariance(CovarianceModel):
+    """Shared by 'full' and 'tied': matrices factorised by Cholesky."""
+
+    def _second_block(self, X, resp, anchor):
+        n_components, n_features = anchor.shape
+        first = np.empty_like(anchor)
+        second = np.zeros((n_components, n_features, n_features), dtype=X.dtype)
+        for k in range(n_components):
+            diff = X - anchor[k]
+            weighted = diff * resp[:, k:k + 1]
+            first[k] = weighted.sum(axis=0)
+            second[k] = weighted.T @ diff
+        return first, second
+
+    @staticmethod
+    def _scatter(second, first, nk, shift, weight):
+        # sum r (x - a - d)(x - a - d)^T = S2 - S1 d^T - d S1^T + S0 d d^T
+        cross = first[..., :, None] * shift[..., None, :]
+        return (second - cross - np.swapaxes(cross, -1, -2)
+                + weight[..., None, None] * shift[..., :, None] * shift[..., None, :])
+
+
+class FullCovariance(_MatrixCovariance):
+    name = kind = "full"
+
+    def precisions_shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def second_moments(self, X, resp, anchor):
+        return self._second_block(X, resp, anchor)
+
+    def covariances(self, stats, nk, shift, reg_covar):
+        cov = self._scatter(stats.second, stats.first, nk, shift, stats.weight)
+        cov /= nk[:, None, None]
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        idx = np.arange(cov.shape[1])
+        cov[:, idx, idx] = _positive(cov[:, idx, idx], 0.0) + reg_covar
+        return cov
+
+    def precisions_cholesky(self, covariances):
+        return np.stack([_precision_cholesky_of(c) for c in covariances])
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return np.stack([_flipped_cholesky(p) for p in precisions])
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
+
+    def covariances_from_precisions(self, precisions):
+        return np.stack([_spd_inverse(p) for p in precisions])
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return np.sum(np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)), axis=1)
+
+    def mahalanobis(self, X, means, precisions_cholesky):
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+        for k, (mean, chol) in enumerate(zip(means, precisions_cholesky)):
+            y = (X - mean) @ chol
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        return out
+
+    def check_precisions(self, precisions):
+        for p in precisions:
+            _check_symmetric_positive_definite(p, self.name)
+
+    def sample_component(self, rng, mean, covariances, k, n):
+        return rng.multivariate_normal(mean, covariances[k], n)
+
+
+class TiedCovariance(_MatrixCovariance):
+    name = kind = "tied"
+
+    def precisions_shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def second_moments(self, X, resp, anchor):
+        first, second = self._second_block(X, resp, anchor)
+        return first, second.sum(axis=0)
+
+    def covariances(self, stats, nk, shift, reg_covar):
+        # sum_k [S2_k - S1_k d_k^T - d_k S1_k^T + S0_k d_k d_k^T], with S2 already summed.
+        cross = stats.first.T @ shift
+        cov = stats.second - cross - cross.T + (shift.T * stats.weight) @ shift
+        cov /= nk.sum()
+        cov = 0.5 * (cov + cov.T)
+        idx = np.arange(cov.shape[0])
+        cov[idx, idx] = _positive(cov[idx, idx], 0.0) + reg_covar
+        return cov
+
+    def precisions_cholesky(self, covariances):
+        return _precision_cholesky_of(covariances)
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return _flipped_cholesky(precisions)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky @ precisions_cholesky.T
+
+    def covariances_from_precisions(self, precisions):
+        return _spd_inverse(precisions)
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return np.sum(np.log(np.diag(precisions_cholesky)))
+
+    def mahalanobis(self, X, means, precisions_cholesky):
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+        for k, mean in enumerate(means):
+            y = (X - mean) @ precisions_cholesky
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        return out
+
+    def check_precisions(self, precisions):
+        _check_symmetric_positive_definite(precisions, self.name)
+
+    def sample_component(self, rng, mean, covariances, k, n):
+        return rng.multivariate_normal(mean, covariances, n)
+
+
+class DiagCovariance(CovarianceModel):
+    name = kind = "diag"
+
+    def precisions_shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def second_moments(self, X, resp, anchor):
+        first = np.empty_like(anchor)
+        second = np.empty_like(anchor)
+        for k in range(anchor.shape[0]):
+            diff = X - anchor[k]
+            weighted = diff * resp[:, k:k + 1]
+            first[k] = weighted.sum(axis=0)
+            second[k] = np.einsum("ij,ij->j", weighted, diff)
+        return first, second
+
+    def _variances(self, stats, nk, shift):
+        var = stats.second - 2 * stats.first * shift + stats.weight[:, None] * shift**2
+        return var / nk[:, None]
+
+    def covariances(self, stats, nk, shift, reg_covar):
+        return _positive(self._variances(stats, nk, shift), 0.0) + reg_covar
+
+    def precisions_cholesky(self, covariances):
+        return 1.0 / np.sqrt(covariances)
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return np.sqrt(precisions)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky**2
+
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return np.sum(np.log(precisions_cholesky), axis=-1)
+
+    def mahalanobis(self, X, means, precisions_cholesky):
+        precisions = precisions_cholesky**2
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+        for k in range(means.shape[0]):
+            diff = X - means[k]
+            out[:, k] = (diff * diff) @ precisions[k]
+        return out
+
+    def check_precisions(self, precisions):
+        if np.any(precisions <= 0.0):
+            raise ValueError(f"'{self.name} precision' should be positive")
+
+    def sample_component(self, rng, mean, covariances, k, n):
+        return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(covariances[k])
+
+
+class SphericalCovariance(DiagCovariance):
+    name = kind = "spherical"
+
+    def precisions_shape(self, n_components, n_features):
+        return (n_components,)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_components
+
+    def second_moments(self, X, resp, anchor):
+        first, second = super().second_moments(X, resp, anchor)
+        return first, second.sum(axis=1)
+
+    def covariances(self, stats, nk, shift, reg_covar):
+        n_features = stats.first.shape[1]
+        var = (stats.second - 2 * np.sum(stats.first * shift, axis=1)
+               + stats.weight * np.sum(shift**2, axis=1)) / nk
+        return _positive(var / n_features, 0.0) + reg_covar
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return n_features * np.log(precisions_cholesky)
+
+    def mahalanobis(self, X, means, precisions_cholesky):
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+        for k in range(means.shape[0]):
+            diff = X - means[k]
+            out[:, k] = np.einsum("ij,ij->i", diff, diff) * precisions_cholesky[k] ** 2
+        return out
+
+    def sample_component(self, rng, mean, covariances, k, n):
+        return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(covariances[k])
+
+
+def _flipped_cholesky(precision: np.ndarray) -> np.ndarray:
+    """Upper-triangular U with U U^T = precision, from the Cholesky factor of the
+    row- and column-reversed matrix (scikit-learn's convention for precisions_cholesky_)."""
+    return np.flip(linalg.cholesky(np.flip(precision), lower=True))
+
+
+def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    chol = linalg.cholesky(matrix, lower=True)
+    inv_chol = linalg.solve_triangular(chol, np.eye(matrix.shape[0], dtype=matrix.dtype),
+                                       lower=True)
+    return inv_chol.T @ inv_chol
+
+
+COVARIANCE_MODELS = {
+    model.name: model
+    for model in (FullCovariance(), TiedCovariance(), DiagCovariance(), SphericalCovariance())
+}
+
+
+def covariance_model(covariance_type: str) -> CovarianceModel:
+    """The parametrisation object for a ``covariance_type`` string."""
+    return COVARIANCE_MODELS[covariance_type]

@@ -1,0 +1,404 @@
+"""GaussianMixture: a drop-in replacement for sklearn.mixture.GaussianMixture."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
+from ._covariance import COVARIANCE_MODELS, covariance_model
+from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
+from ._init import INIT_METHODS, initial_responsibilities
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by Expectation-Maximisation.
+
+    Same parameters, defaults, attributes and results as
+    :class:`sklearn.mixture.GaussianMixture` (from the same initial parameters, or the same
+    ``random_state``), plus row weights in :meth:`fit`, float32 fitting end to end, and
+    :meth:`save` / :func:`emkit.load`.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component has its own covariance matrix; 'tied': all components share
+        one; 'diag': each has a diagonal one; 'spherical': each has a single variance.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood changes by less than this between iterations.
+    reg_covar : float, default=1e-6
+        Non-negative value added to the diagonal of every covariance.
+    max_iter : int, default=100
+        Maximum number of EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the fit with the highest final lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the starting responsibilities are drawn.
+    weights_init : array-like of shape (n_components,), default=None
+        User-provided initial weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        User-provided initial means.
+    precisions_init : array-like, default=None
+        User-provided initial precisions (inverse covariances), shaped by covariance_type:
+        (n_components,) spherical, (n_features, n_features) tied, (n_components, n_features)
+        diag, (n_components, n_features, n_features) full.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each fit after the first starts from the previous solution (n_init is then
+        ignored).
+    verbose : int, default=0
+        1 prints each initialisation and iteration; 2 adds times and likelihood changes.
+    verbose_interval : int, default=10
+        Iterations between two verbose prints.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray, shape depending on covariance_type
+    precisions_ : ndarray, shape depending on covariance_type
+    precisions_cholesky_ : ndarray, shape depending on covariance_type
+        Upper-triangular U with U U^T = precision, as in scikit-learn.
+    converged_ : bool
+        Whether the best run met ``tol`` (running out of iterations is not convergence).
+    n_iter_ : int
+        Iterations of the best run.
+    lower_bound_ : float
+        Mean log-likelihood of the best run's last E-step.
+    lower_bounds_ : list of float
+        Mean log-likelihood at each iteration of the best run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> gm.means_
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "covariance_type": [Options(tuple(COVARIANCE_MODELS))],
+        "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
+        "init_params": [Options(INIT_METHODS)],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM (``n_init`` runs, the best kept).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; a weight of 2 counts a row twice.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit as :meth:`fit`, then return the most probable component of each row.
+
+        Equal to ``fit(X).predict(X)``: a final E-step follows the last iteration.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit(X, sample_weight)
+        except BaseException:
+            # A failed fit leaves the model as it was.
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit(self, X, sample_weight):
+        validate_params(self, self._parameter_constraints)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}")
+        weights = check_sample_weight(sample_weight, n_samples, X.dtype)
+        if weights is not None and np.count_nonzero(weights) < self.n_components:
+            raise ValueError(
+                f"Expected at least n_components = {self.n_components} rows with a positive "
+                f"sample_weight, got {np.count_nonzero(weights)}.")
+        user_init = self._checked_user_init(n_features, X.dtype)
+        problem = self._problem()
+        blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        rng = check_random_state(self.random_state)
+
+        def start():
+            if not do_init:
+                return self._params()
+            return self._initial_params(problem, X, weights, rng, user_init)
+
+        best = fit_with_restarts(
+            problem, blocks, start,
+            n_init=self.n_init if do_init else 1,
+            tol=self.tol, max_iter=self.max_iter,
+            monitor=Monitor(self.verbose, self.verbose_interval,
+                            rtol=1e-9 if X.dtype == np.float64 else 1e-4),
+            lower_bound=-np.inf if do_init else self.lower_bound_,
+        )
+        self._set_params(best.theta)
+        self.converged_ = bool(best.converged)
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = list(best.lower_bounds)
+        return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
+
+    def _problem(self) -> GaussianMixtureProblem:
+        return GaussianMixtureProblem(covariance_model(self.covariance_type), self.reg_covar)
+
+    def _block_rows(self, n_features, dtype) -> int:
+        width = 2 * n_features + 3 * self.n_components
+        return block_rows_for(width, np.dtype(dtype).itemsize)
+
+    def _initial_params(self, problem, X, weights, rng, user_init) -> GaussianMixtureParams:
+        w_init, m_init, p_init = user_init
+        cov = problem.covariance
+        if w_init is None or m_init is None or p_init is None:
+            resp = initial_responsibilities(self.init_params, X, self.n_components, weights, rng)
+            theta = problem.params_from_resp(X, resp, weights)
+        else:
+            theta = None
+        if p_init is not None:
+            covariances = cov.covariances_from_precisions(p_init)
+            prec_chol = cov.precisions_cholesky_from_precisions(p_init)
+        else:
+            covariances, prec_chol = theta.covariances, theta.precisions_cholesky
+        return GaussianMixtureParams(
+            weights=theta.weights if w_init is None else w_init,
+            means=theta.means if m_init is None else m_init,
+            covariances=covariances.astype(X.dtype, copy=False),
+            precisions_cholesky=prec_chol.astype(X.dtype, copy=False),
+        )
+
+    def _checked_user_init(self, n_features, dtype):
+        """weights_init, means_init, precisions_init validated (None where not given)."""
+        K, cov = self.n_components, covariance_model(self.covariance_type)
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = check_array(self.weights_init, dtype=[np.float64, np.float32],
+                                  ensure_2d=False, input_name="weights_init")
+            check_shape(weights, (K,), "weights")
+            if np.any(weights < 0.0) or np.any(weights > 1.0):
+                raise ValueError(
+                    "The parameter 'weights' should be in the range [0, 1], but got max value "
+                    f"{weights.max():.5f}, min value {weights.min():.5f}")
+            atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+            if not np.allclose(abs(1.0 - weights.sum()), 0.0, atol=atol):
+                raise ValueError("The parameter 'weights' should be normalized, but got "
+                                 f"sum(weights) = {weights.sum():.5f}")
+            weights = weights.astype(dtype)
+        if self.means_init is not None:
+            means = check_array(self.means_init, dtype=[np.float64, np.float32],
+                                ensure_2d=False, input_name="means_init")
+            check_shape(means, (K, n_features), "means")
+            means = means.astype(dtype)
+        if self.precisions_init is not None:
+            precisions = check_array(self.precisions_init, dtype=[np.float64, np.float32],
+                                     ensure_2d=False, allow_nd=True,
+                                     input_name="precisions_init")
+            check_shape(precisions, cov.precisions_shape(K, n_features),
+                        f"{cov.name} precision")
+            cov.check_precisions(precisions)
+            precisions = precisions.astype(np.float64)
+        return weights, means, precisions
+
+    # -- parameters <-> attributes ---------------------------------------------------------
+    def _set_params(self, theta: GaussianMixtureParams) -> None:
+        cov = covariance_model(self.covariance_type)
+        self.weights_ = theta.weights
+        self.means_ = theta.means
+        self.covariances_ = theta.covariances
+        self.precisions_cholesky_ = theta.precisions_cholesky
+        self.precisions_ = cov.precisions(theta.precisions_cholesky)
+
+    def _params(self) -> GaussianMixtureParams:
+        return GaussianMixtureParams(self.weights_, self.means_, self.covariances_,
+                                     self.precisions_cholesky_)
+
+    def _map_rows(self, X, function):
+        rows = self._block_rows(X.shape[1], X.dtype)
+        if X.shape[0] <= rows:
+            return function(X)
+        return np.concatenate([function(X[i:i + rows]) for i in range(0, X.shape[0], rows)])
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    # -- inference -------------------------------------------------------------------------
+    def score_samples(self, X):
+        """Log-likelihood of each row under the model.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        X, problem, theta = self._validated(X), self._problem(), self._params()
+        return self._map_rows(X, lambda b: logsumexp(problem.weighted_log_prob(b, theta), 1))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of X.
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def predict(self, X):
+        """Most probable component of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X, problem, theta = self._validated(X), self._problem(), self._params()
+        return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, theta), 1))
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each row (responsibilities).
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        X, problem, theta = self._validated(X), self._problem(), self._params()
+
+        def proba(block):
+            with np.errstate(under="ignore"):
+                return np.exp(problem.log_resp(block, theta)[1])
+
+        return self._map_rows(X, proba)
+
+    def sample(self, n_samples=1):
+        """Draw rows from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            The component each row was drawn from.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires at "
+                "least one sample.")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
+        cov = covariance_model(self.covariance_type)
+        X = np.vstack([cov.sample_component(rng, mean, self.covariances_, k, int(count))
+                       for k, (mean, count) in enumerate(zip(self.means_, counts))])
+        y = np.concatenate([np.full(int(c), k, dtype=np.int64) for k, c in enumerate(counts)])
+        return X, y
+
+    # -- model selection -------------------------------------------------------------------
+    def n_parameters(self) -> int:
+        """Number of free parameters of the fitted mixture."""
+        check_is_fitted(self)
+        return covariance_model(self.covariance_type).n_parameters(
+            self.n_components, self.means_.shape[1])
+
+    _n_parameters = n_parameters  # scikit-learn's private name, for drop-in code
+
+    def bic(self, X):
+        """Bayesian information criterion on X (lower is better).
+
+        Returns
+        -------
+        bic : float
+        """
+        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        return -2 * self.score(X) * n + self.n_parameters() * math.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on X (lower is better).
+
+        Returns
+        -------
+        aic : float
+        """
+        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        return -2 * self.score(X) * n + 2 * self.n_parameters()
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path):
+        """Write the model to ``path`` as JSON + .npz (no pickle); read it with
+        :func:`emkit.load`."""
+        from ..io import save
+
+        return save(self, path)

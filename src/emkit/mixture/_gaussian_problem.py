@@ -1,0 +1,93 @@
+"""The Gaussian mixture as an EM problem: E-step statistics and M-step, nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._covariance import CovarianceModel
+from ._stats import GaussianStats
+
+
+@dataclass(frozen=True)
+class GaussianMixtureParams:
+    """The parameters ``theta`` of a Gaussian mixture (scikit-learn's attribute layout)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+
+class GaussianMixtureProblem:
+    """E-step and M-step of a Gaussian mixture under one covariance parametrisation.
+
+    Parameters
+    ----------
+    covariance : CovarianceModel
+    reg_covar : float
+        Added to the diagonal of every covariance in the M-step.
+    """
+
+    def __init__(self, covariance: CovarianceModel, reg_covar: float):
+        self.covariance = covariance
+        self.reg_covar = reg_covar
+
+    # -- densities -------------------------------------------------------------------------
+    def weighted_log_prob(self, X: np.ndarray, theta: GaussianMixtureParams) -> np.ndarray:
+        """log(weight_k) + log N(x_i | component k), shape (n_samples, n_components)."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(theta.weights)
+        return self.covariance.log_gaussian(X, theta.means, theta.precisions_cholesky) + log_weights
+
+    def log_resp(self, X, theta):
+        """Per-row log-likelihood and log-responsibilities."""
+        weighted = self.weighted_log_prob(X, theta)
+        log_norm = logsumexp(weighted, axis=1)
+        with np.errstate(under="ignore"):
+            return log_norm, weighted - log_norm[:, None]
+
+    # -- EM --------------------------------------------------------------------------------
+    def e_step(self, X, theta, sample_weight):
+        log_norm, log_resp = self.log_resp(X, theta)
+        with np.errstate(under="ignore"):
+            resp = np.exp(log_resp)
+        if sample_weight is not None:
+            resp *= sample_weight[:, None]
+            loglik = float(sample_weight @ log_norm)
+        else:
+            loglik = float(log_norm.sum())
+        return self.statistics(X, resp, theta.means), loglik
+
+    def statistics(self, X, resp, anchor) -> GaussianStats:
+        """Statistics of a block from (row-weighted) responsibilities, about ``anchor``."""
+        first, second = self.covariance.second_moments(X, resp, anchor)
+        return GaussianStats(resp.sum(axis=0), first, second, anchor, self.covariance.kind)
+
+    def m_step(self, stats: GaussianStats, theta=None) -> GaussianMixtureParams:
+        dtype = stats.first.dtype
+        nk = stats.weight + 10 * np.finfo(dtype).eps
+        shift = stats.first / nk[:, None]
+        covariances = self.covariance.covariances(stats, nk, shift, self.reg_covar)
+        return GaussianMixtureParams(
+            weights=(nk / nk.sum()).astype(dtype, copy=False),
+            means=(stats.anchor + shift).astype(dtype, copy=False),
+            covariances=covariances.astype(dtype, copy=False),
+            precisions_cholesky=self.covariance.precisions_cholesky(covariances).astype(
+                dtype, copy=False),
+        )
+
+    def params_from_resp(self, X, resp, sample_weight) -> GaussianMixtureParams:
+        """The M-step applied to starting responsibilities (every init method goes here)."""
+        if sample_weight is not None:
+            resp = resp * sample_weight[:, None]
+        nk = resp.sum(axis=0) + 10 * np.finfo(X.dtype).eps
+        anchor = (resp.T @ X) / nk[:, None]
+        params = self.m_step(self.statistics(X, resp, anchor))
+        # scikit-learn divides the initial weights by n_samples, not by their sum.
+        total = X.shape[0] if sample_weight is None else sample_weight.sum()
+        return GaussianMixtureParams(
+            (nk / total).astype(X.dtype, copy=False), params.means, params.covariances,
+            params.precisions_cholesky)
