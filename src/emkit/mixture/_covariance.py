@@ -11,8 +11,6 @@ import math
 from abc import ABC, abstractmethod
 
 import numpy as np
-from scipy import linalg
-
 from ._stats import GaussianStats
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -23,31 +21,38 @@ def _check_symmetric_positive_definite(matrix: np.ndarray, name: str) -> None:
         raise ValueError(f"'{name} precision' should be symmetric, positive-definite")
 
 
-def _precision_cholesky_of(covariance: np.ndarray) -> np.ndarray:
-    """Upper-triangular U with U U^T = covariance^{-1} (scikit-learn's convention).
+def _precision_cholesky_of(covariances: np.ndarray) -> np.ndarray:
+    """Upper-triangular U with U U^T = covariance^{-1} (scikit-learn's convention), for one
+    (D, D) matrix or a stack (K, D, D).
 
     A covariance that is not numerically positive-definite (collinear features at a scale
     where ``reg_covar`` is negligible) gets the smallest diagonal jitter, relative to its
-    scale, that makes it so, instead of failing the fit.
+    scale, that makes it so, instead of failing the fit. numpy's LAPACK is used rather than
+    scipy's: scipy's BLAS threads stall after scikit-learn's OpenMP k-means on small matrices.
     """
+    try:
+        chol = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        stack = covariances.reshape((-1,) + covariances.shape[-2:])
+        chol = np.stack([_jittered_cholesky(c) for c in stack]).reshape(covariances.shape)
+    return np.swapaxes(np.linalg.inv(chol), -1, -2)
+
+
+def _jittered_cholesky(covariance: np.ndarray) -> np.ndarray:
     n = covariance.shape[0]
     try:
-        chol = linalg.cholesky(covariance, lower=True)
-    except linalg.LinAlgError:
-        scale = max(float(np.max(np.abs(np.diag(covariance)))), np.finfo(covariance.dtype).tiny)
-        jitter = scale * np.finfo(covariance.dtype).eps * n
-        while True:
-            try:
-                chol = linalg.cholesky(covariance + jitter * np.eye(n, dtype=covariance.dtype),
-                                       lower=True)
-                break
-            except linalg.LinAlgError:
-                jitter *= 10.0
-                if not np.isfinite(jitter):
-                    raise ValueError(
-                        "Fitting the mixture model failed because a covariance is not finite; "
-                        "check the data for extreme values.") from None
-    return linalg.solve_triangular(chol, np.eye(n, dtype=covariance.dtype), lower=True).T
+        return np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError:
+        pass
+    scale = max(float(np.max(np.abs(np.diag(covariance)))), np.finfo(covariance.dtype).tiny)
+    jitter = scale * np.finfo(covariance.dtype).eps * n
+    while np.isfinite(jitter):
+        try:
+            return np.linalg.cholesky(covariance + jitter * np.eye(n, dtype=covariance.dtype))
+        except np.linalg.LinAlgError:
+            jitter *= 10.0
+    raise ValueError("Fitting the mixture model failed because a covariance is not finite; "
+                     "check the data for extreme values.")
 
 
 def _positive(variances: np.ndarray, floor: float) -> np.ndarray:
@@ -162,7 +167,7 @@ class FullCovariance(_MatrixCovariance):
         return cov
 
     def precisions_cholesky(self, covariances):
-        return np.stack([_precision_cholesky_of(c) for c in covariances])
+        return _precision_cholesky_of(covariances)
 
     def precisions_cholesky_from_precisions(self, precisions):
         return np.stack([_flipped_cholesky(p) for p in precisions])
@@ -336,13 +341,11 @@ class SphericalCovariance(DiagCovariance):
 def _flipped_cholesky(precision: np.ndarray) -> np.ndarray:
     """Upper-triangular U with U U^T = precision, from the Cholesky factor of the
     row- and column-reversed matrix (scikit-learn's convention for precisions_cholesky_)."""
-    return np.flip(linalg.cholesky(np.flip(precision), lower=True))
+    return np.flip(np.linalg.cholesky(np.flip(precision)))
 
 
 def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
-    chol = linalg.cholesky(matrix, lower=True)
-    inv_chol = linalg.solve_triangular(chol, np.eye(matrix.shape[0], dtype=matrix.dtype),
-                                       lower=True)
+    inv_chol = np.linalg.inv(np.linalg.cholesky(matrix))
     return inv_chol.T @ inv_chol
 
 
