@@ -7,6 +7,7 @@ from ._exceptions import (
     ModelFileError,
     NotFittedError,
 )
+from .io import load
 from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
@@ -19,4 +20,5 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "__version__",
+    "load",
 ]

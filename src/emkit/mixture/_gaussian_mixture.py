@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
@@ -18,6 +19,7 @@ from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._init import INIT_METHODS, initial_responsibilities
 
 
+@register_model
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture fitted by Expectation-Maximisation.
 
@@ -394,6 +396,45 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
         return -2 * self.score(X) * n + 2 * self.n_parameters()
+
+    def _check_loaded_arrays(self) -> None:
+        """Raise ValueError unless the learned attributes (from a model file) are complete,
+        finite, and shaped by the parameters."""
+        arrays = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+        scalars = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
+        present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
+        missing = set(arrays + scalars) - present
+        unknown = present - set(arrays + scalars) - {"feature_names_in_"}
+        if missing or unknown:
+            raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
+        D = self.n_features_in_
+        if isinstance(D, bool) or not isinstance(D, int) or D < 1:
+            raise ValueError(f"n_features_in_ must be a positive int, got {D!r}")
+        if not isinstance(self.converged_, bool) or isinstance(self.n_iter_, bool) \
+                or not isinstance(self.n_iter_, int) or not isinstance(self.lower_bound_, float) \
+                or not isinstance(self.lower_bounds_, list):
+            raise ValueError("converged_ must be a bool, n_iter_ an int, lower_bound_ a float, "
+                             "lower_bounds_ a list")
+        K = self.n_components
+        cov_shape = covariance_model(self.covariance_type).precisions_shape(K, D)
+        expected = {"weights_": (K,), "means_": (K, D), "covariances_": cov_shape,
+                    "precisions_": cov_shape, "precisions_cholesky_": cov_shape}
+        dtype = getattr(self.means_, "dtype", None)
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64):
+                raise ValueError(f"{name} must be a float32 or float64 array")
+            if value.shape != shape:
+                raise ValueError(f"{name} has shape {value.shape}, expected {shape} for "
+                                 f"n_components={K}, n_features_in_={D}, "
+                                 f"covariance_type={self.covariance_type!r}")
+            if value.dtype != dtype:
+                raise ValueError(f"{name} has dtype {value.dtype}, means_ has {dtype}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"{name} has non-finite values")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and (not isinstance(names, np.ndarray) or names.shape != (D,)):
+            raise ValueError(f"feature_names_in_ must be an array of shape ({D},)")
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):

@@ -1,0 +1,466 @@
+"""Tests for emkit.io: JSON + .npz persistence, never pickle."""
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+
+import emkit.io
+from emkit import GaussianMixture, ModelFileError, NotFittedError
+from emkit.io import load, register_model, save
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@pytest.fixture
+def X():
+    return np.random.RandomState(0).randn(100, 2)
+
+
+@pytest.fixture
+def model(X):
+    return GaussianMixture(n_components=2, random_state=0).fit(X)
+
+
+@pytest.fixture
+def saved(model, tmp_path):
+    """A model saved under tmp_path/'model'; returns (json_path, npz_path)."""
+    save(model, tmp_path / "model")
+    return tmp_path / "model.json", tmp_path / "model.npz"
+
+
+def learned(est):
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+
+
+def assert_same_model(a, b):
+    assert type(a) is type(b)
+    pa, pb = a.get_params(deep=False), b.get_params(deep=False)
+    assert pa.keys() == pb.keys()
+    for k in pa:
+        if isinstance(pa[k], np.ndarray):
+            np.testing.assert_array_equal(pa[k], pb[k])
+            assert pa[k].dtype == pb[k].dtype
+        elif not isinstance(pa[k], np.random.RandomState):
+            assert pa[k] == pb[k], k
+    la, lb = learned(a), learned(b)
+    assert la.keys() == lb.keys()
+    for k, v in la.items():
+        w = lb[k]
+        assert type(v) is type(w), k
+        if isinstance(v, np.ndarray):
+            assert v.dtype == w.dtype, k
+            np.testing.assert_array_equal(v, w)
+        else:
+            assert v == w, k
+
+
+def rewrite_npz(json_path, npz_path, arrays):
+    """Replace the npz by ``arrays`` and record its checksum (a consistent forgery)."""
+    np.savez(npz_path, **arrays)
+    header = json.loads(json_path.read_text())
+    header["npz_sha256"] = hashlib.sha256(npz_path.read_bytes()).hexdigest()
+    json_path.write_text(json.dumps(header))
+
+
+def npz_arrays(npz_path):
+    with np.load(npz_path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def edit_json(json_path, edit):
+    header = json.loads(json_path.read_text())
+    edit(header)
+    json_path.write_text(json.dumps(header))
+
+
+# -- round trips -----------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_round_trip(X, tmp_path, covariance_type, dtype):
+    X = X.astype(dtype)
+    gm = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
+    save(gm, tmp_path / "m")
+    back = load(tmp_path / "m")
+    assert_same_model(gm, back)
+    assert back.means_.dtype == dtype
+    np.testing.assert_array_equal(back.predict_proba(X), gm.predict_proba(X))
+    np.testing.assert_array_equal(back.score_samples(X), gm.score_samples(X))
+    np.testing.assert_array_equal(back.predict(X), gm.predict(X))
+
+
+def test_array_params_and_random_state_round_trip(X, tmp_path):
+    means_init = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    gm = GaussianMixture(2, means_init=means_init,
+                         random_state=np.random.RandomState(3)).fit(X)
+    gm.save(tmp_path / "m")
+    assert "params.means_init" in npz_arrays(tmp_path / "m.npz")
+    back = load(tmp_path / "m")
+    assert_same_model(gm, back)
+    np.testing.assert_array_equal(back.means_init, means_init)
+    # The generator state is restored: both draw the same rows.
+    np.testing.assert_array_equal(back.sample(5)[0], gm.sample(5)[0])
+
+
+def test_non_finite_floats_are_strict_json(X, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm = GaussianMixture(2, max_iter=0, random_state=0).fit(X)
+    assert gm.lower_bound_ == -math.inf
+    save(gm, tmp_path / "m")
+
+    def no_constants(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    json.loads((tmp_path / "m.json").read_text(), parse_constant=no_constants)
+    back = load(tmp_path / "m")
+    assert back.lower_bound_ == -math.inf
+    assert_same_model(gm, back)
+
+
+def test_feature_names_from_dataframe(X, tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    gm = GaussianMixture(2, random_state=0).fit(frame)
+    save(gm, tmp_path / "m")
+    back = load(tmp_path / "m")
+    assert back.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(back.feature_names_in_, ["a", "b"])
+    np.testing.assert_array_equal(back.predict_proba(frame), gm.predict_proba(frame))
+    assert_same_model(gm, back)
+
+
+def test_feature_names_stored_as_unicode(model, tmp_path):
+    model.feature_names_in_ = np.array(["a", "b"], dtype=object)
+    save(model, tmp_path / "m")
+    stored = npz_arrays(tmp_path / "m.npz")["attributes.feature_names_in_"]
+    assert stored.dtype.kind == "U"
+    back = load(tmp_path / "m")
+    assert back.feature_names_in_.dtype == object
+    assert list(back.feature_names_in_) == ["a", "b"]
+    assert all(type(name) is str for name in back.feature_names_in_)
+
+
+@pytest.mark.parametrize("given", ["m", "m.json", "m.npz"])
+def test_path_forms(model, tmp_path, given):
+    save(model, tmp_path / given)
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.npz"]
+    for form in ("m", "m.json", "m.npz", str(tmp_path / "m")):
+        assert_same_model(model, load(tmp_path / form))
+
+
+def test_other_suffix_is_kept(model, tmp_path):
+    model.save(tmp_path / "model.v1")
+    assert sorted(os.listdir(tmp_path)) == ["model.v1.json", "model.v1.npz"]
+    assert_same_model(model, load(tmp_path / "model.v1"))
+
+
+def test_json_header(saved):
+    header = json.loads(saved[0].read_text())
+    assert header["format"] == "emkit-model"
+    assert header["format_version"] == 1
+    assert header["class"] == "GaussianMixture"
+    assert header["emkit_version"] == emkit.__version__
+    assert header["params"]["n_components"] == 2
+    assert header["attributes"]["n_features_in_"] == 2
+    assert header["npz_sha256"] == hashlib.sha256(saved[1].read_bytes()).hexdigest()
+
+
+def test_overwrite(X, model, tmp_path):
+    save(model, tmp_path / "m")
+    other = GaussianMixture(2, covariance_type="diag", random_state=1).fit(X)
+    save(other, tmp_path / "m")
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.npz"]
+    assert_same_model(other, load(tmp_path / "m"))
+
+
+def test_pickle_still_works(X, model):
+    back = pickle.loads(pickle.dumps(model))
+    assert_same_model(model, back)
+    np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X))
+
+
+def test_unfitted_model_is_refused(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(GaussianMixture(2), tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+# -- failed saves leave nothing behind -------------------------------------------------------
+def test_missing_directory(model, tmp_path):
+    with pytest.raises(OSError):
+        save(model, tmp_path / "no" / "such" / "dir" / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_crash_while_writing_json_leaves_nothing(model, tmp_path, monkeypatch):
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(".json"):
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(emkit.io.os, "replace", replace)
+    with pytest.raises(OSError, match="disk full"):
+        save(model, tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_unsupported_value_fails_before_writing(model, tmp_path):
+    model.random_state = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="random_state"):
+        save(model, tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_unregistered_class_cannot_be_saved(model, tmp_path):
+    class Sub(GaussianMixture):
+        pass
+
+    sub = Sub(2)
+    vars(sub).update(learned(model))
+    with pytest.raises(TypeError, match="not registered"):
+        save(sub, tmp_path / "m")
+
+
+# -- malformed, foreign and tampered files ---------------------------------------------------
+def test_missing_json(tmp_path):
+    with pytest.raises(ModelFileError, match="model file not found") as info:
+        load(tmp_path / "nothing")
+    assert "nothing.json" in str(info.value)
+
+
+def test_missing_npz(saved):
+    saved[1].unlink()
+    with pytest.raises(ModelFileError, match="model array file not found") as info:
+        load(saved[0])
+    assert "model.npz" in str(info.value)
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\x00\xff binary", b"{not json", b""])
+def test_not_json(saved, content):
+    saved[0].write_bytes(content)
+    with pytest.raises(ModelFileError, match="not a JSON file") as info:
+        load(saved[0])
+    assert "model.json" in str(info.value)
+
+
+@pytest.mark.parametrize("document", [
+    {"name": "a package.json"}, [1, 2, 3], "text", {"format": "other"}, None])
+def test_foreign_json(saved, document):
+    saved[0].write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match="not an emkit model file"):
+        load(saved[0])
+
+
+@pytest.mark.parametrize("version", [2, "1", None, True])
+def test_unsupported_format_version(saved, version):
+    edit_json(saved[0], lambda h: h.update(format_version=version))
+    with pytest.raises(ModelFileError, match="format_version"):
+        load(saved[0])
+
+
+@pytest.mark.parametrize("name", ["os.system", "subprocess.Popen", "builtins.eval",
+                                  "__import__", "BaseEstimator", 42, None])
+def test_foreign_class_names_are_refused(saved, tmp_path, name):
+    marker = tmp_path / "executed"
+
+    def craft(header):
+        header["class"] = name
+        header["params"] = {"command": f"touch {marker}", "args": ["touch", str(marker)]}
+
+    edit_json(saved[0], craft)
+    with pytest.raises(ModelFileError, match="unknown model class"):
+        load(saved[0])
+    assert not marker.exists()
+
+
+def test_tampered_npz(saved):
+    arrays = npz_arrays(saved[1])
+    arrays["attributes.means_"][0, 0] += 1.0
+    np.savez(saved[1], **arrays)  # checksum left as it was
+    with pytest.raises(ModelFileError, match="checksum mismatch") as info:
+        load(saved[0])
+    assert "model.npz" in str(info.value)
+
+
+def test_npz_missing_array(saved):
+    arrays = npz_arrays(saved[1])
+    del arrays["attributes.covariances_"]
+    rewrite_npz(*saved, arrays)
+    with pytest.raises(ModelFileError, match="missing") as info:
+        load(saved[0])
+    assert "attributes.covariances_" in str(info.value)
+
+
+def test_npz_unknown_array(saved):
+    arrays = npz_arrays(saved[1])
+    arrays["extra"] = np.zeros(3)
+    rewrite_npz(*saved, arrays)
+    with pytest.raises(ModelFileError, match="unknown arrays"):
+        load(saved[0])
+
+
+def test_npz_object_array_is_refused(saved):
+    arrays = npz_arrays(saved[1])
+    arrays["attributes.means_"] = np.array([os.system, "x"], dtype=object)
+    rewrite_npz(*saved, arrays)  # np.savez pickles the object array
+    with pytest.raises(ModelFileError, match="without pickle") as info:
+        load(saved[0])
+    assert "attributes.means_" in str(info.value)
+
+
+def test_npz_not_a_zip(saved):
+    rewrite_npz(*saved, {})
+    saved[1].write_bytes(b"not a zip file")
+    edit_json(saved[0], lambda h: h.update(
+        npz_sha256=hashlib.sha256(b"not a zip file").hexdigest()))
+    with pytest.raises(ModelFileError, match="not a valid npz"):
+        load(saved[0])
+
+
+@pytest.mark.parametrize("name, bad", [
+    ("attributes.means_", np.zeros((2, 3))),
+    ("attributes.means_", np.zeros((3, 2))),
+    ("attributes.weights_", np.full(3, 1 / 3)),
+    ("attributes.covariances_", np.zeros((2, 2))),
+    ("attributes.precisions_cholesky_", np.zeros((2, 2, 2), dtype=np.float32)),
+    ("attributes.precisions_", np.full((2, 2, 2), np.nan)),
+    ("attributes.means_", np.zeros((2, 2), dtype=np.int64)),
+])
+def test_inconsistent_shapes(saved, name, bad):
+    arrays = npz_arrays(saved[1])
+    arrays[name] = bad
+    rewrite_npz(*saved, arrays)
+    with pytest.raises(ModelFileError, match="inconsistent model") as info:
+        load(saved[0])
+    assert name.split(".")[1] in str(info.value)
+    assert "model.json" in str(info.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda h: h.update(extra=1), "unknown keys"),
+    (lambda h: h.pop("npz_sha256"), "missing keys"),
+    (lambda h: h["params"].update(bogus=1), "unknown parameters"),
+    (lambda h: h["attributes"].update(bogus_=1), "unknown"),
+    (lambda h: h["attributes"].update(__class__="x"), "invalid attribute names"),
+    (lambda h: h["attributes"].update(predict=1), "invalid attribute names"),
+    (lambda h: h["attributes"].pop("n_iter_"), "missing attributes"),
+    (lambda h: h["attributes"].update(n_iter_={"__eval__": "1"}), "unknown keys"),
+    (lambda h: h["attributes"].update(lower_bound_={"__float__": "1e999"}), "non-finite"),
+    (lambda h: h["attributes"].update(n_features_in_="2"), "n_features_in_"),
+    (lambda h: h["params"].update(n_components="os.system"), "n_components"),
+    (lambda h: h["params"].update(covariance_type="exec"), "covariance_type"),
+    (lambda h: h.update(params=[]), "not a JSON object"),
+])
+def test_malformed_header(saved, edit, message):
+    edit_json(saved[0], edit)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load(saved[0])
+    assert "model.json" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_deeply_nested_values(saved):
+    text = saved[0].read_text()
+    deep = "[" * 5000 + "]" * 5000
+    header = json.loads(text)
+    header["attributes"]["lower_bounds_"] = "PLACEHOLDER"
+    saved[0].write_text(json.dumps(header).replace('"PLACEHOLDER"', deep))
+    with pytest.raises(ModelFileError):
+        load(saved[0])
+
+
+def test_model_file_error_is_value_error():
+    assert issubclass(ModelFileError, ValueError)
+
+
+# -- the registry ----------------------------------------------------------------------------
+class Toy(BaseEstimator):
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def fit(self, X):
+        self.center_ = np.asarray(X).mean(axis=0) * self.scale
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def _check_loaded_arrays(self):
+        if self.center_.shape != (self.n_features_in_,):
+            raise ValueError("center_ does not match n_features_in_")
+
+
+def test_register_model(X, tmp_path, monkeypatch):
+    monkeypatch.setattr(emkit.io, "_REGISTRY", dict(emkit.io._REGISTRY))
+    assert register_model(Toy) is Toy
+    toy = Toy(scale=2.0).fit(X)
+    save(toy, tmp_path / "toy")
+    back = load(tmp_path / "toy.json")
+    assert isinstance(back, Toy) and back.scale == 2.0
+    np.testing.assert_array_equal(back.center_, toy.center_)
+
+    arrays = npz_arrays(tmp_path / "toy.npz")
+    arrays["attributes.center_"] = np.zeros(5)
+    rewrite_npz(tmp_path / "toy.json", tmp_path / "toy.npz", arrays)
+    with pytest.raises(ModelFileError, match="center_ does not match"):
+        load(tmp_path / "toy")
+
+
+def test_register_model_as_decorator_and_name_clash(monkeypatch):
+    monkeypatch.setattr(emkit.io, "_REGISTRY", dict(emkit.io._REGISTRY))
+
+    @register_model(check=lambda model: None)
+    class Other(BaseEstimator):
+        pass
+
+    assert emkit.io._REGISTRY["Other"][0] is Other
+    assert register_model(Other) is Other  # registering again is harmless
+
+    class GaussianMixture(BaseEstimator):  # noqa: F811 - a clash on purpose
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_model(GaussianMixture)
+
+
+ODD_VALUES = [None, True, -1, 10**30, 1e308, "x", [], {}, [1, [2]], {"__float__": [1]},
+              {"__float__": "inf"}, {"__array__": 5}, {"__array__": "attributes.means_"},
+              {"__array__": "attributes.weights_", "scalar": True},
+              {"__random_state__": {"keys": "attributes.means_", "pos": "x",
+                                    "has_gauss": 0, "cached_gaussian": 0.0}}]
+
+
+def leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from leaves(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from leaves(v, path + (i,))
+    if path:
+        yield path
+
+
+def test_any_odd_value_gives_model_file_error(saved):
+    original = json.loads(saved[0].read_text())
+    for path in leaves(original):
+        for odd in ODD_VALUES:
+            header = json.loads(json.dumps(original))
+            node = header
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = odd
+            saved[0].write_text(json.dumps(header))
+            try:
+                load(saved[0])
+            except ModelFileError as exc:
+                assert "\n" not in str(exc)
+            except Exception as exc:  # pragma: no cover - the failure report
+                pytest.fail(f"{type(exc).__name__} for {path} = {odd!r}: {exc}")
