@@ -11,6 +11,7 @@ import math
 from abc import ABC, abstractmethod
 
 import numpy as np
+from . import _kernels
 from ._stats import GaussianStats
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -124,6 +125,22 @@ class CovarianceModel(ABC):
         return -0.5 * (n_features * _LOG_2PI + maha) + log_det
 
 
+    def log_normaliser(self, weights, precisions_cholesky, n_features) -> np.ndarray:
+        """log(weight_k) - D/2 log(2 pi) + log det(precision_k)/2, per component."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        log_det = self.log_det_cholesky(precisions_cholesky, n_features)
+        return (log_weights - 0.5 * n_features * _LOG_2PI + log_det).astype(np.float64)
+
+    @abstractmethod
+    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        """One-pass kernel: ``(weight, first, second, loglik)`` of the rows of X."""
+
+    @abstractmethod
+    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser) -> np.ndarray:
+        """One-pass kernel: weighted log-densities, shape (n_samples, n_components)."""
+
+
 class _MatrixCovariance(CovarianceModel):
     """Shared by 'full' and 'tied': matrices factorised by Cholesky."""
 
@@ -192,6 +209,13 @@ class FullCovariance(_MatrixCovariance):
         for p in precisions:
             _check_symmetric_positive_definite(p, self.name)
 
+    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        return _kernels.estep_matrix(X, sample_weight, means, precisions_cholesky,
+                                     log_normaliser, False)
+
+    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser):
+        return _kernels.log_prob_matrix(X, means, precisions_cholesky, log_normaliser, False)
+
     def sample_component(self, rng, mean, covariances, k, n):
         return rng.multivariate_normal(mean, covariances[k], n)
 
@@ -243,6 +267,15 @@ class TiedCovariance(_MatrixCovariance):
 
     def check_precisions(self, precisions):
         _check_symmetric_positive_definite(precisions, self.name)
+
+    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        weight, first, second, loglik = _kernels.estep_matrix(
+            X, sample_weight, means, precisions_cholesky[None], log_normaliser, True)
+        return weight, first, second[0], loglik
+
+    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser):
+        return _kernels.log_prob_matrix(X, means, precisions_cholesky[None], log_normaliser,
+                                        True)
 
     def sample_component(self, rng, mean, covariances, k, n):
         return rng.multivariate_normal(mean, covariances, n)
@@ -301,6 +334,22 @@ class DiagCovariance(CovarianceModel):
         if np.any(precisions <= 0.0):
             raise ValueError(f"'{self.name} precision' should be positive")
 
+    def _diagonal_precisions(self, precisions_cholesky, n_features):
+        return precisions_cholesky**2
+
+    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        precisions = self._diagonal_precisions(precisions_cholesky, X.shape[1])
+        weight, first, second, loglik = _kernels.estep_diag(
+            X, sample_weight, means, precisions, log_normaliser)
+        return weight, first, self._reduce_second(second), loglik
+
+    def _reduce_second(self, second):
+        return second
+
+    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser):
+        precisions = self._diagonal_precisions(precisions_cholesky, X.shape[1])
+        return _kernels.log_prob_diag(X, means, precisions, log_normaliser)
+
     def sample_component(self, rng, mean, covariances, k, n):
         return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(covariances[k])
 
@@ -326,6 +375,12 @@ class SphericalCovariance(DiagCovariance):
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return n_features * np.log(precisions_cholesky)
+
+    def _diagonal_precisions(self, precisions_cholesky, n_features):
+        return np.repeat((precisions_cholesky**2)[:, None], n_features, axis=1)
+
+    def _reduce_second(self, second):
+        return second.sum(axis=1)
 
     def mahalanobis(self, X, means, precisions_cholesky):
         out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)

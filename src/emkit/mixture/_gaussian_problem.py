@@ -31,13 +31,26 @@ class GaussianMixtureProblem:
         Added to the diagonal of every covariance in the M-step.
     """
 
-    def __init__(self, covariance: CovarianceModel, reg_covar: float):
+    def __init__(self, covariance: CovarianceModel, reg_covar: float, kernel: str = "fused"):
         self.covariance = covariance
         self.reg_covar = reg_covar
+        self.kernel = kernel
+
+    @property
+    def fused(self) -> bool:
+        """Whether the one-pass numba kernels run the E-step (else numpy/BLAS)."""
+        return self.kernel == "fused"
+
+    def _log_normaliser(self, theta, n_features):
+        return self.covariance.log_normaliser(theta.weights, theta.precisions_cholesky,
+                                              n_features)
 
     # -- densities -------------------------------------------------------------------------
     def weighted_log_prob(self, X: np.ndarray, theta: GaussianMixtureParams) -> np.ndarray:
         """log(weight_k) + log N(x_i | component k), shape (n_samples, n_components)."""
+        if self.fused:
+            return self.covariance.fused_log_prob(
+                X, theta.means, theta.precisions_cholesky, self._log_normaliser(theta, X.shape[1]))
         with np.errstate(divide="ignore"):
             log_weights = np.log(theta.weights)
         return self.covariance.log_gaussian(X, theta.means, theta.precisions_cholesky) + log_weights
@@ -51,6 +64,15 @@ class GaussianMixtureProblem:
 
     # -- EM --------------------------------------------------------------------------------
     def e_step(self, X, theta, sample_weight):
+        if self.fused:
+            weights = np.empty(0, X.dtype) if sample_weight is None else sample_weight
+            weight, first, second, loglik = self.covariance.fused_e_step(
+                X, weights, theta.means, theta.precisions_cholesky,
+                self._log_normaliser(theta, X.shape[1]))
+            dtype = theta.means.dtype
+            stats = GaussianStats(weight.astype(dtype), first.astype(dtype),
+                                  second.astype(dtype), theta.means, self.covariance.kind)
+            return stats, loglik
         log_norm, log_resp = self.log_resp(X, theta)
         with np.errstate(under="ignore"):
             resp = np.exp(log_resp)
