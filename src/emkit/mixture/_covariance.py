@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from . import _kernels
 from ._stats import GaussianStats
+from ._whitened_blas import whitened_e_step, whitened_log_prob
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -133,16 +134,36 @@ class CovarianceModel(ABC):
         return (log_weights - 0.5 * n_features * _LOG_2PI + log_det).astype(np.float64)
 
     @abstractmethod
-    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
-        """One-pass kernel: ``(weight, first, second, loglik)`` of the rows of X."""
+    def fast_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        """``(weight, first, second, loglik)`` of the rows of X by the fastest kernel for
+        the shape (``sample_weight`` an empty array when rows are unweighted)."""
 
     @abstractmethod
-    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser) -> np.ndarray:
-        """One-pass kernel: weighted log-densities, shape (n_samples, n_components)."""
+    def fast_log_prob(self, X, means, precisions_cholesky, log_normaliser) -> np.ndarray:
+        """Weighted log-densities, shape (n_samples, n_components), by the fastest kernel."""
 
 
 class _MatrixCovariance(CovarianceModel):
     """Shared by 'full' and 'tied': matrices factorised by Cholesky."""
+
+    #: Up to this many features the fused numba kernel is fastest; above, BLAS on whitened
+    #: rows (measured: benchmarks/bench_gmm.py).
+    FUSED_MAX_FEATURES = 16
+
+    def _fast(self, X, sample_weight, means, chols, log_normaliser, tied):
+        if X.shape[1] <= self.FUSED_MAX_FEATURES:
+            return _kernels.estep_matrix(X, sample_weight, means,
+                                         chols[None] if tied else chols, log_normaliser, tied)
+        weights = sample_weight if sample_weight.shape[0] else None
+        weight, first, second, loglik = whitened_e_step(X, weights, means, chols,
+                                                        log_normaliser, tied)
+        return weight, first, second[None] if tied else second, loglik
+
+    def _fast_log_prob(self, X, means, chols, log_normaliser, tied):
+        if X.shape[1] <= self.FUSED_MAX_FEATURES:
+            return _kernels.log_prob_matrix(X, means, chols[None] if tied else chols,
+                                            log_normaliser, tied)
+        return whitened_log_prob(X, means, chols, log_normaliser, tied)
 
     def _second_block(self, X, resp, anchor):
         n_components, n_features = anchor.shape
@@ -209,12 +230,11 @@ class FullCovariance(_MatrixCovariance):
         for p in precisions:
             _check_symmetric_positive_definite(p, self.name)
 
-    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
-        return _kernels.estep_matrix(X, sample_weight, means, precisions_cholesky,
-                                     log_normaliser, False)
+    def fast_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        return self._fast(X, sample_weight, means, precisions_cholesky, log_normaliser, False)
 
-    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser):
-        return _kernels.log_prob_matrix(X, means, precisions_cholesky, log_normaliser, False)
+    def fast_log_prob(self, X, means, precisions_cholesky, log_normaliser):
+        return self._fast_log_prob(X, means, precisions_cholesky, log_normaliser, False)
 
     def sample_component(self, rng, mean, covariances, k, n):
         return rng.multivariate_normal(mean, covariances[k], n)
@@ -268,14 +288,13 @@ class TiedCovariance(_MatrixCovariance):
     def check_precisions(self, precisions):
         _check_symmetric_positive_definite(precisions, self.name)
 
-    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
-        weight, first, second, loglik = _kernels.estep_matrix(
-            X, sample_weight, means, precisions_cholesky[None], log_normaliser, True)
+    def fast_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+        weight, first, second, loglik = self._fast(X, sample_weight, means,
+                                                   precisions_cholesky, log_normaliser, True)
         return weight, first, second[0], loglik
 
-    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser):
-        return _kernels.log_prob_matrix(X, means, precisions_cholesky[None], log_normaliser,
-                                        True)
+    def fast_log_prob(self, X, means, precisions_cholesky, log_normaliser):
+        return self._fast_log_prob(X, means, precisions_cholesky, log_normaliser, True)
 
     def sample_component(self, rng, mean, covariances, k, n):
         return rng.multivariate_normal(mean, covariances, n)
@@ -337,7 +356,7 @@ class DiagCovariance(CovarianceModel):
     def _diagonal_precisions(self, precisions_cholesky, n_features):
         return precisions_cholesky**2
 
-    def fused_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
+    def fast_e_step(self, X, sample_weight, means, precisions_cholesky, log_normaliser):
         precisions = self._diagonal_precisions(precisions_cholesky, X.shape[1])
         weight, first, second, loglik = _kernels.estep_diag(
             X, sample_weight, means, precisions, log_normaliser)
@@ -346,7 +365,7 @@ class DiagCovariance(CovarianceModel):
     def _reduce_second(self, second):
         return second
 
-    def fused_log_prob(self, X, means, precisions_cholesky, log_normaliser):
+    def fast_log_prob(self, X, means, precisions_cholesky, log_normaliser):
         precisions = self._diagonal_precisions(precisions_cholesky, X.shape[1])
         return _kernels.log_prob_diag(X, means, precisions, log_normaliser)
 

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._covariance import CovarianceModel
+from ._kernels import flushed_exp
 from ._stats import GaussianStats
 
 
@@ -31,15 +32,15 @@ class GaussianMixtureProblem:
         Added to the diagonal of every covariance in the M-step.
     """
 
-    def __init__(self, covariance: CovarianceModel, reg_covar: float, kernel: str = "fused"):
+    def __init__(self, covariance: CovarianceModel, reg_covar: float, kernel: str = "fast"):
         self.covariance = covariance
         self.reg_covar = reg_covar
         self.kernel = kernel
 
     @property
-    def fused(self) -> bool:
-        """Whether the one-pass numba kernels run the E-step (else numpy/BLAS)."""
-        return self.kernel == "fused"
+    def fast(self) -> bool:
+        """Whether the fast kernels run the E-step (else the plain numpy reference)."""
+        return self.kernel == "fast"
 
     def _log_normaliser(self, theta, n_features):
         return self.covariance.log_normaliser(theta.weights, theta.precisions_cholesky,
@@ -48,8 +49,8 @@ class GaussianMixtureProblem:
     # -- densities -------------------------------------------------------------------------
     def weighted_log_prob(self, X: np.ndarray, theta: GaussianMixtureParams) -> np.ndarray:
         """log(weight_k) + log N(x_i | component k), shape (n_samples, n_components)."""
-        if self.fused:
-            return self.covariance.fused_log_prob(
+        if self.fast:
+            return self.covariance.fast_log_prob(
                 X, theta.means, theta.precisions_cholesky, self._log_normaliser(theta, X.shape[1]))
         with np.errstate(divide="ignore"):
             log_weights = np.log(theta.weights)
@@ -62,20 +63,23 @@ class GaussianMixtureProblem:
         with np.errstate(under="ignore"):
             return log_norm, weighted - log_norm[:, None]
 
+    def responsibilities(self, X, theta):
+        """Per-row log-likelihood and responsibilities, negligible ones flushed to zero."""
+        log_norm, log_resp = self.log_resp(X, theta)
+        return log_norm, flushed_exp(log_resp)
+
     # -- EM --------------------------------------------------------------------------------
     def e_step(self, X, theta, sample_weight):
-        if self.fused:
+        if self.fast:
             weights = np.empty(0, X.dtype) if sample_weight is None else sample_weight
-            weight, first, second, loglik = self.covariance.fused_e_step(
+            weight, first, second, loglik = self.covariance.fast_e_step(
                 X, weights, theta.means, theta.precisions_cholesky,
                 self._log_normaliser(theta, X.shape[1]))
             dtype = theta.means.dtype
             stats = GaussianStats(weight.astype(dtype), first.astype(dtype),
                                   second.astype(dtype), theta.means, self.covariance.kind)
             return stats, loglik
-        log_norm, log_resp = self.log_resp(X, theta)
-        with np.errstate(under="ignore"):
-            resp = np.exp(log_resp)
+        log_norm, resp = self.responsibilities(X, theta)
         if sample_weight is not None:
             resp *= sample_weight[:, None]
             loglik = float(sample_weight @ log_norm)

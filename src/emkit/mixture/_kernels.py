@@ -20,6 +20,19 @@ from numba import njit, prange
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 _LOG_2PI = math.log(2.0 * math.pi)
 
+#: Responsibilities below exp(LOG_RESP_FLOOR) (about 1e-152) are set to zero: they change no
+#: statistic at float64 precision, and subnormal numbers they would breed slow every
+#: arithmetic unit down by orders of magnitude.
+LOG_RESP_FLOOR = -350.0
+
+
+def flushed_exp(log_resp: np.ndarray) -> np.ndarray:
+    """exp(log_resp), with values below exp(LOG_RESP_FLOOR) set to zero (no subnormals)."""
+    with np.errstate(under="ignore"):
+        resp = np.exp(log_resp)
+    resp[log_resp < LOG_RESP_FLOOR] = 0.0
+    return resp
+
 
 #: Below this many rows a kernel runs on the calling thread: waking a thread pool costs more.
 PARALLEL_MIN_ROWS = 20_000
@@ -47,7 +60,8 @@ def _normalise_row(logp):
         return -np.inf
     total = 0.0
     for k in range(logp.shape[0]):
-        logp[k] = math.exp(logp[k] - top)
+        gap = logp[k] - top
+        logp[k] = math.exp(gap) if gap > LOG_RESP_FLOOR else 0.0
         total += logp[k]
     for k in range(logp.shape[0]):
         logp[k] /= total

@@ -1,0 +1,490 @@
+"""GaussianMixture benchmark: emkit against scikit-learn, same data, same start, same run.
+
+Both libraries are fitted from the SAME initial parameters (weights, means and precisions
+estimated once from a scikit-learn KMeans labelling and passed as ``weights_init``,
+``means_init`` and ``precisions_init``), with ``tol=0`` so that both run exactly
+``--iters`` EM iterations. For every (case, covariance type, dtype) the table shows:
+
+* the k-means init time (KMeans, n_init=1, on the float64 data), in its own column, so the
+  reader sees that the init is not the bottleneck;
+* seconds per EM iteration of each library: the median over ``--repeats`` of the whole
+  ``fit`` time divided by ``n_iter_`` (nothing subtracted: input checks and the final
+  E-step are included, for both);
+* the speed-up, sklearn s/iter / emkit s/iter (> 1 means emkit is faster);
+* the final ``lower_bound_`` of each and their relative difference
+  ``|emkit - sklearn| / max(1, |sklearn|)``;
+* the peak memory of one fit of each (tracemalloc peak, MB, taken in a separate un-timed
+  fit of at most 2 iterations: numpy and numba allocations are both traced).
+
+A second table compares float32 with float64 fits (emkit's target: float32 at least 1.5x
+faster, lower bound within 1e-4 relative of the float64 one).
+
+Ratios, not absolute seconds, are the figures: the machines are shared and noisy.
+
+Usage::
+
+    python benchmarks/bench_gmm.py                      # full benchmark
+    python benchmarks/bench_gmm.py --quick              # tiny sizes (smoke test)
+    python benchmarks/bench_gmm.py --cases mid --covariance full,diag --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+REG_COVAR = 1e-6
+SEED = 0
+
+#: Iterations of the (un-timed, traced) peak-memory fit: the working set of a fit is reached
+#: in its first iterations and does not grow with more, while tracing slows every iteration.
+MEMORY_ITERS = 2
+
+#: Target of the float32 rows (from the issue): at least this speed-up over float64 ...
+FLOAT32_TARGET_SPEEDUP = 1.5
+#: ... with the final lower bound within this relative difference of the float64 one.
+FLOAT32_TARGET_LB_RTOL = 1e-4
+
+
+class Case(NamedTuple):
+    name: str
+    n_samples: int
+    n_features: int
+    n_components: int
+    quick_samples: int
+    #: covariance types that also get a float32 row by default
+    float32: tuple = ()
+
+
+CASES = {
+    case.name: case
+    for case in (
+        Case("wide-n", 1_000_000, 2, 5, quick_samples=2000),
+        Case("mid", 200_000, 8, 8, quick_samples=1000, float32=("full",)),
+        Case("high-d", 50_000, 64, 16, quick_samples=3000, float32=("full",)),
+    )
+}
+
+
+# -- data and initial parameters -------------------------------------------------------------
+def make_data(n_samples: int, n_features: int, n_components: int, seed: int = SEED):
+    """Float64 rows from ``n_components`` Gaussian blobs with random full covariances.
+
+    Means are spread uniformly in [-5, 5]^D; each covariance is ``s (A A^T / D + 0.1 I)``
+    with A standard normal and s uniform in [0.5, 2]; blob sizes are multinomial with
+    Dirichlet(10) proportions; rows are shuffled.
+    """
+    rng = np.random.default_rng(seed)
+    proportions = rng.dirichlet(np.full(n_components, 10.0))
+    counts = rng.multinomial(n_samples, proportions)
+    means = rng.uniform(-5.0, 5.0, size=(n_components, n_features))
+    X = np.empty((n_samples, n_features))
+    start = 0
+    for k, count in enumerate(counts):
+        A = rng.standard_normal((n_features, n_features))
+        cov = rng.uniform(0.5, 2.0) * (A @ A.T / n_features + 0.1 * np.eye(n_features))
+        chol = np.linalg.cholesky(cov)
+        X[start:start + count] = means[k] + rng.standard_normal((count, n_features)) @ chol.T
+        start += count
+    return X[rng.permutation(n_samples)]
+
+
+def kmeans_labels(X: np.ndarray, n_components: int, seed: int = SEED):
+    """Labels of one scikit-learn KMeans run (n_init=1) and the seconds it took."""
+    from sklearn.cluster import KMeans
+
+    t0 = time.perf_counter()
+    labels = KMeans(n_clusters=n_components, n_init=1, random_state=seed).fit(X).labels_
+    return labels, time.perf_counter() - t0
+
+
+def initial_parameters(X: np.ndarray, labels: np.ndarray, n_components: int) -> dict:
+    """Float64 (weights, means, precisions) per covariance type from hard labels.
+
+    The M-step of a Gaussian mixture applied to one-hot responsibilities (what scikit-learn's
+    ``init_params='kmeans'`` does), with ``reg_covar`` added to every diagonal.
+    """
+    n_samples, n_features = X.shape
+    nk = np.bincount(labels, minlength=n_components).astype(np.float64)
+    if np.any(nk < 2):
+        raise RuntimeError(f"k-means left a cluster with fewer than 2 rows: {nk}")
+    weights = nk / n_samples
+    means = np.empty((n_components, n_features))
+    covs = np.empty((n_components, n_features, n_features))
+    for k in range(n_components):
+        rows = X[labels == k]
+        means[k] = rows.mean(axis=0)
+        diff = rows - means[k]
+        covs[k] = diff.T @ diff / nk[k]
+    eye = np.eye(n_features)
+
+    def inverse(matrix):
+        inv = np.linalg.inv(matrix)
+        return 0.5 * (inv + inv.T)  # exactly symmetric, also after a float32 cast
+
+    variances = np.diagonal(covs, axis1=1, axis2=2)
+    precisions = {
+        "full": np.stack([inverse(c + REG_COVAR * eye) for c in covs]),
+        "tied": inverse(np.tensordot(nk, covs, axes=1) / nk.sum() + REG_COVAR * eye),
+        "diag": 1.0 / (variances + REG_COVAR),
+        "spherical": 1.0 / (variances.mean(axis=1) + REG_COVAR),
+    }
+    return {cov: (weights, means, precisions[cov]) for cov in COVARIANCE_TYPES}
+
+
+def cast_init(init, dtype):
+    """The initial parameters in ``dtype`` (weights renormalised in that dtype)."""
+    weights, means, precisions = (np.asarray(a, dtype=dtype) for a in init)
+    return weights / weights.sum(), means, precisions
+
+
+# -- fitting ---------------------------------------------------------------------------------
+def make_estimator(library: str, covariance_type: str, n_components: int, init, max_iter: int):
+    if library == "emkit":
+        from emkit import GaussianMixture
+    else:
+        from sklearn.mixture import GaussianMixture
+    weights, means, precisions = init
+    # scikit-learn always computes an init from responsibilities before using the given
+    # parameters (then discards it); 'random_from_data' is its cheapest method (one
+    # M-step-like pass over the data). emkit skips that work when all three are given.
+    return GaussianMixture(
+        n_components=n_components, covariance_type=covariance_type, tol=0.0,
+        reg_covar=REG_COVAR, max_iter=max_iter, n_init=1, init_params="random_from_data",
+        weights_init=weights, means_init=means, precisions_init=precisions,
+        random_state=SEED)
+
+
+def fit_once(library, X, covariance_type, n_components, init, max_iter, *, timed=True):
+    """(seconds, fitted estimator) of one fit, ConvergenceWarnings (expected: tol=0)
+    silenced. A timed fit runs with the garbage collector off, as ``timeit`` does."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    gm = make_estimator(library, covariance_type, n_components, init, max_iter)
+    gc_was_enabled = gc.isenabled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if timed:
+            gc.disable()
+        try:
+            t0 = time.perf_counter()
+            gm.fit(X)
+            seconds = time.perf_counter() - t0
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+    return seconds, gm
+
+
+def peak_memory_mb(library, X, covariance_type, n_components, init, max_iter) -> float:
+    """tracemalloc peak (MB) of one un-timed fit: memory allocated on top of the data."""
+    tracemalloc.start()
+    try:
+        fit_once(library, X, covariance_type, n_components, init, max_iter, timed=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def relative_difference(a: float, b: float) -> float:
+    """|a - b| / max(1, |b|): relative for log-likelihoods far from 0, absolute near it."""
+    return abs(a - b) / max(1.0, abs(b))
+
+
+def bench_row(case: Case, n_samples, X, kmeans_seconds, covariance_type, init, *, iters,
+              repeats, memory) -> dict:
+    dtype = X.dtype
+    K = case.n_components
+    init = cast_init(init, dtype)
+    warm = X[:min(X.shape[0], 2000)]
+    gc.collect()  # once per row: a full collection takes ~0.1 s once numba is loaded
+    for library in ("emkit", "sklearn"):
+        # JIT compilation (numba) and first-call overheads are not counted.
+        fit_once(library, warm, covariance_type, K, init, 1)
+    times = {"emkit": [], "sklearn": []}
+    fitted = {}
+    for r in range(repeats):
+        order = ("emkit", "sklearn") if r % 2 == 0 else ("sklearn", "emkit")
+        for library in order:
+            seconds, gm = fit_once(library, X, covariance_type, K, init, iters)
+            if gm.n_iter_ != iters:
+                raise RuntimeError(f"{library} ran {gm.n_iter_} iterations, expected {iters}")
+            times[library].append(seconds / gm.n_iter_)
+            fitted[library] = gm
+    row = {
+        "case": case.name,
+        "n_samples": n_samples,
+        "n_features": case.n_features,
+        "n_components": K,
+        "covariance_type": covariance_type,
+        "dtype": np.dtype(dtype).name,
+        "n_iter": iters,
+        "repeats": repeats,
+        "kmeans_init_s": kmeans_seconds,
+    }
+    for library in ("emkit", "sklearn"):
+        row[f"{library}_s_per_iter"] = statistics.median(times[library])
+        row[f"{library}_lower_bound"] = float(fitted[library].lower_bound_)
+        row[f"{library}_peak_mb"] = (
+            peak_memory_mb(library, X, covariance_type, K, init, min(iters, MEMORY_ITERS))
+            if memory else None)
+    row["speedup"] = row["sklearn_s_per_iter"] / row["emkit_s_per_iter"]
+    row["lower_bound_rel_diff"] = relative_difference(row["emkit_lower_bound"],
+                                                      row["sklearn_lower_bound"])
+    row["f32_speedup_vs_f64"] = None
+    row["f32_lower_bound_rel_diff_vs_f64"] = None
+    row["sklearn_f32_speedup_vs_f64"] = None
+    return row
+
+
+def compare_float32(rows: list) -> None:
+    """Fill the float32-vs-float64 fields of float32 rows from their float64 twins."""
+    by_key = {(r["case"], r["covariance_type"], r["dtype"]): r for r in rows}
+    for row in rows:
+        if row["dtype"] != "float32":
+            continue
+        ref = by_key.get((row["case"], row["covariance_type"], "float64"))
+        if ref is None:
+            continue
+        row["f32_speedup_vs_f64"] = ref["emkit_s_per_iter"] / row["emkit_s_per_iter"]
+        row["sklearn_f32_speedup_vs_f64"] = ref["sklearn_s_per_iter"] / row["sklearn_s_per_iter"]
+        row["f32_lower_bound_rel_diff_vs_f64"] = relative_difference(
+            row["emkit_lower_bound"], ref["emkit_lower_bound"])
+
+
+# -- report ----------------------------------------------------------------------------------
+def machine_note() -> str:
+    import numba
+    import scipy
+    import scipy.linalg  # noqa: F401  (loads its BLAS, so threadpoolctl sees it)
+    import sklearn
+    import sklearn.cluster  # noqa: F401  (loads OpenMP)
+    from threadpoolctl import threadpool_info
+
+    import emkit
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        usable = os.cpu_count()
+    pools = {}
+    for info in threadpool_info():
+        key = (info.get("user_api"), info.get("internal_api"), info.get("version"),
+               info.get("threading_layer"))
+        pools.setdefault(key, info.get("num_threads"))
+    pool_text = "; ".join(
+        f"{api}: {name} {version or ''}{f' ({layer})' if layer else ''} x{threads} threads"
+        .replace("  ", " ")
+        for (api, name, version, layer), threads in pools.items())
+    return "\n".join([
+        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores "
+        f"({usable} usable), Python {platform.python_version()}",
+        f"versions: numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn "
+        f"{sklearn.__version__}, emkit {emkit.__version__}, numba {numba.__version__} "
+        f"(threads {numba.get_num_threads()} of NUMBA_NUM_THREADS="
+        f"{numba.config.NUMBA_NUM_THREADS})",
+        f"threadpools: {pool_text or 'none found'}",
+    ])
+
+
+def _fmt(value, spec: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return format(value, spec)
+
+
+_COLUMNS = [  # (header, key, format, width)
+    ("case", "case", "", 7),
+    ("n_samples", "n_samples", ",d", 10),
+    ("D", "n_features", "d", 3),
+    ("K", "n_components", "d", 3),
+    ("cov", "covariance_type", "", 9),
+    ("dtype", "dtype", "", 7),
+    ("kmeans init s", "kmeans_init_s", ".3g", 13),
+    ("emkit s/iter", "emkit_s_per_iter", ".4g", 12),
+    ("sklearn s/iter", "sklearn_s_per_iter", ".4g", 14),
+    ("speed-up", "speedup", ".2f", 8),
+    ("emkit lower_bound", "emkit_lower_bound", ".8f", 17),
+    ("sklearn lower_bound", "sklearn_lower_bound", ".8f", 19),
+    ("LB rel diff", "lower_bound_rel_diff", ".1e", 11),
+    ("emkit peak MB", "emkit_peak_mb", ".1f", 13),
+    ("sklearn peak MB", "sklearn_peak_mb", ".1f", 15),
+]
+
+_F32_COLUMNS = [
+    ("case", "case", "", 7),
+    ("cov", "covariance_type", "", 9),
+    ("emkit f64 s/iter", "_f64_s", ".4g", 16),
+    ("emkit f32 s/iter", "emkit_s_per_iter", ".4g", 16),
+    ("f32 speed-up", "f32_speedup_vs_f64", ".2f", 12),
+    ("LB rel diff f32/f64", "f32_lower_bound_rel_diff_vs_f64", ".1e", 19),
+    ("target met", "_target", "", 10),
+    ("sklearn f32 speed-up", "sklearn_f32_speedup_vs_f64", ".2f", 20),
+]
+
+
+def _table(columns, rows) -> str:
+    def line(cells):
+        return "  ".join(cell.rjust(width) if i else cell.ljust(width)
+                         for i, (cell, (_, _, _, width)) in enumerate(zip(cells, columns)))
+
+    out = [line([header for header, *_ in columns])]
+    out.append("-" * len(out[0]))
+    for row in rows:
+        out.append(line([_fmt(row.get(key), spec) for _, key, spec, _ in columns]))
+    return "\n".join(out)
+
+
+def format_report(rows, *, iters, repeats, memory) -> str:
+    parts = [
+        _table(_COLUMNS, rows),
+        "",
+        f"s/iter: median over {repeats} repeat(s) of fit time / n_iter_ ({iters} iterations, "
+        "tol=0, same initial parameters for both; input checks and the final E-step "
+        "included).",
+        "speed-up: sklearn s/iter / emkit s/iter (> 1: emkit faster). kmeans init s: one "
+        "sklearn KMeans (n_init=1) on the float64 data, computed once per case and shared.",
+        "LB rel diff: |emkit - sklearn| / max(1, |sklearn|) of the final lower_bound_.",
+        (f"peak MB: tracemalloc peak of one separate, un-timed fit of "
+         f"{min(iters, MEMORY_ITERS)} iteration(s) (allocations on top of the data; numpy "
+         "and numba allocations are traced)." if memory
+         else "peak MB: not measured (--no-memory)."),
+        "note: sklearn's fit also runs its own init pass (init_params='random_from_data', "
+        "then overridden by the given parameters); emkit skips it.",
+    ]
+    f32 = [r for r in rows if r["dtype"] == "float32" and r["f32_speedup_vs_f64"] is not None]
+    if f32:
+        by_key = {(r["case"], r["covariance_type"], r["dtype"]): r for r in rows}
+        shown = []
+        for r in f32:
+            ref = by_key[(r["case"], r["covariance_type"], "float64")]
+            ok = (r["f32_speedup_vs_f64"] >= FLOAT32_TARGET_SPEEDUP
+                  and r["f32_lower_bound_rel_diff_vs_f64"] <= FLOAT32_TARGET_LB_RTOL)
+            shown.append({**r, "_f64_s": ref["emkit_s_per_iter"],
+                          "_target": "yes" if ok else "no"})
+        parts += [
+            "",
+            f"float32 vs float64, emkit (target: f32 speed-up >= {FLOAT32_TARGET_SPEEDUP}x "
+            f"and LB rel diff <= {FLOAT32_TARGET_LB_RTOL:g}; same initial parameters):",
+            _table(_F32_COLUMNS, shown),
+        ]
+    return "\n".join(parts)
+
+
+# -- command line ----------------------------------------------------------------------------
+def _choices(text: str, allowed, what: str) -> list:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [item for item in items if item not in allowed]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {unknown or text!r}; choose from {', '.join(allowed)}")
+    return list(dict.fromkeys(items))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="bench_gmm.py",
+        description="Benchmark emkit.GaussianMixture against sklearn.mixture.GaussianMixture.")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, 3 iterations, 1 repeat (smoke test)")
+    parser.add_argument("--cases", type=lambda s: _choices(s, tuple(CASES), "case"),
+                        default=list(CASES), help=f"comma-separated, from {','.join(CASES)}")
+    parser.add_argument("--covariance",
+                        type=lambda s: _choices(s, COVARIANCE_TYPES, "covariance type"),
+                        default=list(COVARIANCE_TYPES),
+                        help=f"comma-separated, from {','.join(COVARIANCE_TYPES)}")
+    parser.add_argument("--iters", type=int, default=None,
+                        help="EM iterations per fit (default 10; 3 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed fits per library, the median is shown (default 3; 1 with "
+                             "--quick)")
+    parser.add_argument("--float32", choices=("default", "all", "none"), default="default",
+                        help="float32 rows: 'default' = full covariance on mid and high-d; "
+                             "'all' = every row; 'none'")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit BLAS/OpenMP (threadpoolctl) and numba threads to N "
+                             "(default: the libraries' own defaults)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the (un-timed, tracemalloc) peak-memory fits")
+    args = parser.parse_args(argv)
+    if args.iters is None:
+        args.iters = 3 if args.quick else 10
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.iters < 1 or args.repeats < 1:
+        parser.error("--iters and --repeats must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    return args
+
+
+def main(argv=None) -> list:
+    """Run the benchmark, print the report, return one dict per table row."""
+    args = parse_args(argv)
+    if args.threads is None:
+        return _run(args)
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    machine_note()  # loads the BLAS and OpenMP libraries, so that the limit reaches them
+    numba_threads = numba.get_num_threads()
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=args.threads):
+            return _run(args)
+    finally:
+        numba.set_num_threads(numba_threads)
+
+
+def _run(args) -> list:
+    print(machine_note())
+    print(f"mode: {'quick' if args.quick else 'full'}; cases {','.join(args.cases)}; "
+          f"covariance {','.join(args.covariance)}; {args.iters} iterations; "
+          f"{args.repeats} repeat(s)\n", flush=True)
+    rows = []
+    for name in args.cases:
+        case = CASES[name]
+        n_samples = case.quick_samples if args.quick else case.n_samples
+        X = make_data(n_samples, case.n_features, case.n_components)
+        labels, kmeans_seconds = kmeans_labels(X, case.n_components)
+        inits = initial_parameters(X, labels, case.n_components)
+        X32 = None
+        for covariance_type in args.covariance:
+            dtypes = [X]
+            if args.float32 == "all" or (args.float32 == "default"
+                                         and covariance_type in case.float32):
+                if X32 is None:
+                    X32 = X.astype(np.float32)
+                dtypes.append(X32)
+            for data in dtypes:
+                row = bench_row(case, n_samples, data, kmeans_seconds, covariance_type,
+                                inits[covariance_type], iters=args.iters,
+                                repeats=args.repeats, memory=not args.no_memory)
+                rows.append(row)
+                print(f"  done {name} {covariance_type} {row['dtype']}: emkit "
+                      f"{row['emkit_s_per_iter']:.4g} s/iter, sklearn "
+                      f"{row['sklearn_s_per_iter']:.4g} s/iter", flush=True)
+    compare_float32(rows)
+    print()
+    print(format_report(rows, iters=args.iters, repeats=args.repeats,
+                        memory=not args.no_memory))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
