@@ -76,50 +76,114 @@ def _chunk_bounds(n, n_chunks, c):
 # -- full and tied ------------------------------------------------------------------------
 @njit(cache=True, inline="always", fastmath=FASTMATH)
 def _maha_triangular(x, mean, chol, diff, y):
-    """|(x - mean) @ chol|^2 for an upper-triangular chol; fills diff = x - mean."""
+    """|(x - mean) @ chol|^2 for an upper-triangular chol; fills diff = x - mean.
+
+    Row-oriented (y += diff_l * chol[l, l:]) so the inner loop runs over contiguous memory
+    and vectorises.
+    """
     D = x.shape[0]
     for j in range(D):
         diff[j] = x[j] - mean[j]
+        y[j] = 0.0
+    for l in range(D):
+        dl = diff[l]
+        row = chol[l]
+        for j in range(l, D):
+            y[j] += dl * row[j]
     total = 0.0
     for j in range(D):
-        acc = 0.0
-        for l in range(j + 1):
-            acc += diff[l] * chol[l, j]
-        total += acc * acc
+        total += y[j] * y[j]
     return total
+
+
+#: Rows processed together: the innermost loops run over a tile's rows, which vectorises
+#: where loops over a handful of features would not.
+TILE = 32
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _load_tile_diffs(X, i0, nt, means, diffs):
+    """diffs[k, d, t] = X[i0 + t, d] - means[k, d] (feature-major, rows innermost)."""
+    K, D = means.shape
+    for t in range(nt):
+        x = X[i0 + t]
+        for k in range(K):
+            for d in range(D):
+                diffs[k, d, t] = x[d] - means[k, d]
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _tile_responsibilities(logp, nt, w, i0, resp):
+    """Normalise each of the tile's rows of logp (nt, K) into resp (K, nt), row weights
+    applied; returns the tile's weighted log-likelihood."""
+    K = logp.shape[1]
+    ll = 0.0
+    for t in range(nt):
+        lse = _normalise_row(logp[t])
+        wi = 1.0 if w.shape[0] == 0 else w[i0 + t]
+        if wi != 0.0:
+            ll += wi * lse
+        for k in range(K):
+            resp[k, t] = logp[t, k] * wi
+    return ll
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1, S2):
-    """Rows start:stop of the 'full'/'tied' E-step, accumulated into S0, S1, S2 (upper
-    triangles); returns their weighted log-likelihood."""
+    """Rows start:stop of the 'full'/'tied' E-step, accumulated into S0, S1 and the upper
+    triangles of S2; returns their weighted log-likelihood."""
     D = X.shape[1]
     K = means.shape[0]
-    logp = np.empty(K)
-    diff = np.empty(D)
-    y = np.empty(D)
+    diffs = np.empty((K, D, TILE))
+    y = np.empty((D, TILE))
+    logp = np.empty((TILE, K))
+    resp = np.empty((K, TILE))
+    weighted = np.empty((D, TILE))
     ll = 0.0
-    for i in range(start, stop):
-        x = X[i]
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        _load_tile_diffs(X, i0, nt, means, diffs)
         for k in range(K):
             chol = chols[0] if tied else chols[k]
-            logp[k] = log_const[k] - 0.5 * _maha_triangular(x, means[k], chol, diff, y)
-        lse = _normalise_row(logp)
-        wi = 1.0 if w.shape[0] == 0 else w[i]
-        if wi == 0.0:
-            continue
-        ll += wi * lse
+            dk = diffs[k]
+            for j in range(D):
+                for t in range(nt):
+                    y[j, t] = 0.0
+            for l in range(D):
+                for j in range(l, D):
+                    c = chol[l, j]
+                    for t in range(nt):
+                        y[j, t] += dk[l, t] * c
+            for t in range(nt):
+                logp[t, k] = 0.0
+            for j in range(D):
+                for t in range(nt):
+                    logp[t, k] += y[j, t] * y[j, t]
+            for t in range(nt):
+                logp[t, k] = log_const[k] - 0.5 * logp[t, k]
+        ll += _tile_responsibilities(logp, nt, w, i0, resp)
         for k in range(K):
-            r = logp[k] * wi
-            if r == 0.0:
+            rk = resp[k]
+            total = 0.0
+            for t in range(nt):
+                total += rk[t]
+            if total == 0.0:
                 continue
-            S0[k] += r
-            t = 0 if tied else k
+            S0[k] += total
+            dk = diffs[k]
+            s2 = S2[0] if tied else S2[k]
             for a in range(D):
-                rda = r * (x[a] - means[k, a])
-                S1[k, a] += rda
+                acc = 0.0
+                for t in range(nt):
+                    weighted[a, t] = rk[t] * dk[a, t]
+                    acc += weighted[a, t]
+                S1[k, a] += acc
+            for a in range(D):
                 for b in range(a, D):
-                    S2[t, a, b] += rda * (x[b] - means[k, b])
+                    acc = 0.0
+                    for t in range(nt):
+                        acc += weighted[a, t] * dk[b, t]
+                    s2[a, b] += acc
     return ll
 
 
@@ -194,34 +258,43 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
     returns their weighted log-likelihood."""
     D = X.shape[1]
     K = means.shape[0]
-    logp = np.empty(K)
+    diffs = np.empty((K, D, TILE))
+    maha = np.empty(TILE)
+    logp = np.empty((TILE, K))
+    resp = np.empty((K, TILE))
     ll = 0.0
-    for i in range(start, stop):
-        x = X[i]
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        _load_tile_diffs(X, i0, nt, means, diffs)
         for k in range(K):
-            mean = means[k]
-            prec = precisions[k]
-            acc = 0.0
+            dk = diffs[k]
+            for t in range(nt):
+                maha[t] = 0.0
             for d in range(D):
-                t = x[d] - mean[d]
-                acc += t * t * prec[d]
-            logp[k] = log_const[k] - 0.5 * acc
-        lse = _normalise_row(logp)
-        wi = 1.0 if w.shape[0] == 0 else w[i]
-        if wi == 0.0:
-            continue
-        ll += wi * lse
+                p = precisions[k, d]
+                for t in range(nt):
+                    maha[t] += dk[d, t] * dk[d, t] * p
+            for t in range(nt):
+                logp[t, k] = log_const[k] - 0.5 * maha[t]
+        ll += _tile_responsibilities(logp, nt, w, i0, resp)
         for k in range(K):
-            r = logp[k] * wi
-            if r == 0.0:
+            rk = resp[k]
+            total = 0.0
+            for t in range(nt):
+                total += rk[t]
+            if total == 0.0:
                 continue
-            S0[k] += r
-            mean = means[k]
+            S0[k] += total
+            dk = diffs[k]
             for d in range(D):
-                t = x[d] - mean[d]
-                rt = r * t
-                S1[k, d] += rt
-                S2[k, d] += rt * t
+                acc1 = 0.0
+                acc2 = 0.0
+                for t in range(nt):
+                    rd = rk[t] * dk[d, t]
+                    acc1 += rd
+                    acc2 += rd * dk[d, t]
+                S1[k, d] += acc1
+                S2[k, d] += acc2
     return ll
 
 
