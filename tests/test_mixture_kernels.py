@@ -25,7 +25,7 @@ def _theta(covariance_type, rng, K, D, dtype):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("n", [500, _kernels.PARALLEL_MIN_ROWS + 123])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("D", [3, 20])  # fused numba kernel / whitened BLAS for full & tied
+@pytest.mark.parametrize("D", [3, 20, 100])  # tiles, row by row, whitened BLAS
 def test_fast_statistics_equal_reference(covariance_type, n, weighted, D):
     rng = np.random.RandomState(0)
     K = 4

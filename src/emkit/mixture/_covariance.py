@@ -148,7 +148,7 @@ class _MatrixCovariance(CovarianceModel):
 
     #: Up to this many features the fused numba kernel is fastest; above, BLAS on whitened
     #: rows (measured: benchmarks/bench_gmm.py).
-    FUSED_MAX_FEATURES = 16
+    FUSED_MAX_FEATURES = 96
 
     def _fast(self, X, sample_weight, means, chols, log_normaliser, tied):
         if X.shape[1] <= self.FUSED_MAX_FEATURES:

@@ -131,14 +131,20 @@ def _tile_responsibilities(logp, nt, w, i0, resp):
 @njit(cache=True, fastmath=FASTMATH)
 def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1, S2):
     """Rows start:stop of the 'full'/'tied' E-step, accumulated into S0, S1 and the upper
-    triangles of S2; returns their weighted log-likelihood."""
+    triangles of S2; returns their weighted log-likelihood.
+
+    Within a tile the arithmetic is in the data's dtype (float32 runs twice as many lanes);
+    tile sums are added to float64 accumulators.
+    """
     D = X.shape[1]
     K = means.shape[0]
-    diffs = np.empty((K, D, TILE))
-    y = np.empty((D, TILE))
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    diffs = np.empty((K, D, TILE), dtype=X.dtype)
+    y = np.empty((D, TILE), dtype=X.dtype)
+    maha = np.empty(TILE, dtype=X.dtype)
     logp = np.empty((TILE, K))
-    resp = np.empty((K, TILE))
-    weighted = np.empty((D, TILE))
+    resp = np.empty((K, TILE), dtype=X.dtype)
+    weighted = np.empty((D, TILE), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, TILE):
         nt = min(TILE, stop - i0)
@@ -147,24 +153,28 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
             chol = chols[0] if tied else chols[k]
             dk = diffs[k]
             for j in range(D):
+                yj = y[j]
                 for t in range(nt):
-                    y[j, t] = 0.0
+                    yj[t] = zero
             for l in range(D):
+                dl = dk[l]
                 for j in range(l, D):
                     c = chol[l, j]
+                    yj = y[j]
                     for t in range(nt):
-                        y[j, t] += dk[l, t] * c
+                        yj[t] += dl[t] * c
             for t in range(nt):
-                logp[t, k] = 0.0
+                maha[t] = zero
             for j in range(D):
+                yj = y[j]
                 for t in range(nt):
-                    logp[t, k] += y[j, t] * y[j, t]
+                    maha[t] += yj[t] * yj[t]
             for t in range(nt):
-                logp[t, k] = log_const[k] - 0.5 * logp[t, k]
+                logp[t, k] = log_const[k] - 0.5 * maha[t]
         ll += _tile_responsibilities(logp, nt, w, i0, resp)
         for k in range(K):
             rk = resp[k]
-            total = 0.0
+            total = zero
             for t in range(nt):
                 total += rk[t]
             if total == 0.0:
@@ -173,16 +183,20 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
             dk = diffs[k]
             s2 = S2[0] if tied else S2[k]
             for a in range(D):
-                acc = 0.0
+                acc = zero
+                wa = weighted[a]
+                da = dk[a]
                 for t in range(nt):
-                    weighted[a, t] = rk[t] * dk[a, t]
-                    acc += weighted[a, t]
+                    wa[t] = rk[t] * da[t]
+                    acc += wa[t]
                 S1[k, a] += acc
             for a in range(D):
+                wa = weighted[a]
                 for b in range(a, D):
-                    acc = 0.0
+                    db = dk[b]
+                    acc = zero
                     for t in range(nt):
-                        acc += weighted[a, t] * dk[b, t]
+                        acc += wa[t] * db[t]
                     s2[a, b] += acc
     return ll
 
@@ -252,16 +266,63 @@ def log_prob_matrix(X, means, chols, log_const, tied):
 
 
 # -- diag and spherical -------------------------------------------------------------------
+#: From this many features on, loops over a row's features vectorise well enough and the
+#: diagonal kernels work row by row instead of by tiles (measured: 1.3x at D=16, 1.8x at 32).
+WIDE_MIN_FEATURES = 16
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
+    """Row-by-row form of :func:`_estep_diag_rows`, for many features."""
+    D = X.shape[1]
+    K = means.shape[0]
+    logp = np.empty(K)
+    ll = 0.0
+    for i in range(start, stop):
+        x = X[i]
+        for k in range(K):
+            mean = means[k]
+            prec = precisions[k]
+            acc = 0.0
+            for d in range(D):
+                t = x[d] - mean[d]
+                acc += t * t * prec[d]
+            logp[k] = log_const[k] - 0.5 * acc
+        lse = _normalise_row(logp)
+        wi = 1.0 if w.shape[0] == 0 else w[i]
+        if wi == 0.0:
+            continue
+        ll += wi * lse
+        for k in range(K):
+            r = logp[k] * wi
+            if r == 0.0:
+                continue
+            S0[k] += r
+            mean = means[k]
+            s1 = S1[k]
+            s2 = S2[k]
+            for d in range(D):
+                t = x[d] - mean[d]
+                rt = r * t
+                s1[d] += rt
+                s2[d] += rt * t
+    return ll
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
     """Rows start:stop of the 'diag'/'spherical' E-step, accumulated into S0, S1, S2;
     returns their weighted log-likelihood."""
+    if X.shape[1] >= WIDE_MIN_FEATURES:
+        return _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop,
+                                     S0, S1, S2)
     D = X.shape[1]
     K = means.shape[0]
-    diffs = np.empty((K, D, TILE))
-    maha = np.empty(TILE)
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    diffs = np.empty((K, D, TILE), dtype=X.dtype)
+    maha = np.empty(TILE, dtype=X.dtype)
     logp = np.empty((TILE, K))
-    resp = np.empty((K, TILE))
+    resp = np.empty((K, TILE), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, TILE):
         nt = min(TILE, stop - i0)
@@ -269,17 +330,18 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
         for k in range(K):
             dk = diffs[k]
             for t in range(nt):
-                maha[t] = 0.0
+                maha[t] = zero
             for d in range(D):
                 p = precisions[k, d]
+                dd = dk[d]
                 for t in range(nt):
-                    maha[t] += dk[d, t] * dk[d, t] * p
+                    maha[t] += dd[t] * dd[t] * p
             for t in range(nt):
                 logp[t, k] = log_const[k] - 0.5 * maha[t]
         ll += _tile_responsibilities(logp, nt, w, i0, resp)
         for k in range(K):
             rk = resp[k]
-            total = 0.0
+            total = zero
             for t in range(nt):
                 total += rk[t]
             if total == 0.0:
@@ -287,12 +349,13 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
             S0[k] += total
             dk = diffs[k]
             for d in range(D):
-                acc1 = 0.0
-                acc2 = 0.0
+                acc1 = zero
+                acc2 = zero
+                dd = dk[d]
                 for t in range(nt):
-                    rd = rk[t] * dk[d, t]
+                    rd = rk[t] * dd[t]
                     acc1 += rd
-                    acc2 += rd * dk[d, t]
+                    acc2 += rd * dd[t]
                 S1[k, d] += acc1
                 S2[k, d] += acc2
     return ll
