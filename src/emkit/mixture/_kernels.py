@@ -15,6 +15,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._numba_math import exp_nonpositive
+
 # Re-association and contraction let the compiler vectorise the inner loops; infinities and
 # NaN keep their IEEE meaning (a zero weight has log-weight -inf).
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
@@ -102,29 +104,64 @@ TILE = 32
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
-def _load_tile_diffs(X, i0, nt, means, diffs):
-    """diffs[k, d, t] = X[i0 + t, d] - means[k, d] (feature-major, rows innermost)."""
+def _load_tile_diffs(X, i0, nt, means, xt, diffs):
+    """diffs[k, d, t] = X[i0 + t, d] - means[k, d] (feature-major, rows innermost), through
+    one transposed copy xt (D, TILE) of the tile so the subtractions vectorise."""
     K, D = means.shape
     for t in range(nt):
         x = X[i0 + t]
-        for k in range(K):
-            for d in range(D):
-                diffs[k, d, t] = x[d] - means[k, d]
+        for d in range(D):
+            xt[d, t] = x[d]
+    for k in range(K):
+        for d in range(D):
+            m = means[k, d]
+            src = xt[d]
+            dst = diffs[k, d]
+            for t in range(nt):
+                dst[t] = src[t] - m
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
-def _tile_responsibilities(logp, nt, w, i0, resp):
-    """Normalise each of the tile's rows of logp (nt, K) into resp (K, nt), row weights
-    applied; returns the tile's weighted log-likelihood."""
-    K = logp.shape[1]
+def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
+    """Normalise the columns of logp (K, TILE) (one per row of the tile) into resp (K, TILE),
+    row weights applied; returns the tile's weighted log-likelihood.
+
+    Vectorised across the tile's rows; ``scratch`` is float64 (4, TILE).
+    """
+    K = logp.shape[0]
+    top, total, gap, expd = scratch[0], scratch[1], scratch[2], scratch[3]
+    for t in range(nt):
+        top[t] = logp[0, t]
+        total[t] = 0.0
+    for k in range(1, K):
+        for t in range(nt):
+            top[t] = max(top[t], logp[k, t])
+    for t in range(nt):  # a row impossible under every component keeps finite arithmetic
+        if top[t] == -np.inf:
+            top[t] = 0.0
+    for k in range(K):
+        for t in range(nt):
+            gap[t] = max(logp[k, t] - top[t], LOG_RESP_FLOOR - 1.0)
+        exp_nonpositive(gap, logp[k], expd, nt)
+        for t in range(nt):
+            if gap[t] < LOG_RESP_FLOOR:
+                logp[k, t] = 0.0
+            total[t] += logp[k, t]
     ll = 0.0
     for t in range(nt):
-        lse = _normalise_row(logp[t])
         wi = 1.0 if w.shape[0] == 0 else w[i0 + t]
+        if total[t] == 0.0:
+            lse = -np.inf
+            scale = 0.0
+        else:
+            lse = top[t] + math.log(total[t])
+            scale = wi / total[t]
         if wi != 0.0:
             ll += wi * lse
-        for k in range(K):
-            resp[k, t] = logp[t, k] * wi
+        gap[t] = scale
+    for k in range(K):
+        for t in range(nt):
+            resp[k, t] = logp[k, t] * gap[t]
     return ll
 
 
@@ -139,16 +176,18 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
     D = X.shape[1]
     K = means.shape[0]
     zero = np.zeros(1, dtype=X.dtype)[0]
+    xt = np.empty((D, TILE), dtype=X.dtype)
     diffs = np.empty((K, D, TILE), dtype=X.dtype)
     y = np.empty((D, TILE), dtype=X.dtype)
     maha = np.empty(TILE, dtype=X.dtype)
-    logp = np.empty((TILE, K))
+    logp = np.empty((K, TILE))
     resp = np.empty((K, TILE), dtype=X.dtype)
     weighted = np.empty((D, TILE), dtype=X.dtype)
+    scratch = np.empty((4, TILE))
     ll = 0.0
     for i0 in range(start, stop, TILE):
         nt = min(TILE, stop - i0)
-        _load_tile_diffs(X, i0, nt, means, diffs)
+        _load_tile_diffs(X, i0, nt, means, xt, diffs)
         for k in range(K):
             chol = chols[0] if tied else chols[k]
             dk = diffs[k]
@@ -170,8 +209,8 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
                 for t in range(nt):
                     maha[t] += yj[t] * yj[t]
             for t in range(nt):
-                logp[t, k] = log_const[k] - 0.5 * maha[t]
-        ll += _tile_responsibilities(logp, nt, w, i0, resp)
+                logp[k, t] = log_const[k] - 0.5 * maha[t]
+        ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
         for k in range(K):
             rk = resp[k]
             total = zero
@@ -319,14 +358,16 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
     D = X.shape[1]
     K = means.shape[0]
     zero = np.zeros(1, dtype=X.dtype)[0]
+    xt = np.empty((D, TILE), dtype=X.dtype)
     diffs = np.empty((K, D, TILE), dtype=X.dtype)
     maha = np.empty(TILE, dtype=X.dtype)
-    logp = np.empty((TILE, K))
+    logp = np.empty((K, TILE))
     resp = np.empty((K, TILE), dtype=X.dtype)
+    scratch = np.empty((4, TILE))
     ll = 0.0
     for i0 in range(start, stop, TILE):
         nt = min(TILE, stop - i0)
-        _load_tile_diffs(X, i0, nt, means, diffs)
+        _load_tile_diffs(X, i0, nt, means, xt, diffs)
         for k in range(K):
             dk = diffs[k]
             for t in range(nt):
@@ -337,8 +378,8 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
                 for t in range(nt):
                     maha[t] += dd[t] * dd[t] * p
             for t in range(nt):
-                logp[t, k] = log_const[k] - 0.5 * maha[t]
-        ll += _tile_responsibilities(logp, nt, w, i0, resp)
+                logp[k, t] = log_const[k] - 0.5 * maha[t]
+        ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
         for k in range(K):
             rk = resp[k]
             total = zero
