@@ -75,7 +75,7 @@ def _chunk_bounds(n, n_chunks, c):
     return (n * c) // n_chunks, (n * (c + 1)) // n_chunks
 
 
-# -- full and tied ------------------------------------------------------------------------
+# -- full ------------------------------------------------------------------------
 @njit(cache=True, inline="always", fastmath=FASTMATH)
 def _maha_triangular(x, mean, chol, diff, y):
     """|(x - mean) @ chol|^2 for an upper-triangular chol; fills diff = x - mean.
@@ -166,8 +166,8 @@ def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1, S2):
-    """Rows start:stop of the 'full'/'tied' E-step, accumulated into S0, S1 and the upper
+def _estep_matrix_rows(X, w, means, chols, log_const, start, stop, S0, S1, S2):
+    """Rows start:stop of the 'full' E-step, accumulated into S0, S1 and the upper
     triangles of S2; returns their weighted log-likelihood.
 
     Within a tile the arithmetic is in the data's dtype (float32 runs twice as many lanes);
@@ -189,7 +189,7 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
         nt = min(TILE, stop - i0)
         _load_tile_diffs(X, i0, nt, means, xt, diffs)
         for k in range(K):
-            chol = chols[0] if tied else chols[k]
+            chol = chols[k]
             dk = diffs[k]
             for j in range(D):
                 yj = y[j]
@@ -220,7 +220,7 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
                 continue
             S0[k] += total
             dk = diffs[k]
-            s2 = S2[0] if tied else S2[k]
+            s2 = S2[k]
             for a in range(D):
                 acc = zero
                 wa = weighted[a]
@@ -241,66 +241,61 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop, S0, S1,
 
 
 @njit(cache=True, parallel=True)
-def _estep_matrix_chunks(X, w, means, chols, log_const, tied, n_chunks):
+def _estep_matrix_chunks(X, w, means, chols, log_const, n_chunks):
     n, D = X.shape
     K = means.shape[0]
     S0 = np.zeros((n_chunks, K))
     S1 = np.zeros((n_chunks, K, D))
-    S2 = np.zeros((n_chunks, 1 if tied else K, D, D))
+    S2 = np.zeros((n_chunks, K, D, D))
     ll = np.zeros(n_chunks)
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
-        ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, tied, start, stop,
+        ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, start, stop,
                                    S0[c], S1[c], S2[c])
     return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
 
 
-def estep_matrix(X, w, means, chols, log_const, tied):
-    """E-step for 'full' (chols (K, D, D)) or 'tied' (chols (1, D, D), tied=True).
-
-    Returns weight (K,), first (K, D), second (K, D, D) (for tied, summed over components
-    into second[0]) and the weighted log-likelihood.
-    """
+def estep_matrix(X, w, means, chols, log_const):
+    """E-step for 'full': weight (K,), first (K, D), second (K, D, D) and the weighted
+    log-likelihood."""
     n_chunks = n_chunks_for(X.shape[0])
     if n_chunks == 1:
         K, D = means.shape
-        weight, first = np.zeros(K), np.zeros((K, D))
-        second = np.zeros((1 if tied else K, D, D))
-        loglik = _estep_matrix_rows(X, w, means, chols, log_const, tied, 0, X.shape[0],
+        weight, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
+        loglik = _estep_matrix_rows(X, w, means, chols, log_const, 0, X.shape[0],
                                     weight, first, second)
     else:
         weight, first, second, loglik = _estep_matrix_chunks(X, w, means, chols, log_const,
-                                                             tied, n_chunks)
+                                                             n_chunks)
     # only upper triangles were accumulated: mirror them
     return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _log_prob_matrix_rows(X, means, chols, log_const, tied, start, stop, out):
+def _log_prob_matrix_rows(X, means, chols, log_const, start, stop, out):
     D = X.shape[1]
     diff = np.empty(D)
     y = np.empty(D)
     for i in range(start, stop):
         for k in range(means.shape[0]):
-            chol = chols[0] if tied else chols[k]
-            out[i, k] = log_const[k] - 0.5 * _maha_triangular(X[i], means[k], chol, diff, y)
+            out[i, k] = log_const[k] - 0.5 * _maha_triangular(X[i], means[k], chols[k], diff, y)
 
 
 @njit(cache=True, parallel=True)
-def _log_prob_matrix_chunks(X, means, chols, log_const, tied, n_chunks, out):
+def _log_prob_matrix_chunks(X, means, chols, log_const, n_chunks, out):
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(X.shape[0], n_chunks, c)
-        _log_prob_matrix_rows(X, means, chols, log_const, tied, start, stop, out)
+        _log_prob_matrix_rows(X, means, chols, log_const, start, stop, out)
 
 
-def log_prob_matrix(X, means, chols, log_const, tied):
-    """Weighted log-densities log(w_k) + log N(x_i | k), shape (n, K), 'full' or 'tied'."""
+def log_prob_matrix(X, means, chols, log_const):
+    """Weighted log-densities log(w_k) + log N(x_i | k), shape (n, K), 'full'."""
     out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
     n_chunks = n_chunks_for(X.shape[0])
     if n_chunks == 1:
-        _log_prob_matrix_rows(X, means, chols, log_const, tied, 0, X.shape[0], out)
+        _log_prob_matrix_rows(X, means, chols, log_const, 0, X.shape[0], out)
     else:
-        _log_prob_matrix_chunks(X, means, chols, log_const, tied, n_chunks, out)
+        _log_prob_matrix_chunks(X, means, chols, log_const, n_chunks, out)
     return out
 
 
@@ -459,4 +454,156 @@ def log_prob_diag(X, means, precisions, log_const):
         _log_prob_diag_rows(X, means, precisions, log_const, 0, X.shape[0], out)
     else:
         _log_prob_diag_chunks(X, means, precisions, log_const, n_chunks, out)
+    return out
+
+
+# -- tied: one whitening per row, shared by all components --------------------------------
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z, maha, logp):
+    """Fill xt (D, TILE) with the tile's rows minus ``centre``, z = xt whitened by the shared
+    Cholesky factor, and logp (K, TILE): |z - shifted_mean_k|^2 is each distance, so the
+    D^2 work is done once per row instead of once per row and component."""
+    K, D = shifted_means.shape
+    for t in range(nt):
+        x = X[i0 + t]
+        for d in range(D):
+            xt[d, t] = x[d] - centre[d]
+    for j in range(D):
+        zj = z[j]
+        for t in range(nt):
+            zj[t] = 0.0
+    for l in range(D):
+        xl = xt[l]
+        for j in range(l, D):
+            c = chol[l, j]
+            zj = z[j]
+            for t in range(nt):
+                zj[t] += xl[t] * c
+    for k in range(K):
+        for t in range(nt):
+            maha[t] = 0.0
+        for j in range(D):
+            m = shifted_means[k, j]
+            zj = z[j]
+            for t in range(nt):
+                u = zj[t] - m
+                maha[t] += u * u
+        for t in range(nt):
+            logp[k, t] = log_const[k] - 0.5 * maha[t]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, start, stop, S0, S1, G):
+    """Rows start:stop of the 'tied' E-step about ``centre``: S0, S1 (first moments about
+    the centre) and G (upper triangle of the weighted scatter about the centre)."""
+    D = X.shape[1]
+    K = shifted_means.shape[0]
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    xt = np.empty((D, TILE), dtype=X.dtype)
+    z = np.empty((D, TILE), dtype=X.dtype)
+    maha = np.empty(TILE, dtype=X.dtype)
+    logp = np.empty((K, TILE))
+    resp = np.empty((K, TILE), dtype=X.dtype)
+    rsum = np.empty(TILE, dtype=X.dtype)
+    weighted = np.empty(TILE, dtype=X.dtype)
+    scratch = np.empty((4, TILE))
+    ll = 0.0
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z, maha,
+                            logp)
+        ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
+        for t in range(nt):
+            rsum[t] = zero
+        for k in range(K):
+            rk = resp[k]
+            total = zero
+            for t in range(nt):
+                total += rk[t]
+                rsum[t] += rk[t]
+            if total == 0.0:
+                continue
+            S0[k] += total
+            for d in range(D):
+                xd = xt[d]
+                acc = zero
+                for t in range(nt):
+                    acc += rk[t] * xd[t]
+                S1[k, d] += acc
+        for a in range(D):
+            xa = xt[a]
+            for t in range(nt):
+                weighted[t] = rsum[t] * xa[t]
+            for b in range(a, D):
+                xb = xt[b]
+                acc = zero
+                for t in range(nt):
+                    acc += weighted[t] * xb[t]
+                G[a, b] += acc
+    return ll
+
+
+@njit(cache=True, parallel=True)
+def _estep_tied_chunks(X, w, centre, chol, shifted_means, log_const, n_chunks):
+    n, D = X.shape
+    K = shifted_means.shape[0]
+    S0 = np.zeros((n_chunks, K))
+    S1 = np.zeros((n_chunks, K, D))
+    G = np.zeros((n_chunks, D, D))
+    ll = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        start, stop = _chunk_bounds(n, n_chunks, c)
+        ll[c] = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, start, stop,
+                                 S0[c], S1[c], G[c])
+    return S0.sum(axis=0), S1.sum(axis=0), G.sum(axis=0), ll.sum()
+
+
+def estep_tied(X, w, centre, chol, shifted_means, log_const):
+    """E-step for 'tied' about ``centre``: weight (K,), first (K, D) and the weighted
+    scatter (D, D) of the rows about the centre, and the weighted log-likelihood.
+    ``shifted_means`` are (means - centre) @ chol."""
+    n_chunks = n_chunks_for(X.shape[0])
+    if n_chunks == 1:
+        K, D = shifted_means.shape
+        weight, first, scatter = np.zeros(K), np.zeros((K, D)), np.zeros((D, D))
+        loglik = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, 0,
+                                  X.shape[0], weight, first, scatter)
+    else:
+        weight, first, scatter, loglik = _estep_tied_chunks(X, w, centre, chol,
+                                                            shifted_means, log_const, n_chunks)
+    return weight, first, scatter + np.triu(scatter, 1).T, loglik
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, start, stop, out):
+    D = X.shape[1]
+    K = shifted_means.shape[0]
+    xt = np.empty((D, TILE), dtype=X.dtype)
+    z = np.empty((D, TILE), dtype=X.dtype)
+    maha = np.empty(TILE, dtype=X.dtype)
+    logp = np.empty((K, TILE))
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z, maha,
+                            logp)
+        for t in range(nt):
+            for k in range(K):
+                out[i0 + t, k] = logp[k, t]
+
+
+@njit(cache=True, parallel=True)
+def _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, n_chunks, out):
+    for c in prange(n_chunks):
+        start, stop = _chunk_bounds(X.shape[0], n_chunks, c)
+        _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, start, stop, out)
+
+
+def log_prob_tied(X, centre, chol, shifted_means, log_const):
+    """Weighted log-densities, shape (n, K), 'tied'."""
+    out = np.empty((X.shape[0], shifted_means.shape[0]), dtype=X.dtype)
+    n_chunks = n_chunks_for(X.shape[0])
+    if n_chunks == 1:
+        _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, 0, X.shape[0], out)
+    else:
+        _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, n_chunks, out)
     return out

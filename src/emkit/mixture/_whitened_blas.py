@@ -1,4 +1,4 @@
-"""E-step for full and tied covariances at large D, through BLAS.
+"""E-step for full covariances at large D, through BLAS.
 
 Each row is whitened once per component, y_k = (x - mu_k) U_k (U_k the precision's
 Cholesky factor), with one GEMM for all components. The Mahalanobis distances are |y_k|^2, and
@@ -23,12 +23,10 @@ from ._kernels import flushed_exp
 BLOCK_BYTES = 16 * 2**20
 
 
-def whitened_e_step(X, sample_weight, means, chols, log_normaliser, tied):
-    """``(weight, first, second, loglik)`` for 'full' (chols (K, D, D)) or 'tied'
-    (chols (D, D), second summed over components)."""
+def whitened_e_step(X, sample_weight, means, chols, log_normaliser):
+    """``(weight, first, second, loglik)`` for 'full' covariances (chols (K, D, D))."""
     n, D = X.shape
     K = means.shape[0]
-    chols = np.broadcast_to(chols, (K, D, D)) if tied else chols
     inverse = np.linalg.inv(chols.astype(np.float64))  # U_k^{-1}, upper triangular
     # All components in one product: (x - c) [U_1 .. U_K] - (mu_k - c) U_k, c a centre.
     centre = means.mean(axis=0)
@@ -60,16 +58,13 @@ def whitened_e_step(X, sample_weight, means, chols, log_normaliser, tied):
             white_second[k] += Z.T @ Z  # numpy runs A^T A as SYRK
     first = np.einsum("kd,kde->ke", white_first, inverse)
     second = np.swapaxes(inverse, 1, 2) @ white_second @ inverse
-    if tied:
-        second = second.sum(axis=0)
     return weight, first, second, loglik
 
 
-def whitened_log_prob(X, means, chols, log_normaliser, tied):
-    """Weighted log-densities, shape (n, K), for 'full' or 'tied' at large D."""
+def whitened_log_prob(X, means, chols, log_normaliser):
+    """Weighted log-densities, shape (n, K), for 'full' covariances at large D."""
     n, D = X.shape
     K = means.shape[0]
-    chols = np.broadcast_to(chols, (K, D, D)) if tied else chols
     centre = means.mean(axis=0)
     stacked = np.ascontiguousarray(chols.transpose(1, 0, 2).reshape(D, K * D))
     offsets = np.einsum("kd,kde->ke", means - centre, chols).astype(X.dtype)
