@@ -99,8 +99,19 @@ def _maha_triangular(x, mean, chol, diff, y):
 
 
 #: Rows processed together: the innermost loops run over a tile's rows, which vectorises
-#: where loops over a handful of features would not.
-TILE = 32
+#: where loops over a handful of features would not. Longer tiles amortise the horizontal
+#: sums better; shorter ones keep the (components x features x rows) buffer in cache.
+TILE_MIN, TILE_MAX = 32, 256
+TILE_CACHE_VALUES = 65536
+
+
+def tile_rows(n_components: int, n_features: int) -> int:
+    """Rows per tile for a model of this size: the longest power of two from TILE_MIN to
+    TILE_MAX whose (components x features x rows) buffer holds TILE_CACHE_VALUES at most."""
+    tile = TILE_MAX
+    while tile > TILE_MIN and n_components * n_features * tile > TILE_CACHE_VALUES:
+        tile //= 2
+    return tile
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
@@ -166,7 +177,7 @@ def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _estep_matrix_rows(X, w, means, chols, log_const, start, stop, S0, S1, S2):
+def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1, S2):
     """Rows start:stop of the 'full' E-step, accumulated into S0, S1 and the upper
     triangles of S2; returns their weighted log-likelihood.
 
@@ -176,17 +187,17 @@ def _estep_matrix_rows(X, w, means, chols, log_const, start, stop, S0, S1, S2):
     D = X.shape[1]
     K = means.shape[0]
     zero = np.zeros(1, dtype=X.dtype)[0]
-    xt = np.empty((D, TILE), dtype=X.dtype)
-    diffs = np.empty((K, D, TILE), dtype=X.dtype)
-    y = np.empty((D, TILE), dtype=X.dtype)
-    maha = np.empty(TILE, dtype=X.dtype)
-    logp = np.empty((K, TILE))
-    resp = np.empty((K, TILE), dtype=X.dtype)
-    weighted = np.empty((D, TILE), dtype=X.dtype)
-    scratch = np.empty((4, TILE))
+    xt = np.empty((D, tile), dtype=X.dtype)
+    diffs = np.empty((K, D, tile), dtype=X.dtype)
+    y = np.empty((D, tile), dtype=X.dtype)
+    maha = np.empty(tile, dtype=X.dtype)
+    logp = np.empty((K, tile))
+    resp = np.empty((K, tile), dtype=X.dtype)
+    weighted = np.empty((D, tile), dtype=X.dtype)
+    scratch = np.empty((4, tile))
     ll = 0.0
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
+    for i0 in range(start, stop, tile):
+        nt = min(tile, stop - i0)
         _load_tile_diffs(X, i0, nt, means, xt, diffs)
         for k in range(K):
             chol = chols[k]
@@ -241,7 +252,7 @@ def _estep_matrix_rows(X, w, means, chols, log_const, start, stop, S0, S1, S2):
 
 
 @njit(cache=True, parallel=True)
-def _estep_matrix_chunks(X, w, means, chols, log_const, n_chunks):
+def _estep_matrix_chunks(X, w, means, chols, log_const, tile, n_chunks):
     n, D = X.shape
     K = means.shape[0]
     S0 = np.zeros((n_chunks, K))
@@ -250,7 +261,7 @@ def _estep_matrix_chunks(X, w, means, chols, log_const, n_chunks):
     ll = np.zeros(n_chunks)
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
-        ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, start, stop,
+        ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop,
                                    S0[c], S1[c], S2[c])
     return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
 
@@ -259,14 +270,15 @@ def estep_matrix(X, w, means, chols, log_const):
     """E-step for 'full': weight (K,), first (K, D), second (K, D, D) and the weighted
     log-likelihood."""
     n_chunks = n_chunks_for(X.shape[0])
+    tile = tile_rows(*means.shape)
     if n_chunks == 1:
         K, D = means.shape
         weight, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
-        loglik = _estep_matrix_rows(X, w, means, chols, log_const, 0, X.shape[0],
+        loglik = _estep_matrix_rows(X, w, means, chols, log_const, tile, 0, X.shape[0],
                                     weight, first, second)
     else:
         weight, first, second, loglik = _estep_matrix_chunks(X, w, means, chols, log_const,
-                                                             n_chunks)
+                                                             tile, n_chunks)
     # only upper triangles were accumulated: mirror them
     return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
 
@@ -344,7 +356,7 @@ def _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop, S0, S
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
+def _estep_diag_rows(X, w, means, precisions, log_const, tile, start, stop, S0, S1, S2):
     """Rows start:stop of the 'diag'/'spherical' E-step, accumulated into S0, S1, S2;
     returns their weighted log-likelihood."""
     if X.shape[1] >= WIDE_MIN_FEATURES:
@@ -353,15 +365,15 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
     D = X.shape[1]
     K = means.shape[0]
     zero = np.zeros(1, dtype=X.dtype)[0]
-    xt = np.empty((D, TILE), dtype=X.dtype)
-    diffs = np.empty((K, D, TILE), dtype=X.dtype)
-    maha = np.empty(TILE, dtype=X.dtype)
-    logp = np.empty((K, TILE))
-    resp = np.empty((K, TILE), dtype=X.dtype)
-    scratch = np.empty((4, TILE))
+    xt = np.empty((D, tile), dtype=X.dtype)
+    diffs = np.empty((K, D, tile), dtype=X.dtype)
+    maha = np.empty(tile, dtype=X.dtype)
+    logp = np.empty((K, tile))
+    resp = np.empty((K, tile), dtype=X.dtype)
+    scratch = np.empty((4, tile))
     ll = 0.0
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
+    for i0 in range(start, stop, tile):
+        nt = min(tile, stop - i0)
         _load_tile_diffs(X, i0, nt, means, xt, diffs)
         for k in range(K):
             dk = diffs[k]
@@ -398,7 +410,7 @@ def _estep_diag_rows(X, w, means, precisions, log_const, start, stop, S0, S1, S2
 
 
 @njit(cache=True, parallel=True)
-def _estep_diag_chunks(X, w, means, precisions, log_const, n_chunks):
+def _estep_diag_chunks(X, w, means, precisions, log_const, tile, n_chunks):
     n, D = X.shape
     K = means.shape[0]
     S0 = np.zeros((n_chunks, K))
@@ -407,7 +419,7 @@ def _estep_diag_chunks(X, w, means, precisions, log_const, n_chunks):
     ll = np.zeros(n_chunks)
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
-        ll[c] = _estep_diag_rows(X, w, means, precisions, log_const, start, stop,
+        ll[c] = _estep_diag_rows(X, w, means, precisions, log_const, tile, start, stop,
                                  S0[c], S1[c], S2[c])
     return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
 
@@ -419,13 +431,14 @@ def estep_diag(X, w, means, precisions, log_const):
     sums them for 'spherical') and the weighted log-likelihood.
     """
     n_chunks = n_chunks_for(X.shape[0])
+    tile = tile_rows(*means.shape)
     if n_chunks == 1:
         K, D = means.shape
         weight, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D))
-        loglik = _estep_diag_rows(X, w, means, precisions, log_const, 0, X.shape[0],
+        loglik = _estep_diag_rows(X, w, means, precisions, log_const, tile, 0, X.shape[0],
                                   weight, first, second)
         return weight, first, second, loglik
-    return _estep_diag_chunks(X, w, means, precisions, log_const, n_chunks)
+    return _estep_diag_chunks(X, w, means, precisions, log_const, tile, n_chunks)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -493,23 +506,24 @@ def _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, start, stop, S0, S1, G):
+def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start, stop, S0,
+                     S1, G):
     """Rows start:stop of the 'tied' E-step about ``centre``: S0, S1 (first moments about
     the centre) and G (upper triangle of the weighted scatter about the centre)."""
     D = X.shape[1]
     K = shifted_means.shape[0]
     zero = np.zeros(1, dtype=X.dtype)[0]
-    xt = np.empty((D, TILE), dtype=X.dtype)
-    z = np.empty((D, TILE), dtype=X.dtype)
-    maha = np.empty(TILE, dtype=X.dtype)
-    logp = np.empty((K, TILE))
-    resp = np.empty((K, TILE), dtype=X.dtype)
-    rsum = np.empty(TILE, dtype=X.dtype)
-    weighted = np.empty(TILE, dtype=X.dtype)
-    scratch = np.empty((4, TILE))
+    xt = np.empty((D, tile), dtype=X.dtype)
+    z = np.empty((D, tile), dtype=X.dtype)
+    maha = np.empty(tile, dtype=X.dtype)
+    logp = np.empty((K, tile))
+    resp = np.empty((K, tile), dtype=X.dtype)
+    rsum = np.empty(tile, dtype=X.dtype)
+    weighted = np.empty(tile, dtype=X.dtype)
+    scratch = np.empty((4, tile))
     ll = 0.0
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
+    for i0 in range(start, stop, tile):
+        nt = min(tile, stop - i0)
         _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z, maha,
                             logp)
         ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
@@ -544,7 +558,7 @@ def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, start, stop, 
 
 
 @njit(cache=True, parallel=True)
-def _estep_tied_chunks(X, w, centre, chol, shifted_means, log_const, n_chunks):
+def _estep_tied_chunks(X, w, centre, chol, shifted_means, log_const, tile, n_chunks):
     n, D = X.shape
     K = shifted_means.shape[0]
     S0 = np.zeros((n_chunks, K))
@@ -553,8 +567,8 @@ def _estep_tied_chunks(X, w, centre, chol, shifted_means, log_const, n_chunks):
     ll = np.zeros(n_chunks)
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
-        ll[c] = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, start, stop,
-                                 S0[c], S1[c], G[c])
+        ll[c] = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start,
+                                 stop, S0[c], S1[c], G[c])
     return S0.sum(axis=0), S1.sum(axis=0), G.sum(axis=0), ll.sum()
 
 
@@ -563,27 +577,28 @@ def estep_tied(X, w, centre, chol, shifted_means, log_const):
     scatter (D, D) of the rows about the centre, and the weighted log-likelihood.
     ``shifted_means`` are (means - centre) @ chol."""
     n_chunks = n_chunks_for(X.shape[0])
+    tile = tile_rows(*shifted_means.shape)
     if n_chunks == 1:
         K, D = shifted_means.shape
         weight, first, scatter = np.zeros(K), np.zeros((K, D)), np.zeros((D, D))
-        loglik = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, 0,
+        loglik = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, 0,
                                   X.shape[0], weight, first, scatter)
     else:
-        weight, first, scatter, loglik = _estep_tied_chunks(X, w, centre, chol,
-                                                            shifted_means, log_const, n_chunks)
+        weight, first, scatter, loglik = _estep_tied_chunks(X, w, centre, chol, shifted_means,
+                                                            log_const, tile, n_chunks)
     return weight, first, scatter + np.triu(scatter, 1).T, loglik
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, start, stop, out):
+def _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, start, stop, out):
     D = X.shape[1]
     K = shifted_means.shape[0]
-    xt = np.empty((D, TILE), dtype=X.dtype)
-    z = np.empty((D, TILE), dtype=X.dtype)
-    maha = np.empty(TILE, dtype=X.dtype)
-    logp = np.empty((K, TILE))
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
+    xt = np.empty((D, tile), dtype=X.dtype)
+    z = np.empty((D, tile), dtype=X.dtype)
+    maha = np.empty(tile, dtype=X.dtype)
+    logp = np.empty((K, tile))
+    for i0 in range(start, stop, tile):
+        nt = min(tile, stop - i0)
         _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z, maha,
                             logp)
         for t in range(nt):
@@ -592,18 +607,19 @@ def _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, start, stop, 
 
 
 @njit(cache=True, parallel=True)
-def _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, n_chunks, out):
+def _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, tile, n_chunks, out):
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(X.shape[0], n_chunks, c)
-        _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, start, stop, out)
+        _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, start, stop, out)
 
 
 def log_prob_tied(X, centre, chol, shifted_means, log_const):
     """Weighted log-densities, shape (n, K), 'tied'."""
     out = np.empty((X.shape[0], shifted_means.shape[0]), dtype=X.dtype)
     n_chunks = n_chunks_for(X.shape[0])
+    tile = tile_rows(*shifted_means.shape)
     if n_chunks == 1:
-        _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, 0, X.shape[0], out)
+        _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, 0, X.shape[0], out)
     else:
-        _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, n_chunks, out)
+        _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, tile, n_chunks, out)
     return out
