@@ -76,28 +76,6 @@ def _chunk_bounds(n, n_chunks, c):
 
 
 # -- full ------------------------------------------------------------------------
-@njit(cache=True, inline="always", fastmath=FASTMATH)
-def _maha_triangular(x, mean, chol, diff, y):
-    """|(x - mean) @ chol|^2 for an upper-triangular chol; fills diff = x - mean.
-
-    Row-oriented (y += diff_l * chol[l, l:]) so the inner loop runs over contiguous memory
-    and vectorises.
-    """
-    D = x.shape[0]
-    for j in range(D):
-        diff[j] = x[j] - mean[j]
-        y[j] = 0.0
-    for l in range(D):
-        dl = diff[l]
-        row = chol[l]
-        for j in range(l, D):
-            y[j] += dl * row[j]
-    total = 0.0
-    for j in range(D):
-        total += y[j] * y[j]
-    return total
-
-
 #: Rows processed together: the innermost loops run over a tile's rows, which vectorises
 #: where loops over a handful of features would not. Longer tiles amortise the horizontal
 #: sums better; shorter ones keep the (components x features x rows) buffer in cache.
@@ -176,6 +154,37 @@ def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
     return ll
 
 
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _matrix_tile_log_prob(X, i0, nt, means, chols, log_const, xt, diffs, y, maha, logp):
+    """Fill diffs (K, D, tile) and logp (K, tile) for a tile of rows, 'full' covariances:
+    y = diff @ chol_k by axpys over the tile's rows, then |y|^2."""
+    K, D = means.shape
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    _load_tile_diffs(X, i0, nt, means, xt, diffs)
+    for k in range(K):
+        chol = chols[k]
+        dk = diffs[k]
+        for j in range(D):
+            yj = y[j]
+            for t in range(nt):
+                yj[t] = zero
+        for l in range(D):
+            dl = dk[l]
+            for j in range(l, D):
+                c = chol[l, j]
+                yj = y[j]
+                for t in range(nt):
+                    yj[t] += dl[t] * c
+        for t in range(nt):
+            maha[t] = zero
+        for j in range(D):
+            yj = y[j]
+            for t in range(nt):
+                maha[t] += yj[t] * yj[t]
+        for t in range(nt):
+            logp[k, t] = log_const[k] - 0.5 * maha[t]
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1, S2):
     """Rows start:stop of the 'full' E-step, accumulated into S0, S1 and the upper
@@ -198,29 +207,7 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
     ll = 0.0
     for i0 in range(start, stop, tile):
         nt = min(tile, stop - i0)
-        _load_tile_diffs(X, i0, nt, means, xt, diffs)
-        for k in range(K):
-            chol = chols[k]
-            dk = diffs[k]
-            for j in range(D):
-                yj = y[j]
-                for t in range(nt):
-                    yj[t] = zero
-            for l in range(D):
-                dl = dk[l]
-                for j in range(l, D):
-                    c = chol[l, j]
-                    yj = y[j]
-                    for t in range(nt):
-                        yj[t] += dl[t] * c
-            for t in range(nt):
-                maha[t] = zero
-            for j in range(D):
-                yj = y[j]
-                for t in range(nt):
-                    maha[t] += yj[t] * yj[t]
-            for t in range(nt):
-                logp[k, t] = log_const[k] - 0.5 * maha[t]
+        _matrix_tile_log_prob(X, i0, nt, means, chols, log_const, xt, diffs, y, maha, logp)
         ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
         for k in range(K):
             rk = resp[k]
@@ -284,30 +271,37 @@ def estep_matrix(X, w, means, chols, log_const):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _log_prob_matrix_rows(X, means, chols, log_const, start, stop, out):
-    D = X.shape[1]
-    diff = np.empty(D)
-    y = np.empty(D)
-    for i in range(start, stop):
-        for k in range(means.shape[0]):
-            out[i, k] = log_const[k] - 0.5 * _maha_triangular(X[i], means[k], chols[k], diff, y)
+def _log_prob_matrix_rows(X, means, chols, log_const, tile, start, stop, out):
+    K, D = means.shape
+    xt = np.empty((D, tile), dtype=X.dtype)
+    diffs = np.empty((K, D, tile), dtype=X.dtype)
+    y = np.empty((D, tile), dtype=X.dtype)
+    maha = np.empty(tile, dtype=X.dtype)
+    logp = np.empty((K, tile))
+    for i0 in range(start, stop, tile):
+        nt = min(tile, stop - i0)
+        _matrix_tile_log_prob(X, i0, nt, means, chols, log_const, xt, diffs, y, maha, logp)
+        for t in range(nt):
+            for k in range(K):
+                out[i0 + t, k] = logp[k, t]
 
 
 @njit(cache=True, parallel=True)
-def _log_prob_matrix_chunks(X, means, chols, log_const, n_chunks, out):
+def _log_prob_matrix_chunks(X, means, chols, log_const, tile, n_chunks, out):
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(X.shape[0], n_chunks, c)
-        _log_prob_matrix_rows(X, means, chols, log_const, start, stop, out)
+        _log_prob_matrix_rows(X, means, chols, log_const, tile, start, stop, out)
 
 
 def log_prob_matrix(X, means, chols, log_const):
     """Weighted log-densities log(w_k) + log N(x_i | k), shape (n, K), 'full'."""
     out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
     n_chunks = n_chunks_for(X.shape[0])
+    tile = tile_rows(*means.shape)
     if n_chunks == 1:
-        _log_prob_matrix_rows(X, means, chols, log_const, 0, X.shape[0], out)
+        _log_prob_matrix_rows(X, means, chols, log_const, tile, 0, X.shape[0], out)
     else:
-        _log_prob_matrix_chunks(X, means, chols, log_const, n_chunks, out)
+        _log_prob_matrix_chunks(X, means, chols, log_const, tile, n_chunks, out)
     return out
 
 
