@@ -33,6 +33,10 @@ class EMProblem(Protocol):
     def m_step(self, stats: Any, theta: Any) -> Any:
         """Return the parameters that maximise the expected complete-data likelihood."""
 
+    # Optional: likelihood_slack(stats, new_theta) -> float, how far (in mean
+    # log-likelihood) the next value may legitimately fall because the M-step is not an
+    # exact maximiser (a regularised covariance, say). Zero when absent.
+
 
 class RowBlocks:
     """In-memory rows (and optional row weights) handed to E-steps block by block.
@@ -120,11 +124,12 @@ class Monitor:
                       f"ll change {change:.5f}")
                 self._t_iter = now
 
-    def decreased(self, previous: float, current: float) -> bool:
-        """True (and a warning) when the lower bound fell by more than round-off."""
+    def decreased(self, previous: float, current: float, slack: float = 0.0) -> bool:
+        """True (and a warning) when the lower bound fell by more than round-off plus the
+        ``slack`` the model's M-step allows."""
         if not np.isfinite(previous) or current >= previous:
             return False
-        if previous - current <= self.rtol * max(1.0, abs(previous)):
+        if previous - current <= self.rtol * max(1.0, abs(previous)) + slack:
             return False
         warnings.warn(
             f"The log-likelihood decreased from {previous!r} to {current!r} between two EM "
@@ -159,9 +164,12 @@ def run_em(
 
     The lower bound recorded at iteration t is the mean log-likelihood of the parameters
     that entered iteration t (the E-step's); the returned parameters are the last M-step's.
-    A decrease beyond round-off is warned about and never counts as convergence.
+    A decrease beyond round-off (and beyond the slack of an inexact M-step) is warned
+    about and never counts as convergence.
     """
     run = EMRun(theta=theta, lower_bound=lower_bound)
+    slack_of = getattr(problem, "likelihood_slack", None)
+    slack = 0.0
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound
         stats, current = expectation(problem, blocks, run.theta)
@@ -170,7 +178,8 @@ def run_em(
         run.lower_bounds.append(current)
         change = current - previous
         monitor.iteration(n_iter, current, change)
-        decreased = monitor.decreased(previous, current)
+        decreased = monitor.decreased(previous, current, slack)
+        slack = slack_of(stats, run.theta) if slack_of is not None else 0.0
         if abs(change) < tol and not decreased:
             run.converged = True
             break

@@ -23,18 +23,33 @@ def _check_symmetric_positive_definite(matrix: np.ndarray, name: str) -> None:
         raise ValueError(f"'{name} precision' should be symmetric, positive-definite")
 
 
-def _precision_cholesky_of(covariances: np.ndarray) -> np.ndarray:
+def ill_defined_covariance(dtype) -> ValueError:
+    """scikit-learn's error for a collapsed component when no regularisation is allowed."""
+    message = ("Fitting the mixture model failed because some components have ill-defined "
+               "empirical covariance (for instance caused by singleton or collapsed samples). "
+               "Try to decrease the number of components, increase reg_covar, or scale the "
+               "input data.")
+    if np.dtype(dtype) == np.float32:
+        message += (" The numerical accuracy can also be improved by passing float64 data "
+                    "instead of float32.")
+    return ValueError(message)
+
+
+def _precision_cholesky_of(covariances: np.ndarray, jitter: bool = True) -> np.ndarray:
     """Upper-triangular U with U U^T = covariance^{-1} (scikit-learn's convention), for one
     (D, D) matrix or a stack (K, D, D).
 
     A covariance that is not numerically positive-definite (collinear features at a scale
     where ``reg_covar`` is negligible) gets the smallest diagonal jitter, relative to its
-    scale, that makes it so, instead of failing the fit. numpy's LAPACK is used rather than
+    scale, that makes it so, instead of failing the fit; with ``jitter=False`` (no
+    regularisation wanted) it raises scikit-learn's error instead. numpy's LAPACK is used rather than
     scipy's: scipy's BLAS threads stall after scikit-learn's OpenMP k-means on small matrices.
     """
     try:
         chol = np.linalg.cholesky(covariances)
     except np.linalg.LinAlgError:
+        if not jitter:
+            raise ill_defined_covariance(covariances.dtype) from None
         stack = covariances.reshape((-1,) + covariances.shape[-2:])
         chol = np.stack([_jittered_cholesky(c) for c in stack]).reshape(covariances.shape)
     return np.swapaxes(np.linalg.inv(chol), -1, -2)
@@ -55,6 +70,18 @@ def _jittered_cholesky(covariance: np.ndarray) -> np.ndarray:
             jitter *= 10.0
     raise ValueError("Fitting the mixture model failed because a covariance is not finite; "
                      "check the data for extreme values.")
+
+
+def _regularised_variances(variances, stats, reg_covar):
+    """Variances plus ``reg_covar``; round-off may not make them negative. With no
+    regularisation, a component whose rows all sit exactly on one point keeps a zero
+    variance (and fails the fit, as in scikit-learn); any other gets at least the smallest
+    positive float."""
+    if reg_covar > 0:
+        return _positive(variances, 0.0) + reg_covar
+    weight = stats.weight if stats.second.ndim == 1 else stats.weight[:, None]
+    collapsed = (weight > 0) & (stats.second == 0)
+    return np.where(collapsed, 0.0, _positive(variances, 0.0))
 
 
 def _positive(variances: np.ndarray, floor: float) -> np.ndarray:
@@ -91,7 +118,30 @@ class CovarianceModel(ABC):
         """M-step: covariances about the new means (``anchor + shift``), plus ``reg_covar``."""
 
     @abstractmethod
-    def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray: ...
+    def unregularised_eigenvalues(self, covariances, reg_covar, n_features) -> np.ndarray:
+        """Eigenvalues of each covariance before ``reg_covar`` was added, shaped
+        (n_components, n_features) (one row for 'tied')."""
+
+    def regularisation_loss(self, covariances, weight, reg_covar, n_features) -> float:
+        """How much the M-step's objective loses by adding ``reg_covar`` to the exact
+        maximiser: sum_k n_k/2 sum_i [log(1 + reg/l_i) - reg/(l_i + reg)] over the
+        eigenvalues l_i. The log-likelihood may fall by at most this between iterations
+        (inf when a covariance was singular before regularisation)."""
+        if reg_covar == 0:
+            return 0.0
+        eig = self.unregularised_eigenvalues(covariances, reg_covar, n_features)
+        eig = eig.astype(np.float64)
+        counts = np.atleast_1d(weight.sum() if self.kind == "tied" else weight)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = np.log1p(reg_covar / eig) - reg_covar / (eig + reg_covar)
+        loss = np.where(eig > 0, loss, np.inf)
+        per_component = 0.5 * counts * loss.sum(axis=1)
+        return float(np.sum(np.where(counts > 0, per_component, 0.0)))
+
+    @abstractmethod
+    def precisions_cholesky(self, covariances: np.ndarray, jitter: bool = True) -> np.ndarray:
+        """Cholesky factors of the precisions; ``jitter=False`` raises on a singular
+        covariance instead of regularising it."""
 
     @abstractmethod
     def precisions_cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray: ...
@@ -185,8 +235,11 @@ class FullCovariance(_MatrixCovariance):
         cov[:, idx, idx] = _positive(cov[:, idx, idx], 0.0) + reg_covar
         return cov
 
-    def precisions_cholesky(self, covariances):
-        return _precision_cholesky_of(covariances)
+    def precisions_cholesky(self, covariances, jitter=True):
+        return _precision_cholesky_of(covariances, jitter)
+
+    def unregularised_eigenvalues(self, covariances, reg_covar, n_features):
+        return np.linalg.eigvalsh(covariances) - reg_covar
 
     def precisions_cholesky_from_precisions(self, precisions):
         return np.stack([_flipped_cholesky(p) for p in precisions])
@@ -254,8 +307,11 @@ class TiedCovariance(_MatrixCovariance):
         cov[idx, idx] = _positive(cov[idx, idx], 0.0) + reg_covar
         return cov
 
-    def precisions_cholesky(self, covariances):
-        return _precision_cholesky_of(covariances)
+    def precisions_cholesky(self, covariances, jitter=True):
+        return _precision_cholesky_of(covariances, jitter)
+
+    def unregularised_eigenvalues(self, covariances, reg_covar, n_features):
+        return (np.linalg.eigvalsh(covariances) - reg_covar)[None, :]
 
     def precisions_cholesky_from_precisions(self, precisions):
         return _flipped_cholesky(precisions)
@@ -327,9 +383,16 @@ class DiagCovariance(CovarianceModel):
         return var / nk[:, None]
 
     def covariances(self, stats, nk, shift, reg_covar):
-        return _positive(self._variances(stats, nk, shift), 0.0) + reg_covar
+        return _regularised_variances(self._variances(stats, nk, shift), stats, reg_covar)
 
-    def precisions_cholesky(self, covariances):
+    def unregularised_eigenvalues(self, covariances, reg_covar, n_features):
+        # (K, D) for 'diag'; a spherical (K,) variance repeats over the D features
+        return np.broadcast_to((covariances - reg_covar).reshape(len(covariances), -1),
+                               (len(covariances), n_features))
+
+    def precisions_cholesky(self, covariances, jitter=True):
+        if np.any(covariances <= 0.0):
+            raise ill_defined_covariance(covariances.dtype)
         return 1.0 / np.sqrt(covariances)
 
     def precisions_cholesky_from_precisions(self, precisions):
@@ -393,7 +456,7 @@ class SphericalCovariance(DiagCovariance):
         n_features = stats.first.shape[1]
         var = (stats.second - 2 * np.sum(stats.first * shift, axis=1)
                + stats.weight * np.sum(shift**2, axis=1)) / nk
-        return _positive(var / n_features, 0.0) + reg_covar
+        return _regularised_variances(var / n_features, stats, reg_covar)
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return n_features * np.log(precisions_cholesky)

@@ -101,9 +101,17 @@ class GaussianMixtureProblem:
             weights=(nk / nk.sum()).astype(dtype, copy=False),
             means=(stats.anchor + shift).astype(dtype, copy=False),
             covariances=covariances.astype(dtype, copy=False),
-            precisions_cholesky=self.covariance.precisions_cholesky(covariances).astype(
-                dtype, copy=False),
+            precisions_cholesky=self.covariance.precisions_cholesky(
+                covariances, jitter=self.reg_covar > 0).astype(dtype, copy=False),
         )
+
+    def likelihood_slack(self, stats: GaussianStats, theta: GaussianMixtureParams) -> float:
+        """How far (in mean log-likelihood) the next E-step's value may fall below this
+        one's: the objective ``reg_covar`` costs the M-step (see
+        CovarianceModel.regularisation_loss). Zero without regularisation."""
+        loss = self.covariance.regularisation_loss(
+            theta.covariances, stats.weight, self.reg_covar, stats.first.shape[1])
+        return loss / max(float(stats.weight.sum()), np.finfo(np.float64).tiny)
 
     def params_from_resp(self, X, resp, sample_weight) -> GaussianMixtureParams:
         """The M-step applied to starting responsibilities (every init method goes here)."""
