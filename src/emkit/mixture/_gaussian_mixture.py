@@ -316,8 +316,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return np.concatenate([function(X[i:i + rows]) for i in range(0, X.shape[0], rows)])
 
     def _validated(self, X):
+        """X checked against the fit, in the model's dtype (the kernels' arithmetic)."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X.astype(self.means_.dtype, copy=False)
 
     # -- inference -------------------------------------------------------------------------
     def score_samples(self, X):
