@@ -87,6 +87,8 @@ class EMRun:
     converged: bool = False
     n_iter: int = 0
     lower_bound: float = -np.inf
+    #: Set by fit_with_restarts: the lower-bound history of every restart, in order.
+    restart_lower_bounds: list = field(default_factory=list)
 
 
 class Monitor:
@@ -200,7 +202,7 @@ def fit_with_restarts(
     """Run EM from ``n_init`` starting points drawn by ``start()``; keep the run with the
     highest final lower bound. Warns with ConvergenceWarning when that run did not converge.
     """
-    best = None
+    best, histories = None, []
     for init in range(n_init):
         monitor.start(init)
         theta = start()
@@ -208,9 +210,11 @@ def fit_with_restarts(
                      lower_bound=lower_bound)
         if max_iter > 0:
             monitor.end(run.lower_bound, run.converged)
+        histories.append(list(run.lower_bounds))
         # scikit-learn's rule, kept for identical results: the first run, or a better one.
         if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -np.inf:
             best = run
+    best.restart_lower_bounds = histories
     if max_iter > 0 and not best.converged:
         warnings.warn(
             "Best performing initialization did not converge. Try different init "

@@ -79,6 +79,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Mean log-likelihood of the best run's last E-step.
     lower_bounds_ : list of float
         Mean log-likelihood at each iteration of the best run.
+    restart_lower_bounds_ : list of list of float
+        The same history for every restart of the last fit (emkit only).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X has string column names.
@@ -221,6 +223,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = list(best.lower_bounds)
+        self.restart_lower_bounds_ = best.restart_lower_bounds
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
 
     def _problem(self) -> GaussianMixtureProblem:
@@ -421,7 +424,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Raise ValueError unless the learned attributes (from a model file) are complete,
         finite, and shaped by the parameters."""
         arrays = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
-        scalars = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
+        scalars = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
+                   "restart_lower_bounds_")
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
         missing = set(arrays + scalars) - present
         unknown = present - set(arrays + scalars) - {"feature_names_in_"}
@@ -432,7 +436,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise ValueError(f"n_features_in_ must be a positive int, got {D!r}")
         if not isinstance(self.converged_, bool) or isinstance(self.n_iter_, bool) \
                 or not isinstance(self.n_iter_, int) or not isinstance(self.lower_bound_, float) \
-                or not isinstance(self.lower_bounds_, list):
+                or not isinstance(self.lower_bounds_, list) \
+                or not isinstance(self.restart_lower_bounds_, list):
             raise ValueError("converged_ must be a bool, n_iter_ an int, lower_bound_ a float, "
                              "lower_bounds_ a list")
         K = self.n_components
