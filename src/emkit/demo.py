@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 
 from .datasets import load_iris, make_gaussian_mixture
 from .mixture import GaussianMixture, select
+from .report import write_report
 
 
-def choose_by_bic(X, ks, seed=0):
-    """Full-covariance mixtures for each K; return (best model, {K: BIC})."""
-    result = select(X, ks, covariance_types="full", n_init=5, random_state=seed)
-    return result.best_, {row["n_components"]: row["bic"] for row in result.table}
+def bic_by_k(result, covariance_type="full"):
+    """{K: BIC} of one covariance type's rows of a selection."""
+    return {row["n_components"]: row["bic"] for row in result.table
+            if row["covariance_type"] == covariance_type}
 
 
 def describe(model, X, title):
@@ -36,21 +38,33 @@ def _best_label_agreement(found, truth):
                for perm in itertools.permutations(range(k)))
 
 
-def run_demo(seed: int = 0) -> None:
-    """Iris (real data) and a synthetic mixture with a known answer."""
+def run_demo(seed: int = 0, report: str | Path | None = "emkit-demo-report.html") -> None:
+    """Iris (real data) and a synthetic mixture with a known answer; the HTML report of
+    the iris selection is written to ``report`` (None: no report)."""
     X, species, names = load_iris()
-    model, bic = choose_by_bic(X, range(1, 7), seed=seed)
-    print("emkit demo: Gaussian mixtures by EM, K chosen by BIC (lower is better)")
+    selection = select(X, range(1, 7), n_init=5, random_state=seed)
+    model = selection.best_
+    print("emkit demo: Gaussian mixtures by EM, K and covariance chosen by BIC "
+          "(lower is better)")
     print("\n== iris (150 flowers x 4 measurements: " + ", ".join(names) + ")")
-    print("BIC by K: " + "  ".join(f"K={k}: {v:.1f}" for k, v in bic.items()))
-    describe(model, X, "iris, best full-covariance mixture")
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        print(f"BIC by K, {covariance_type:>9}: " + "  ".join(
+            f"K={k}: {v:.1f}" for k, v in bic_by_k(selection, covariance_type).items()))
+    describe(model, X, f"iris, best mixture ({model.covariance_type} covariance)")
     three = GaussianMixture(3, n_init=5, random_state=seed).fit(X)
     print(f"  with K=3, agreement with the three species: "
           f"{_best_label_agreement(three.predict(X), species):.1%}")
 
+    if report is not None:
+        path = write_report(model, X, report, selection=selection, feature_names=names,
+                            title="emkit demo: iris")
+        print(f"  report: {Path(path).resolve()}")
+
     truth = make_gaussian_mixture(3000, n_components=4, n_features=2,
                                   weights=[0.4, 0.3, 0.2, 0.1], random_state=seed)
-    model, bic = choose_by_bic(truth.X, range(1, 8), seed=seed)
+    result = select(truth.X, range(1, 8), covariance_types="full", n_init=5,
+                    random_state=seed)
+    model, bic = result.best_, bic_by_k(result)
     print("\n== synthetic: 3000 rows from 4 known Gaussian components")
     print("BIC by K: " + "  ".join(f"K={k}: {v:.1f}" for k, v in bic.items()))
     describe(model, truth.X, "synthetic, best full-covariance mixture")

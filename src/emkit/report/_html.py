@@ -109,6 +109,9 @@ def write_report(model, X, path, *, selection=None, title="emkit report",
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(document)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the report from others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
