@@ -1,0 +1,346 @@
+"""The ``emkit`` command, driven through the real entry point in a subprocess."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.datasets import load_iris
+
+import emkit
+import emkit.mixture
+from emkit.cli import main
+
+TIMEOUT = 120
+
+
+def run(*args, cwd=None):
+    """``python -m emkit.cli ARGS``: the same code as the console script."""
+    return subprocess.run([sys.executable, "-m", "emkit.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd)
+
+
+def assert_ok(result):
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def assert_one_line_error(result, phrase):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("emkit: error: "), lines[0]
+    assert phrase.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def iris():
+    data = load_iris()
+    return data.data.astype(np.float64), [n.replace(" (cm)", "").replace(" ", "_")
+                                          for n in data.feature_names]
+
+
+@pytest.fixture
+def iris_csv(tmp_path, iris):
+    X, names = iris
+    path = tmp_path / "iris.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(names)
+        writer.writerows(X.tolist())
+    return path
+
+
+def read_predictions(text):
+    rows = list(csv.reader(text.splitlines()))
+    return rows[0], np.array(rows[1:], dtype=np.float64)
+
+
+# -- fit and predict -------------------------------------------------------------------------
+def test_fit_then_predict_iris(tmp_path, iris, iris_csv):
+    X, names = iris
+    stem = tmp_path / "model"
+    fitted = run("fit", iris_csv, "-k", "3", "-o", stem)
+    assert_ok(fitted)
+    assert fitted.stderr == ""  # piped: no progress, no warnings
+    out = fitted.stdout
+    assert "150 rows x 4 columns" in out
+    assert "K = 3" in out and "covariance = full" in out
+    assert "log-likelihood" in out and "converged = True" in out
+    assert names[0] in out
+    assert (tmp_path / "model.json").is_file() and (tmp_path / "model.npz").is_file()
+    model = emkit.load(stem)
+    assert isinstance(model, emkit.GaussianMixture) and model.n_components == 3
+
+    out_csv = tmp_path / "out.csv"
+    predicted = run("predict", tmp_path / "model.json", iris_csv, "-o", out_csv)
+    assert_ok(predicted)
+    header, table = read_predictions(out_csv.read_text())
+    assert header == ["label", "p0", "p1", "p2"]
+    assert table.shape == (150, 4)
+    np.testing.assert_array_equal(table[:, 0], model.predict(X))
+    np.testing.assert_allclose(table[:, 1:].sum(axis=1), 1.0, atol=1e-8)
+    np.testing.assert_allclose(table[:, 1:], model.predict_proba(X), atol=1e-9)
+
+    to_stdout = run("predict", stem, iris_csv)  # the stem works too
+    assert_ok(to_stdout)
+    assert read_predictions(to_stdout.stdout)[1].tolist() == table.tolist()
+
+
+def test_fit_npy_matches_the_library(tmp_path, iris):
+    X, _ = iris
+    np.save(tmp_path / "iris.npy", X)
+    result = run("fit", tmp_path / "iris.npy", "-k", "2", "--covariance", "diag",
+                 "--n-init", "2", "--seed", "5", "-o", tmp_path / "m")
+    assert_ok(result)
+    saved = emkit.load(tmp_path / "m")
+    direct = emkit.GaussianMixture(2, covariance_type="diag", n_init=2,
+                                   random_state=5).fit(X)
+    np.testing.assert_allclose(saved.means_, direct.means_)
+    np.testing.assert_allclose(saved.covariances_, direct.covariances_)
+
+
+def test_csv_with_header_and_tsv_without_give_the_same_model(tmp_path, iris, iris_csv):
+    X, _ = iris
+    tsv = tmp_path / "iris.tsv"
+    tsv.write_text("".join("\t".join(repr(v) for v in row) + "\n" for row in X.tolist()))
+    for data, stem in ((iris_csv, "a"), (tsv, "b")):
+        result = run("fit", data, "-k", "2", "-o", tmp_path / stem)
+        assert_ok(result)
+        assert "150 rows x 4 columns" in result.stdout
+    a, b = emkit.load(tmp_path / "a"), emkit.load(tmp_path / "b")
+    np.testing.assert_array_equal(a.means_, b.means_)
+
+
+def test_model_selection_over_a_range(tmp_path, iris_csv):
+    if not hasattr(emkit.mixture, "select"):
+        pytest.skip("emkit.mixture.select (model selection) is not implemented yet")
+    result = run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag",
+                 "--criterion", "bic", "-o", tmp_path / "best")
+    assert_ok(result)
+    table = [line for line in result.stdout.splitlines()
+             if line[:3] in (" * ", "   ") and line.split()[-2:-1] in (["True"], ["False"])]
+    assert len(table) == 6
+    assert sum(line.startswith(" * ") for line in table) == 1
+    chosen = next(line for line in table if line.startswith(" * ")).split()
+    best = emkit.load(tmp_path / "best")
+    assert (int(chosen[1]), chosen[2]) == (best.n_components, best.covariance_type)
+
+
+def test_selection_calls_select_with_the_options(monkeypatch, iris, iris_csv):
+    """In process, with a stand-in for emkit.mixture.select: the arguments and the table."""
+    X, _ = iris
+    calls = {}
+
+    class Result:
+        pass
+
+    def fake_select(data, **kwargs):
+        calls.update(kwargs, X=data)
+        result = Result()
+        result.best_ = emkit.GaussianMixture(3, covariance_type="diag",
+                                             random_state=0).fit(data)
+        result.table = [dict(n_components=k, covariance_type=c, log_likelihood=-1.5 * k,
+                             n_parameters=10 * k, bic=100.0 - k, aic=90.0 - k,
+                             icl=101.0 - k, converged=True, n_iter=4)
+                        for k in kwargs["n_components"] for c in kwargs["covariance_types"]]
+        return result
+
+    monkeypatch.setattr(emkit.mixture, "select", fake_select, raising=False)
+    result = CliRunner().invoke(main, ["fit", str(iris_csv), "-k", "2..3", "--covariance",
+                                       "diag,spherical,diag", "--criterion", "AIC",
+                                       "--n-init", "2", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert calls["n_components"] == range(2, 4)
+    assert calls["covariance_types"] == ("diag", "spherical")
+    assert calls["criterion"] == "aic"
+    assert calls["n_init"] == 2 and calls["random_state"] == 7 and calls["n_jobs"] == 1
+    np.testing.assert_array_equal(calls["X"], X)
+    assert "criterion table (AIC" in result.stdout
+    marked = [line.split() for line in result.stdout.splitlines() if line.startswith(" * ")]
+    assert [m[:3] for m in marked] == [["*", "3", "diag"]]
+    assert "K = 3  covariance = diag" in result.stdout
+
+    all_types = CliRunner().invoke(main, ["fit", str(iris_csv), "-k", "2", "--covariance",
+                                          "all"])
+    assert all_types.exit_code == 0, all_types.output
+    assert calls["n_components"] == range(2, 3)
+    assert calls["covariance_types"] == ("full", "tied", "diag", "spherical")
+
+
+# -- bad input: one line on stderr, no traceback ---------------------------------------------
+@pytest.fixture
+def saved_model(tmp_path, iris):
+    emkit.GaussianMixture(2, random_state=0).fit(iris[0]).save(tmp_path / "good")
+    return tmp_path / "good"
+
+
+def _bad_inputs(tmp_path, iris, saved_model):
+    X, _ = iris
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "labels.csv").write_text("a,b,species\n1,2,x\n3,4,y\n5,6.5,z\n")
+    (tmp_path / "nan.csv").write_text("a,b\n1,2\n3,\n5,6\n")
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3\n5,6\n")
+    (tmp_path / "small.csv").write_text("a,b\n1,2\n3,4\n5,7\n")
+    np.save(tmp_path / "flat.npy", X[:, 0])
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
+    (tmp_path / "other.npz").write_bytes(b"")
+    corrupt = tmp_path / "corrupt"
+    shutil.copy(saved_model.with_suffix(".json"), corrupt.with_suffix(".json"))
+    npz = bytearray(saved_model.with_suffix(".npz").read_bytes())
+    npz[len(npz) // 2] ^= 0xFF
+    corrupt.with_suffix(".npz").write_bytes(bytes(npz))
+    return {
+        "missing file": (["fit", "nope.csv", "-k", "2"], "no such file"),
+        "empty file": (["fit", "empty.csv", "-k", "2"], "empty"),
+        "malformed file": (["fit", "ragged.csv", "-k", "1"], "line 3 has 1 fields"),
+        "non-numeric column": (["fit", "labels.csv", "-k", "1"], "species"),
+        "missing values": (["fit", "nan.csv", "-k", "1"], "1 missing value"),
+        "npy not 2-D": (["fit", "flat.npy", "-k", "1"], "2-D"),
+        "K larger than rows": (["fit", "small.csv", "-k", "4"], "larger than the number of "
+                                                                "rows (3)"),
+        "range larger than rows": (["fit", "small.csv", "-k", "2..9"], "larger than"),
+        "model of another kind": (["predict", "other.json", "small.csv"],
+                                  "not an emkit model"),
+        "data file as model": (["predict", "small.csv", "small.csv"], "not an emkit model"),
+        "corrupted model": (["predict", "corrupt", "small.csv"], "checksum"),
+        "features differ": (["predict", "good", "small.csv"], "fitted to 4"),
+        "bad covariance": (["fit", "small.csv", "--covariance", "full,wide"], "'wide'"),
+        "bad K": (["fit", "small.csv", "-k", "three"], "--n-components"),
+        "bad n-init": (["fit", "small.csv", "-k", "1", "--n-init", "0"], "--n-init"),
+        "unknown option": (["fit", "small.csv", "--colour"], "--colour"),
+        "zero jobs": (["fit", "small.csv", "-k", "1..2", "-j", "0"], "--jobs"),
+        "no output folder": (["fit", "small.csv", "-k", "1", "-o", "no/m"], "does not exist"),
+    }
+
+
+# The bad inputs the issue names run through the real entry point; the others run in process
+# (the same click group and error handling, a second faster).
+SUBPROCESS_BAD = ["missing file", "empty file", "malformed file", "non-numeric column",
+                  "K larger than rows", "model of another kind", "corrupted model",
+                  "bad covariance"]
+IN_PROCESS_BAD = ["missing values", "npy not 2-D", "range larger than rows",
+                  "data file as model", "features differ", "bad K", "bad n-init",
+                  "unknown option", "zero jobs", "no output folder"]
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_BAD)
+def test_bad_input_is_one_line_without_traceback(tmp_path, iris, saved_model, case):
+    args, phrase = _bad_inputs(tmp_path, iris, saved_model)[case]
+    assert_one_line_error(run(*args, cwd=tmp_path), phrase)
+
+
+@pytest.mark.parametrize("case", IN_PROCESS_BAD)
+def test_bad_input_in_process(tmp_path, iris, saved_model, monkeypatch, case):
+    args, phrase = _bad_inputs(tmp_path, iris, saved_model)[case]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert isinstance(result.exception, SystemExit), result.exception
+    result.returncode = result.exit_code
+    assert_one_line_error(result, phrase)
+
+
+def test_every_bad_input_case_is_run(tmp_path, iris, saved_model):
+    assert sorted(SUBPROCESS_BAD + IN_PROCESS_BAD) == sorted(
+        _bad_inputs(tmp_path, iris, saved_model))
+
+
+def test_non_numeric_column_can_be_dropped(tmp_path, monkeypatch):
+    (tmp_path / "labels.csv").write_text("a,b,species\n1,2,x\n3,4.5,y\n5,6.5,z\n2,1,x\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["fit", "labels.csv", "-k", "1", "--drop-non-numeric"])
+    assert result.exit_code == 0, result.output
+    assert "4 rows x 2 columns" in result.stdout
+
+
+# -- help, console script, progress, demo ----------------------------------------------------
+@pytest.mark.parametrize("command", [[], ["fit"], ["predict"], ["report"], ["demo"]])
+def test_help_of_every_command(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: emkit" in result.output
+    if command:
+        doc = main.commands[command[0]].help
+        assert doc and doc.split("\n")[0].strip() in " ".join(result.output.split())
+    for param in (main.commands[command[0]] if command else main).params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"option {param.name} has no help text"
+
+
+def test_console_script_is_installed():
+    bin_dir = Path(sys.executable).parent
+    script = shutil.which("emkit", path=str(bin_dir))
+    assert script is not None, f"no emkit console script in {bin_dir}"
+    result = subprocess.run([script, "--help"], capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert_ok(result)
+    for command in ("fit", "predict", "report", "demo"):
+        assert command in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
+def test_progress_on_a_terminal_only(iris_csv):
+    leader, follower = os.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "emkit.cli", "fit", str(iris_csv),
+                                 "-k", "2"], stdout=subprocess.PIPE, stderr=follower,
+                                timeout=TIMEOUT)
+        os.close(follower)
+        follower = None
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO once the terminal has no writer left (Linux)
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0
+    assert b"emkit: fitting K=2 full" in seen
+    assert b"fitting" not in result.stdout
+
+
+def test_demo_runs(tmp_path):
+    result = run("demo", cwd=tmp_path)  # the demo writes its report in the working folder
+    assert_ok(result)
+    assert "iris" in result.stdout and "chosen K" in result.stdout
+    assert (tmp_path / "emkit-demo-report.html").exists()
+    assert "emkit-demo-report.html" in result.stdout
+
+
+# -- report ----------------------------------------------------------------------------------
+def _report_images(path):
+    import re
+
+    return re.findall(r'src="data:image/png;base64,', Path(path).read_text())
+
+
+def test_fit_with_report_then_report_command(tmp_path, iris_csv):
+    report = tmp_path / "fit.html"
+    assert_ok(run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag", "-o",
+                  tmp_path / "model", "--report", report))
+    assert len(_report_images(report)) == 4  # with the selection's criterion plot
+    second = tmp_path / "again.html"
+    result = run("report", tmp_path / "model.json", iris_csv, "-o", second)
+    assert_ok(result)
+    assert str(second) in result.stdout
+    assert len(_report_images(second)) == 3
+
+
+def test_report_of_a_missing_model_is_one_line(tmp_path, iris_csv):
+    assert_one_line_error(run("report", tmp_path / "none.json", iris_csv, "-o",
+                              tmp_path / "r.html"), "none")
