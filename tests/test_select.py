@@ -92,3 +92,11 @@ def test_bad_arguments(kwargs, match):
 def test_more_components_than_rows():
     with pytest.raises(ValueError, match="needs at least as many rows"):
         select(np.random.RandomState(0).randn(5, 2), range(1, 8))
+
+
+def test_progress_is_reported_after_each_fit():
+    X, _, _ = load_iris()
+    seen = []
+    select(X, [1, 2, 3], "diag", random_state=0, progress=lambda done, total: seen.append(
+        (done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]

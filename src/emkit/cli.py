@@ -135,8 +135,9 @@ class _CovarianceTypes(click.ParamType):
 
 # -- progress --------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _status(message: str):
-    """A one-line status with elapsed seconds on stderr, only when stderr is a terminal."""
+def _status(message: str, counts=None):
+    """A one-line status with elapsed seconds on stderr, only when stderr is a terminal;
+    with ``counts`` (a [done, total] list the work updates) it shows a progress bar."""
     stream = sys.stderr
     try:
         live = stream is not None and stream.isatty()
@@ -150,7 +151,12 @@ def _status(message: str):
 
     def show():
         while True:
-            stream.write(f"\r\033[Kemkit: {message} {time.monotonic() - start:.0f}s")
+            bar = ""
+            if counts is not None and counts[1]:
+                done, total = counts
+                filled = int(20 * done / total)
+                bar = f" [{'#' * filled}{'.' * (20 - filled)}] {done}/{total}"
+            stream.write(f"\r\033[Kemkit: {message}{bar} {time.monotonic() - start:.0f}s")
             stream.flush()
             if stop.wait(0.5):
                 return
@@ -345,12 +351,17 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
     else:
         select = _select_function()
         n_fits = len(components) * len(covariance)
+        counts = [0, n_fits]
+
+        def progress(done, total):
+            counts[:] = [done, total]
+
         with _warnings_as_lines(quiet=True), _status(
                 f"fitting {n_fits} models (K={components.start}..{components.stop - 1}, "
-                f"{', '.join(covariance)}) ..."):
+                f"{', '.join(covariance)})", counts):
             result = select(X, n_components=components, covariance_types=covariance,
                             criterion=criterion, n_init=n_init, random_state=seed,
-                            n_jobs=jobs)
+                            n_jobs=jobs, progress=progress)
         model = result.best_
         _print_table(result.table, criterion, model)
     _print_model(model, X, names)

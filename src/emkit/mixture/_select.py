@@ -91,7 +91,7 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params):
 
 def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODELS),
            criterion="bic", *, n_init=1, random_state=None, n_jobs=None, sample_weight=None,
-           **params) -> SelectionResult:
+           progress=None, **params) -> SelectionResult:
     """Fit a Gaussian mixture for every number of components and covariance type; keep the
     one with the lowest criterion.
 
@@ -110,6 +110,8 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
     n_jobs : int or None, default=None
         Fits run in this many processes (joblib); None runs them one after another.
     sample_weight : array-like of shape (n_samples,), default=None
+    progress : callable, default=None
+        Called as ``progress(done, total)`` after each fit (a progress bar's hook).
     **params
         Other GaussianMixture parameters (tol, reg_covar, max_iter, init_params, ...).
 
@@ -145,9 +147,15 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
     params = dict(params, n_init=n_init)
     tasks = [(X, sample_weight, k, t, seed, params) for (k, t), seed in zip(grid, seeds)]
     if n_jobs in (None, 1):
-        fitted = [_fit_one(*task) for task in tasks]
+        results = (_fit_one(*task) for task in tasks)
     else:
-        fitted = Parallel(n_jobs=n_jobs)(delayed(_fit_one)(*task) for task in tasks)
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fit_one)(*task) for task in tasks)
+    fitted = []
+    for result in results:
+        fitted.append(result)
+        if progress is not None:
+            progress(len(fitted), len(tasks))
     table = [row for _, row in fitted]
     best = min(range(len(table)), key=lambda i: table[i][criterion])
     models = {(row["n_components"], row["covariance_type"]): model for model, row in fitted}
