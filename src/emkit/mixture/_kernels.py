@@ -111,6 +111,15 @@ def _load_tile_diffs(X, i0, nt, means, xt, diffs):
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
+def _tile_sum(values, nt, zero):
+    """values[:nt].sum(), in the tile's dtype."""
+    total = zero
+    for t in range(nt):
+        total += values[t]
+    return total
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
     """Normalise the columns of logp (K, TILE) (one per row of the tile) into resp (K, TILE),
     row weights applied; returns the tile's weighted log-likelihood.
@@ -211,9 +220,7 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
         ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
         for k in range(K):
             rk = resp[k]
-            total = zero
-            for t in range(nt):
-                total += rk[t]
+            total = _tile_sum(rk, nt, zero)
             if total == 0.0:
                 continue
             S0[k] += total
@@ -383,9 +390,7 @@ def _estep_diag_rows(X, w, means, precisions, log_const, tile, start, stop, S0, 
         ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
         for k in range(K):
             rk = resp[k]
-            total = zero
-            for t in range(nt):
-                total += rk[t]
+            total = _tile_sum(rk, nt, zero)
             if total == 0.0:
                 continue
             S0[k] += total
