@@ -121,29 +121,33 @@ def _tile_sum(values, nt, zero):
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
 def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
-    """Normalise the columns of logp (K, TILE) (one per row of the tile) into resp (K, TILE),
+    """Normalise the columns of logp (K, tile) (one per row of the tile) into resp (K, tile),
     row weights applied; returns the tile's weighted log-likelihood.
 
-    Vectorised across the tile's rows; ``scratch`` is float64 (4, TILE).
+    Vectorised across the tile's rows, in logp's dtype (float32 data: eight lanes);
+    ``scratch`` is (4, tile) of the same dtype.
     """
     K = logp.shape[0]
     top, total, gap, expd = scratch[0], scratch[1], scratch[2], scratch[3]
+    typed = np.empty(3, dtype=logp.dtype)  # constants in the tile's precision
+    typed[0], typed[1], typed[2] = 0.0, LOG_RESP_FLOOR, LOG_RESP_FLOOR - 1.0
+    zero, floor, below_floor = typed[0], typed[1], typed[2]
     for t in range(nt):
         top[t] = logp[0, t]
-        total[t] = 0.0
+        total[t] = zero
     for k in range(1, K):
         for t in range(nt):
             top[t] = max(top[t], logp[k, t])
     for t in range(nt):  # a row impossible under every component keeps finite arithmetic
         if top[t] == -np.inf:
-            top[t] = 0.0
+            top[t] = zero
     for k in range(K):
         for t in range(nt):
-            gap[t] = max(logp[k, t] - top[t], LOG_RESP_FLOOR - 1.0)
+            gap[t] = max(logp[k, t] - top[t], below_floor)
         exp_nonpositive(gap, logp[k], expd, nt)
         for t in range(nt):
-            if gap[t] < LOG_RESP_FLOOR:
-                logp[k, t] = 0.0
+            if gap[t] < floor:
+                logp[k, t] = zero
             total[t] += logp[k, t]
     ll = 0.0
     for t in range(nt):
@@ -209,10 +213,10 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
     diffs = np.empty((K, D, tile), dtype=X.dtype)
     y = np.empty((D, tile), dtype=X.dtype)
     maha = np.empty(tile, dtype=X.dtype)
-    logp = np.empty((K, tile))
+    logp = np.empty((K, tile), dtype=X.dtype)
     resp = np.empty((K, tile), dtype=X.dtype)
     weighted = np.empty((D, tile), dtype=X.dtype)
-    scratch = np.empty((4, tile))
+    scratch = np.empty((4, tile), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, tile):
         nt = min(tile, stop - i0)
@@ -284,7 +288,7 @@ def _log_prob_matrix_rows(X, means, chols, log_const, tile, start, stop, out):
     diffs = np.empty((K, D, tile), dtype=X.dtype)
     y = np.empty((D, tile), dtype=X.dtype)
     maha = np.empty(tile, dtype=X.dtype)
-    logp = np.empty((K, tile))
+    logp = np.empty((K, tile), dtype=X.dtype)
     for i0 in range(start, stop, tile):
         nt = min(tile, stop - i0)
         _matrix_tile_log_prob(X, i0, nt, means, chols, log_const, xt, diffs, y, maha, logp)
@@ -369,9 +373,9 @@ def _estep_diag_rows(X, w, means, precisions, log_const, tile, start, stop, S0, 
     xt = np.empty((D, tile), dtype=X.dtype)
     diffs = np.empty((K, D, tile), dtype=X.dtype)
     maha = np.empty(tile, dtype=X.dtype)
-    logp = np.empty((K, tile))
+    logp = np.empty((K, tile), dtype=X.dtype)
     resp = np.empty((K, tile), dtype=X.dtype)
-    scratch = np.empty((4, tile))
+    scratch = np.empty((4, tile), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, tile):
         nt = min(tile, stop - i0)
@@ -515,11 +519,11 @@ def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start, 
     xt = np.empty((D, tile), dtype=X.dtype)
     z = np.empty((D, tile), dtype=X.dtype)
     maha = np.empty(tile, dtype=X.dtype)
-    logp = np.empty((K, tile))
+    logp = np.empty((K, tile), dtype=X.dtype)
     resp = np.empty((K, tile), dtype=X.dtype)
     rsum = np.empty(tile, dtype=X.dtype)
     weighted = np.empty(tile, dtype=X.dtype)
-    scratch = np.empty((4, tile))
+    scratch = np.empty((4, tile), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, tile):
         nt = min(tile, stop - i0)
@@ -595,7 +599,7 @@ def _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, start, 
     xt = np.empty((D, tile), dtype=X.dtype)
     z = np.empty((D, tile), dtype=X.dtype)
     maha = np.empty(tile, dtype=X.dtype)
-    logp = np.empty((K, tile))
+    logp = np.empty((K, tile), dtype=X.dtype)
     for i0 in range(start, stop, tile):
         nt = min(tile, stop - i0)
         _tied_tile_log_prob(X, i0, nt, centre, chol, shifted_means, log_const, xt, z, maha,
