@@ -52,7 +52,8 @@ def _precision_cholesky_of(covariances: np.ndarray, jitter: bool = True) -> np.n
             raise ill_defined_covariance(covariances.dtype) from None
         stack = covariances.reshape((-1,) + covariances.shape[-2:])
         chol = np.stack([_jittered_cholesky(c) for c in stack]).reshape(covariances.shape)
-    return np.swapaxes(np.linalg.inv(chol), -1, -2)
+    # exactly upper triangular: the kernels rely on the zeros below the diagonal
+    return np.triu(np.swapaxes(np.linalg.inv(chol), -1, -2))
 
 
 def _jittered_cholesky(covariance: np.ndarray) -> np.ndarray:

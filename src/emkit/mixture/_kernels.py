@@ -80,14 +80,14 @@ def _chunk_bounds(n, n_chunks, c):
 #: where loops over a handful of features would not. Longer tiles amortise the horizontal
 #: sums better; shorter ones keep the (components x features x rows) buffer in cache.
 TILE_MIN, TILE_MAX = 32, 256
-TILE_CACHE_VALUES = 65536
+TILE_CACHE_BYTES = 512 * 1024
 
 
-def tile_rows(n_components: int, n_features: int) -> int:
+def tile_rows(n_components: int, n_features: int, itemsize: int = 8) -> int:
     """Rows per tile for a model of this size: the longest power of two from TILE_MIN to
-    TILE_MAX whose (components x features x rows) buffer holds TILE_CACHE_VALUES at most."""
+    TILE_MAX whose (components x features x rows) buffer fits TILE_CACHE_BYTES."""
     tile = TILE_MAX
-    while tile > TILE_MIN and n_components * n_features * tile > TILE_CACHE_VALUES:
+    while tile > TILE_MIN and n_components * n_features * tile * itemsize > TILE_CACHE_BYTES:
         tile //= 2
     return tile
 
@@ -181,7 +181,18 @@ def _matrix_tile_log_prob(X, i0, nt, means, chols, log_const, xt, diffs, y, maha
             yj = y[j]
             for t in range(nt):
                 yj[t] = zero
-        for l in range(D):
+        # chol is upper triangular (zero below the diagonal), so four of its rows can be
+        # applied together from column l on: each y_j is loaded and stored once per four.
+        l = 0
+        while l + 4 <= D:
+            d0, d1, d2, d3 = dk[l], dk[l + 1], dk[l + 2], dk[l + 3]
+            for j in range(l, D):
+                c0, c1, c2, c3 = chol[l, j], chol[l + 1, j], chol[l + 2, j], chol[l + 3, j]
+                yj = y[j]
+                for t in range(nt):
+                    yj[t] += d0[t] * c0 + d1[t] * c1 + d2[t] * c2 + d3[t] * c3
+            l += 4
+        for l in range(l, D):
             dl = dk[l]
             for j in range(l, D):
                 c = chol[l, j]
@@ -240,7 +251,22 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
                 S1[k, a] += acc
             for a in range(D):
                 wa = weighted[a]
-                for b in range(a, D):
+                b = a
+                while b + 4 <= D:  # four dot products share each load of wa
+                    d0, d1, d2, d3 = dk[b], dk[b + 1], dk[b + 2], dk[b + 3]
+                    acc0 = acc1 = acc2 = acc3 = zero
+                    for t in range(nt):
+                        v = wa[t]
+                        acc0 += v * d0[t]
+                        acc1 += v * d1[t]
+                        acc2 += v * d2[t]
+                        acc3 += v * d3[t]
+                    s2[a, b] += acc0
+                    s2[a, b + 1] += acc1
+                    s2[a, b + 2] += acc2
+                    s2[a, b + 3] += acc3
+                    b += 4
+                for b in range(b, D):
                     db = dk[b]
                     acc = zero
                     for t in range(nt):
@@ -268,7 +294,7 @@ def estep_matrix(X, w, means, chols, log_const):
     """E-step for 'full': weight (K,), first (K, D), second (K, D, D) and the weighted
     log-likelihood."""
     n_chunks = n_chunks_for(X.shape[0])
-    tile = tile_rows(*means.shape)
+    tile = tile_rows(*means.shape, X.itemsize)
     if n_chunks == 1:
         K, D = means.shape
         weight, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
@@ -308,7 +334,7 @@ def log_prob_matrix(X, means, chols, log_const):
     """Weighted log-densities log(w_k) + log N(x_i | k), shape (n, K), 'full'."""
     out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
     n_chunks = n_chunks_for(X.shape[0])
-    tile = tile_rows(*means.shape)
+    tile = tile_rows(*means.shape, X.itemsize)
     if n_chunks == 1:
         _log_prob_matrix_rows(X, means, chols, log_const, tile, 0, X.shape[0], out)
     else:
@@ -434,7 +460,7 @@ def estep_diag(X, w, means, precisions, log_const):
     sums them for 'spherical') and the weighted log-likelihood.
     """
     n_chunks = n_chunks_for(X.shape[0])
-    tile = tile_rows(*means.shape)
+    tile = tile_rows(*means.shape, X.itemsize)
     if n_chunks == 1:
         K, D = means.shape
         weight, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D))
@@ -580,7 +606,7 @@ def estep_tied(X, w, centre, chol, shifted_means, log_const):
     scatter (D, D) of the rows about the centre, and the weighted log-likelihood.
     ``shifted_means`` are (means - centre) @ chol."""
     n_chunks = n_chunks_for(X.shape[0])
-    tile = tile_rows(*shifted_means.shape)
+    tile = tile_rows(*shifted_means.shape, X.itemsize)
     if n_chunks == 1:
         K, D = shifted_means.shape
         weight, first, scatter = np.zeros(K), np.zeros((K, D)), np.zeros((D, D))
@@ -620,7 +646,7 @@ def log_prob_tied(X, centre, chol, shifted_means, log_const):
     """Weighted log-densities, shape (n, K), 'tied'."""
     out = np.empty((X.shape[0], shifted_means.shape[0]), dtype=X.dtype)
     n_chunks = n_chunks_for(X.shape[0])
-    tile = tile_rows(*shifted_means.shape)
+    tile = tile_rows(*shifted_means.shape, X.itemsize)
     if n_chunks == 1:
         _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, 0, X.shape[0], out)
     else:
