@@ -120,6 +120,36 @@ def _tile_sum(values, nt, zero):
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
+def _add_upper_gram(weighted, rows, nt, zero, out):
+    """out[a, b] += sum_t weighted[a, t] * rows[b, t] for b >= a (the upper triangle),
+    four dot products per pass so each load of weighted[a] serves four."""
+    D = rows.shape[0]
+    for a in range(D):
+        wa = weighted[a]
+        b = a
+        while b + 4 <= D:
+            r0, r1, r2, r3 = rows[b], rows[b + 1], rows[b + 2], rows[b + 3]
+            acc0 = acc1 = acc2 = acc3 = zero
+            for t in range(nt):
+                v = wa[t]
+                acc0 += v * r0[t]
+                acc1 += v * r1[t]
+                acc2 += v * r2[t]
+                acc3 += v * r3[t]
+            out[a, b] += acc0
+            out[a, b + 1] += acc1
+            out[a, b + 2] += acc2
+            out[a, b + 3] += acc3
+            b += 4
+        for b in range(b, D):
+            rb = rows[b]
+            acc = zero
+            for t in range(nt):
+                acc += wa[t] * rb[t]
+            out[a, b] += acc
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
     """Normalise the columns of logp (K, tile) (one per row of the tile) into resp (K, tile),
     row weights applied; returns the tile's weighted log-likelihood.
@@ -249,29 +279,7 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
                     wa[t] = rk[t] * da[t]
                     acc += wa[t]
                 S1[k, a] += acc
-            for a in range(D):
-                wa = weighted[a]
-                b = a
-                while b + 4 <= D:  # four dot products share each load of wa
-                    d0, d1, d2, d3 = dk[b], dk[b + 1], dk[b + 2], dk[b + 3]
-                    acc0 = acc1 = acc2 = acc3 = zero
-                    for t in range(nt):
-                        v = wa[t]
-                        acc0 += v * d0[t]
-                        acc1 += v * d1[t]
-                        acc2 += v * d2[t]
-                        acc3 += v * d3[t]
-                    s2[a, b] += acc0
-                    s2[a, b + 1] += acc1
-                    s2[a, b + 2] += acc2
-                    s2[a, b + 3] += acc3
-                    b += 4
-                for b in range(b, D):
-                    db = dk[b]
-                    acc = zero
-                    for t in range(nt):
-                        acc += wa[t] * db[t]
-                    s2[a, b] += acc
+            _add_upper_gram(weighted, dk, nt, zero, s2)
     return ll
 
 
@@ -548,7 +556,7 @@ def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start, 
     logp = np.empty((K, tile), dtype=X.dtype)
     resp = np.empty((K, tile), dtype=X.dtype)
     rsum = np.empty(tile, dtype=X.dtype)
-    weighted = np.empty(tile, dtype=X.dtype)
+    weighted = np.empty((D, tile), dtype=X.dtype)
     scratch = np.empty((4, tile), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, tile):
@@ -575,14 +583,10 @@ def _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start, 
                 S1[k, d] += acc
         for a in range(D):
             xa = xt[a]
+            wa = weighted[a]
             for t in range(nt):
-                weighted[t] = rsum[t] * xa[t]
-            for b in range(a, D):
-                xb = xt[b]
-                acc = zero
-                for t in range(nt):
-                    acc += weighted[t] * xb[t]
-                G[a, b] += acc
+                wa[t] = rsum[t] * xa[t]
+        _add_upper_gram(weighted, xt, nt, zero, G)
     return ll
 
 
