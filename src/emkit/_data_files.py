@@ -133,22 +133,19 @@ def _assemble(path: Path, columns: list, drop_non_numeric: bool):
     n_rows = len(kept[0].values)
     if n_rows == 0:
         raise DataFileError(f"{path}: no data rows")
+    bad_values = (
+        (np.isnan, "missing value", "empty or NaN; ",
+         "; missing data is not supported yet, remove or fill those rows"),
+        (np.isinf, "infinite value", "", ""),
+    )
     for c in kept:
-        nan = np.isnan(c.values)
-        if nan.any():
-            rows = np.flatnonzero(nan)
-            raise DataFileError(
-                f"{path}: column {c.label} has {rows.size} missing value"
-                f"{'s' if rows.size > 1 else ''} (empty or NaN; first at "
-                f"{c.where(rows[0])}); "
-                "missing data is not supported yet, remove or fill those rows")
-        inf = np.isinf(c.values)
-        if inf.any():
-            rows = np.flatnonzero(inf)
-            raise DataFileError(
-                f"{path}: column {c.label} has {rows.size} infinite value"
-                f"{'s' if rows.size > 1 else ''} (first at "
-                f"{c.where(rows[0])})")
+        for test, what, kinds, advice in bad_values:
+            rows = np.flatnonzero(test(c.values))
+            if rows.size:
+                raise DataFileError(
+                    f"{path}: column {c.label} has {rows.size} {what}"
+                    f"{'s' if rows.size > 1 else ''} ({kinds}first at "
+                    f"{c.where(rows[0])}){advice}")
     X = np.empty((n_rows, len(kept)), dtype=np.float64)
     for j, c in enumerate(kept):
         X[:, j] = c.values
