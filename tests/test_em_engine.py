@@ -70,7 +70,7 @@ def test_a_decrease_warns_and_is_never_convergence():
 
 def test_slack_excuses_a_bounded_decrease():
     class Slack(UnitVarianceMean):
-        def likelihood_slack(self, stats, theta):
+        def likelihood_slack(self, stats, theta, previous):
             return 1e9
 
     with warnings.catch_warnings():

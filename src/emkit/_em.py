@@ -33,9 +33,10 @@ class EMProblem(Protocol):
     def m_step(self, stats: Any, theta: Any) -> Any:
         """Return the parameters that maximise the expected complete-data likelihood."""
 
-    # Optional: likelihood_slack(stats, new_theta) -> float, how far (in mean
-    # log-likelihood) the next value may legitimately fall because the M-step is not an
-    # exact maximiser (a regularised covariance, say). Zero when absent.
+    # Optional: likelihood_slack(stats, new_theta, old_theta) -> float, how far (in the
+    # lower bound's units) the next value may legitimately fall because the M-step is not
+    # an exact maximiser of the likelihood (a regularised covariance, a prior). Zero when
+    # absent.
 
 
 class RowBlocks:
@@ -173,7 +174,7 @@ def run_em(
     slack_of = getattr(problem, "likelihood_slack", None)
     slack = 0.0
     for n_iter in range(1, max_iter + 1):
-        previous = run.lower_bound
+        previous, old_theta = run.lower_bound, run.theta
         stats, current = expectation(problem, blocks, run.theta)
         run.theta = problem.m_step(stats, run.theta)
         run.lower_bound, run.n_iter = current, n_iter
@@ -181,7 +182,7 @@ def run_em(
         change = current - previous
         monitor.iteration(n_iter, current, change)
         decreased = monitor.decreased(previous, current, slack)
-        slack = slack_of(stats, run.theta) if slack_of is not None else 0.0
+        slack = slack_of(stats, run.theta, old_theta) if slack_of is not None else 0.0
         if abs(change) < tol and not decreased:
             run.converged = True
             break

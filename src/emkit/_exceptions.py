@@ -8,6 +8,7 @@ __all__ = [
     "LikelihoodDecreaseWarning",
     "ModelFileError",
     "NotFittedError",
+    "UnvisitedStateWarning",
 ]
 
 
@@ -25,3 +26,7 @@ class LikelihoodDecreaseWarning(UserWarning):
 
 class ModelFileError(ValueError):
     """A model file is missing, malformed, tampered with or of a foreign kind."""
+
+
+class UnvisitedStateWarning(UserWarning):
+    """An HMM state got no expected counts in an M-step; its old parameters were kept."""

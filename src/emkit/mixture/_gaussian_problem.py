@@ -105,7 +105,8 @@ class GaussianMixtureProblem:
                 covariances, jitter=self.reg_covar > 0).astype(dtype, copy=False),
         )
 
-    def likelihood_slack(self, stats: GaussianStats, theta: GaussianMixtureParams) -> float:
+    def likelihood_slack(self, stats: GaussianStats, theta: GaussianMixtureParams,
+                         previous: GaussianMixtureParams | None = None) -> float:
         """How far (in mean log-likelihood) the next E-step's value may fall below this
         one's: the objective ``reg_covar`` costs the M-step (see
         CovarianceModel.regularisation_loss). Zero without regularisation."""

@@ -1,0 +1,8 @@
+"""Hidden Markov models trained by Baum-Welch, with hmmlearn's interface."""
+
+from ._categorical_hmm import CategoricalHMM
+from ._gaussian_hmm import GaussianHMM
+from ._monitor import ConvergenceMonitor
+from ._poisson_hmm import PoissonHMM
+
+__all__ = ["CategoricalHMM", "ConvergenceMonitor", "GaussianHMM", "PoissonHMM"]

@@ -1,0 +1,336 @@
+"""What every HMM estimator shares: hmmlearn's interface over the shared EM engine.
+
+A subclass supplies its emission model (see :mod:`emkit.hmm._problem`) and the hooks
+marked below: how to check X, initialise and validate its emission parameters, count them,
+and draw one observation.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._em import run_em
+from .._validation import Interval, Options, validate_params
+from . import _kernels
+from ._monitor import ConvergenceMonitor, VerboseMonitor
+from ._problem import HMMParams, HMMProblem
+from ._sequences import SequenceBlocks, check_lengths, sequence_block_rows
+
+_PROBABILITY_ATOL = 1e-8
+
+
+def check_probabilities(values, shape, name: str) -> np.ndarray:
+    """A float array of ``shape`` whose entries are non-negative and whose last axis sums
+    to 1 (rows of a matrix, or the vector)."""
+    try:
+        array = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of probabilities, got {values!r}") from None
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} has non-finite values")
+    if np.any(array < 0):
+        raise ValueError(f"{name} has negative probabilities (smallest {array.min()!r})")
+    sums = array.sum(axis=-1)
+    if not np.allclose(sums, 1.0, rtol=0, atol=_PROBABILITY_ATOL):
+        what = "rows must each" if array.ndim == 2 else "must"
+        raise ValueError(f"{name} {what} sum to 1, got sum(s) {np.round(sums, 6).tolist()}")
+    return array / sums[..., None] if array.ndim == 2 else array / sums
+
+
+class BaseHMM(BaseEstimator):
+    """Baum-Welch training and inference shared by every HMM (hmmlearn's ``BaseHMM``)."""
+
+    #: Letters of the emission parameters, in hmmlearn's ``params`` strings.
+    _emission_letters = ""
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "algorithm": [Options(("viterbi", "map"))],
+        "random_state": ["random_state"],
+        "n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "implementation": [Options(("log", "scaling"))],
+    }
+
+    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
+                 algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
+                 params="st", init_params="st", implementation="log"):
+        self.n_components = n_components
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+
+    # -- hooks for subclasses -------------------------------------------------------------
+    def _check_X(self, X, fitted: bool) -> np.ndarray:
+        """Validated observations (raising on bad input); ``fitted``: against the fitted
+        model (feature count, symbol range)."""
+        raise NotImplementedError
+
+    def _emission(self, update: str):
+        """The emission model object for the engine."""
+        raise NotImplementedError
+
+    def _init_emission(self, X, needs_init) -> dict:
+        """Starting emission attributes for the letters ``needs_init(letter, name)`` says."""
+        raise NotImplementedError
+
+    def _emission_params(self, attributes: dict):
+        """Validated emission parameters from attribute values (raising on bad ones)."""
+        raise NotImplementedError
+
+    def _emission_attributes(self, params) -> dict:
+        """The fitted attributes for emission parameters."""
+        raise NotImplementedError
+
+    def _n_emission_parameters(self) -> dict:
+        """Free scalar parameters per emission letter."""
+        raise NotImplementedError
+
+    def _sample_from_state(self, state, random_state):
+        raise NotImplementedError
+
+    def _check_X_against(self, X, emission_params) -> None:
+        """Raise ValueError when X does not fit parameters given before ``fit``."""
+
+    # -- parameters -----------------------------------------------------------------------
+    def _validate_hyperparameters(self):
+        validate_params(self, self._parameter_constraints)
+        for name in ("params", "init_params"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string of parameter letters, got "
+                                 f"{getattr(self, name)!r}")
+        K = self.n_components
+        for name, shape in (("startprob_prior", (K,)), ("transmat_prior", (K, K))):
+            value = np.asarray(getattr(self, name), dtype=float)
+            if value.ndim and value.shape != shape or not np.all(np.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number or an array of shape {shape}")
+
+    def _chain_and_emission(self, attributes: dict) -> HMMParams:
+        K = self.n_components
+        startprob = check_probabilities(attributes["startprob_"], (K,), "startprob_")
+        transmat = check_probabilities(attributes["transmat_"], (K, K), "transmat_")
+        return HMMParams(startprob, transmat, self._emission_params(attributes))
+
+    def _current_attributes(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def _theta(self) -> HMMParams:
+        check_is_fitted(self, "startprob_")
+        return self._chain_and_emission(self._current_attributes())
+
+    def _problem(self, update: str = "") -> HMMProblem:
+        return HMMProblem(self._emission(update), self.startprob_prior, self.transmat_prior,
+                          update)
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, X, lengths=None):
+        """Estimate the parameters by Baum-Welch (EM).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences, one after another.
+        lengths : array-like of int, optional
+            Length of each sequence; their sum is n_samples. None: one sequence.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_hyperparameters()
+        X = self._check_X(X, fitted=False)
+        offsets = check_lengths(lengths, X.shape[0])
+        attributes = self._starting_attributes(X)
+        theta = self._chain_and_emission(attributes)
+        self._check_X_against(X, theta.emission)
+        update = "".join(c for c in "st" + self._emission_letters if c in self.params)
+        problem = self._problem(update)
+        blocks = SequenceBlocks(X, offsets, sequence_block_rows(self.n_components, X.shape[1]))
+        run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
+                     monitor=VerboseMonitor(self.verbose))
+        # nothing above touched the estimator: a failed fit leaves it as it was
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        self._store(run.theta)
+        self.n_features_in_ = self._n_features_of(X)
+        self.lower_bounds_ = [float(v) for v in run.lower_bounds]
+        self.converged_ = bool(run.converged)
+        self.n_iter_ = int(run.n_iter)
+        return self
+
+    def _n_features_of(self, X) -> int:
+        return int(X.shape[1])
+
+    def _starting_attributes(self, X) -> dict:
+        """Starting values as hmmlearn draws them: Dirichlet(1/K) start and transition
+        probabilities, then the emission model's; attributes already set and not named in
+        ``init_params`` are kept."""
+        attributes = self._current_attributes()
+
+        def needs_init(letter, name):
+            return letter in self.init_params or name not in attributes
+
+        K = self.n_components
+        rng = check_random_state(self.random_state)
+        concentration = np.full(K, 1.0 / K)
+        if needs_init("s", "startprob_"):
+            attributes["startprob_"] = rng.dirichlet(concentration)
+        if needs_init("t", "transmat_"):
+            attributes["transmat_"] = rng.dirichlet(concentration, size=K)
+        attributes.update(self._init_emission(X, needs_init))
+        return attributes
+
+    def _store(self, theta: HMMParams) -> None:
+        self.startprob_ = theta.startprob
+        self.transmat_ = theta.transmat
+        for name, value in self._emission_attributes(theta.emission).items():
+            setattr(self, name, value)
+
+    @property
+    def monitor_(self) -> ConvergenceMonitor:
+        """hmmlearn's convergence monitor: log-likelihood history, iterations, convergence."""
+        return ConvergenceMonitor(self.tol, self.n_iter, self.verbose,
+                                  getattr(self, "lower_bounds_", ()),
+                                  getattr(self, "converged_", False))
+
+    # -- inference ------------------------------------------------------------------------
+    def _prepared(self, X, lengths):
+        theta = self._theta()
+        X = self._check_X(X, fitted=True)
+        offsets = check_lengths(lengths, X.shape[0])
+        problem = self._problem()
+        return theta, problem, problem.log_frame(X, theta), offsets
+
+    def score(self, X, lengths=None):
+        """Log-likelihood of X under the model (summed over sequences).
+
+        Returns
+        -------
+        log_prob : float
+        """
+        theta, _, log_frame, offsets = self._prepared(X, lengths)
+        return float(_kernels.forward(log_frame, offsets, theta.startprob,
+                                      theta.transmat).sum())
+
+    def score_samples(self, X, lengths=None):
+        """Log-likelihood of X and the state posteriors of every sample.
+
+        Returns
+        -------
+        log_prob : float
+        posteriors : ndarray of shape (n_samples, n_components)
+        """
+        theta, _, log_frame, offsets = self._prepared(X, lengths)
+        gamma, _, _, loglik = _kernels.forward_backward(log_frame, offsets, theta.startprob,
+                                                        theta.transmat, want_xi=False)
+        return float(loglik.sum()), gamma
+
+    def predict_proba(self, X, lengths=None):
+        """State posteriors of every sample, shape (n_samples, n_components)."""
+        return self.score_samples(X, lengths)[1]
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """Most likely hidden states.
+
+        Parameters
+        ----------
+        algorithm : {'viterbi', 'map'}, optional
+            'viterbi': the jointly most likely state path; 'map': each sample's most likely
+            state. Default: the estimator's ``algorithm``.
+
+        Returns
+        -------
+        log_prob : float
+            Viterbi: log-probability of the path and X jointly. MAP: the sum over samples
+            of the log of the largest posterior.
+        state_sequence : ndarray of shape (n_samples,)
+        """
+        algorithm = self.algorithm if algorithm is None else algorithm
+        if algorithm not in ("viterbi", "map"):
+            raise ValueError(f"Unknown decoder {algorithm!r}; use 'viterbi' or 'map'.")
+        if algorithm == "map":
+            _, posteriors = self.score_samples(X, lengths)
+            with np.errstate(divide="ignore"):
+                log_prob = float(np.log(posteriors.max(axis=1)).sum())
+            return log_prob, posteriors.argmax(axis=1)
+        theta, _, log_frame, offsets = self._prepared(X, lengths)
+        log_prob, path = _kernels.viterbi(log_frame, offsets, theta.startprob, theta.transmat)
+        return float(log_prob.sum()), path
+
+    def predict(self, X, lengths=None):
+        """The decoded states (by ``algorithm``), shape (n_samples,)."""
+        return self.decode(X, lengths)[1]
+
+    def sample(self, n_samples=1, random_state=None, currstate=None):
+        """Draw a sequence from the model (hmmlearn's order of random draws).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        state_sequence : ndarray of shape (n_samples,)
+        """
+        self._theta()
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        if currstate is None:
+            currstate = int((np.cumsum(self.startprob_) > rng.rand()).argmax())
+        transmat_cdf = np.cumsum(self.transmat_, axis=1)
+        states = [currstate]
+        rows = [self._sample_from_state(currstate, rng)]
+        for _ in range(n_samples - 1):
+            currstate = int((transmat_cdf[currstate] > rng.rand()).argmax())
+            states.append(currstate)
+            rows.append(self._sample_from_state(currstate, rng))
+        return np.atleast_2d(rows), np.array(states, dtype=int)
+
+    # -- model selection ------------------------------------------------------------------
+    def _n_parameters_by_letter(self) -> dict:
+        K = self.n_components
+        return {"s": K - 1, "t": K * (K - 1), **self._n_emission_parameters()}
+
+    def n_parameters(self) -> int:
+        """Free scalar parameters of the model."""
+        return int(sum(self._n_parameters_by_letter().values()))
+
+    def bic(self, X, lengths=None):
+        """Bayesian information criterion of X (lower is better)."""
+        return -2 * self.score(X, lengths) + self.n_parameters() * np.log(len(X))
+
+    def aic(self, X, lengths=None):
+        """Akaike information criterion of X (lower is better)."""
+        return -2 * self.score(X, lengths) + 2 * self.n_parameters()
+
+    def get_stationary_distribution(self):
+        """The stationary distribution of the transition matrix."""
+        check_is_fitted(self, "transmat_")
+        eigvals, eigvecs = linalg.eig(self.transmat_.T)
+        eigvec = np.real_if_close(eigvecs[:, np.argmax(eigvals)])
+        return eigvec / eigvec.sum()
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path):
+        """Write the model as JSON + .npz (no pickle); read it with :func:`emkit.load`."""
+        from ..io import save
+
+        return save(self, path)
+
+    def _check_loaded_arrays(self) -> None:
+        """Raise ValueError unless the attributes read from a model file are consistent."""
+        self._theta()
+        if not isinstance(self.lower_bounds_, list) or not isinstance(self.converged_, bool):
+            raise ValueError("lower_bounds_ must be a list and converged_ a bool")

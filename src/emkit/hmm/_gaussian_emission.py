@@ -1,0 +1,152 @@
+"""Gaussian emissions of a GaussianHMM: densities, statistics, and hmmlearn's MAP M-step."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._exceptions import UnvisitedStateWarning
+from ..mixture._covariance import COVARIANCE_MODELS, CovarianceModel
+from ..mixture._stats import GaussianStats
+from ._problem import UNVISITED_COUNT
+
+
+@dataclass(frozen=True)
+class GaussianEmissionParams:
+    """Per-state means and covariances (scikit-learn's compact shapes per covariance type)
+    and the Cholesky factors of the precisions."""
+
+    means: np.ndarray
+    covars: np.ndarray
+    precisions_cholesky: np.ndarray
+
+
+def gaussian_emission_params(covariance: CovarianceModel, means, covars):
+    """Parameters with their precision factors; variances are floored at the smallest
+    normal number so a collapsed state gives huge, finite densities, never NaN."""
+    if covariance.kind in ("diag", "spherical"):
+        floored = np.maximum(covars, np.finfo(np.float64).tiny)
+    else:
+        floored = covars
+    return GaussianEmissionParams(means, covars, covariance.precisions_cholesky(floored))
+
+
+class GaussianEmission:
+    """One Gaussian per state under a covariance parametrisation, with hmmlearn's priors.
+
+    Parameters
+    ----------
+    covariance_type : str
+    means_prior, means_weight : float or array
+        Normal prior on the means: mean and (relative) precision.
+    covars_prior, covars_weight : float or array
+        Inverse-gamma ('diag', 'spherical') or inverse-Wishart ('full', 'tied') prior.
+    update : str
+        Letters re-estimated: 'm' means, 'c' covariances.
+    """
+
+    letters = "mc"
+
+    def __init__(self, covariance_type, means_prior, means_weight, covars_prior,
+                 covars_weight, update):
+        self.covariance = COVARIANCE_MODELS[covariance_type]
+        # 'spherical' is fitted as hmmlearn does: per-feature variances, then averaged
+        self.stats_model = COVARIANCE_MODELS["diag" if covariance_type == "spherical"
+                                             else covariance_type]
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+        self.update = update
+
+    # -- E-step ---------------------------------------------------------------------------
+    def log_frame(self, X, params: GaussianEmissionParams) -> np.ndarray:
+        n_states, n_features = params.means.shape
+        log_norm = self.covariance.log_normaliser(np.ones(n_states),
+                                                  params.precisions_cholesky, n_features)
+        return self.covariance.fast_log_prob(X, params.means, params.precisions_cholesky,
+                                             log_norm)
+
+    def statistics(self, X, gamma, params: GaussianEmissionParams) -> GaussianStats:
+        first, second = self.stats_model.second_moments(X, gamma, params.means)
+        return GaussianStats(gamma.sum(axis=0), first, second, params.means,
+                             self.stats_model.kind)
+
+    # -- M-step ---------------------------------------------------------------------------
+    def _weight(self, n_states, ndim):
+        weight = np.asarray(self.means_weight, dtype=float)
+        return weight.reshape(weight.shape + (1,) * (ndim - weight.ndim)) if weight.ndim else weight
+
+    def m_step(self, stats: GaussianStats, params: GaussianEmissionParams):
+        post = stats.weight
+        n_states, n_features = stats.first.shape
+        visited = post >= UNVISITED_COUNT
+        if not np.all(visited):
+            warnings.warn(f"State(s) {np.flatnonzero(~visited).tolist()} have no expected "
+                          "observations: their means and covariances are kept.",
+                          UnvisitedStateWarning, stacklevel=4)
+        means = params.means
+        if "m" in self.update:
+            weight = self._weight(n_states, 2)
+            obs = stats.first + post[:, None] * stats.anchor
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new = (weight * self.means_prior + obs) / (weight + post[:, None])
+            means = np.where(visited[:, None], new, means)
+        covars = params.covars
+        if "c" in self.update:
+            covars = self._covariances(stats.recentered(means), means, post, visited, covars)
+        return gaussian_emission_params(self.covariance, means, covars)
+
+    def _covariances(self, about_means, means, post, visited, old):
+        n_states, n_features = means.shape
+        kind = self.covariance.kind
+        meandiff = means - self.means_prior
+        if kind in ("diag", "spherical"):
+            c_n = self._weight(n_states, 2) * meandiff**2 + about_means.second
+            c_d = max(self.covars_weight - 1, 0) + post[:, None]
+            new = (self.covars_prior + c_n) / np.maximum(c_d, 1e-5)
+            if kind == "spherical":
+                new = new.mean(axis=1)
+                return np.where(visited, new, old)
+            return np.where(visited[:, None], new, old)
+        outer = self._weight(n_states, 3) * meandiff[:, :, None] * meandiff[:, None, :]
+        extra = max(self.covars_weight - n_features, 0)
+        if kind == "tied":
+            return (self.covars_prior + outer.sum(axis=0) + about_means.second) / (
+                extra + post.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new = (self.covars_prior + outer + about_means.second) / (extra + post[:, None, None])
+        return np.where(visited[:, None, None], new, old)
+
+    def log_prior(self, params: GaussianEmissionParams) -> float:
+        """Log density (up to a constant) of the priors the M-step maximises with the
+        likelihood: Normal on the means, inverse-gamma / inverse-Wishart on covariances."""
+        total = 0.0
+        n_states, n_features = params.means.shape
+        kind = self.covariance.kind
+        meandiff = params.means - self.means_prior
+        pc = params.precisions_cholesky
+        log_det_precision = 2.0 * self.covariance.log_det_cholesky(pc, n_features)
+        if kind in ("diag", "spherical"):
+            precisions = self.covariance.precisions(pc)
+            precisions = precisions[:, None] if kind == "spherical" else precisions
+            precisions = np.broadcast_to(precisions, (n_states, n_features))
+            extra = max(self.covars_weight - 1, 0)
+            if "c" in self.update:
+                prior = np.broadcast_to(self.covars_prior, (n_states, n_features))
+                total += 0.5 * extra * np.sum(np.log(precisions)) - 0.5 * np.sum(prior * precisions)
+            if "m" in self.update:
+                total -= 0.5 * np.sum(self._weight(n_states, 2) * meandiff**2 * precisions)
+            return float(total)
+        precisions = self.covariance.precisions(pc)
+        stacked = np.broadcast_to(precisions, (n_states, n_features, n_features))
+        extra = max(self.covars_weight - n_features, 0)
+        if "c" in self.update:
+            prior = np.broadcast_to(self.covars_prior, precisions.shape)
+            total += 0.5 * extra * np.sum(log_det_precision) - 0.5 * np.sum(prior * precisions)
+        if "m" in self.update:
+            quad = np.einsum("ki,kij,kj->k", meandiff, stacked, meandiff)
+            total -= 0.5 * np.sum(np.ravel(self._weight(n_states, 1)) * quad)
+        return float(total)

@@ -1,0 +1,204 @@
+"""GaussianHMM: hmmlearn's Gaussian-emission HMM on emkit's engine and kernels."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from .._validation import Interval, Options
+from ..io import register_model
+from ..mixture._covariance import COVARIANCE_MODELS
+from ._base import BaseHMM
+from ._gaussian_emission import GaussianEmission, gaussian_emission_params
+
+
+def check_observations(X, estimator, fitted: bool, n_features=None) -> np.ndarray:
+    """Real-valued observations as a finite float64 (n_samples, n_features) array; at
+    predict time, with the fitted number of features."""
+    X = check_array(X, dtype=np.float64, input_name="X")
+    expected = getattr(estimator, "n_features_in_", None) if fitted else n_features
+    if expected is not None and X.shape[1] != expected:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {expected} features as input.")
+    return X
+
+
+def full_covariances(covariance_type, covariances, n_components, n_features):
+    """Covariances as (n_components, n_features, n_features) matrices, whatever the type."""
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.tile(covariances, (n_components, 1, 1))
+    eye = np.eye(n_features)
+    if covariance_type == "diag":
+        return covariances[:, :, None] * eye
+    return covariances[:, None, None] * eye
+
+
+def check_covariances(covariance_type, covariances, shape, name="covars_") -> np.ndarray:
+    """Compact covariances of the right shape: positive variances or symmetric
+    positive-definite matrices."""
+    covariances = np.array(covariances, dtype=np.float64)
+    if covariances.shape != tuple(shape):
+        raise ValueError(f"{covariance_type!r} {name} must have shape {tuple(shape)}, got "
+                         f"{covariances.shape}")
+    if not np.all(np.isfinite(covariances)):
+        raise ValueError(f"{name} has non-finite values")
+    if covariance_type in ("diag", "spherical"):
+        if np.any(covariances <= 0):
+            raise ValueError(f"{covariance_type!r} {name} must be positive")
+        return covariances
+    for matrix in covariances.reshape((-1,) + covariances.shape[-2:]):
+        if not np.allclose(matrix, matrix.T) or np.any(np.linalg.eigvalsh(matrix) <= 0):
+            raise ValueError(f"{covariance_type!r} {name} must be symmetric, "
+                             "positive-definite")
+    return covariances
+
+
+def starting_covariance(X, min_covar) -> np.ndarray:
+    """hmmlearn's starting covariance: that of all the data plus ``min_covar``."""
+    n_features = X.shape[1]
+    if X.shape[0] < 2:
+        return min_covar * np.eye(n_features) + np.eye(n_features)
+    return np.atleast_2d(np.cov(X.T)) + min_covar * np.eye(n_features)
+
+
+@register_model
+class GaussianHMM(BaseHMM):
+    """Hidden Markov model with Gaussian emissions (hmmlearn's ``GaussianHMM``).
+
+    Parameters
+    ----------
+    n_components : int
+        Number of states.
+    covariance_type : {'spherical', 'diag', 'full', 'tied'}
+    min_covar : float
+        Added to the diagonal of the starting covariance.
+    startprob_prior, transmat_prior : float or array
+        Dirichlet parameters of the start and transition probabilities (1: none).
+    means_prior, means_weight : float or array
+        Mean and relative precision of a Normal prior on the means.
+    covars_prior, covars_weight : float or array
+        Inverse-gamma ('spherical', 'diag') or inverse-Wishart ('full', 'tied') prior on
+        the covariances, as in hmmlearn (the defaults keep every variance positive).
+    algorithm : {'viterbi', 'map'}
+        Decoder of ``predict`` and ``decode``.
+    random_state : int, RandomState or None
+    n_iter : int
+        Most EM iterations.
+    tol : float
+        Stop when the log-likelihood (summed over sequences) gains less than this.
+    verbose : bool
+        Print each iteration's log-likelihood to stderr.
+    params, init_params : str
+        Parameters updated by training / initialised before it: 's' start, 't'
+        transitions, 'm' means, 'c' covariances.
+    implementation : {'log', 'scaling'}
+        Accepted for hmmlearn compatibility; emkit picks per sequence (scaled, with a
+        log-space fallback).
+
+    Attributes
+    ----------
+    startprob_, transmat_ : ndarray
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        Compact covariances (scikit-learn's shapes per type).
+    covars_ : ndarray of shape (n_components, n_features, n_features)
+        Full covariance matrices (hmmlearn's view); assigning sets the compact form.
+    monitor_ : ConvergenceMonitor
+    lower_bounds_, converged_, n_iter_, n_features_in_
+    """
+
+    _emission_letters = "mc"
+    _parameter_constraints = {
+        **BaseHMM._parameter_constraints,
+        "covariance_type": [Options(("spherical", "diag", "full", "tied"))],
+        "min_covar": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_components=1, covariance_type="diag", min_covar=1e-3,
+                 startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
+                 covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
+                 n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
+                 implementation="log"):
+        super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
+                         random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
+                         params=params, init_params=init_params,
+                         implementation=implementation)
+        self.covariance_type = covariance_type
+        self.min_covar = min_covar
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+
+    @property
+    def covars_(self):
+        check_is_fitted(self, "covariances_")
+        return full_covariances(self.covariance_type, self.covariances_, self.n_components,
+                                self.covariances_.shape[-1] if self.covariance_type != "spherical"
+                                else self.means_.shape[1])
+
+    @covars_.setter
+    def covars_(self, covariances):
+        self.covariances_ = np.array(covariances, dtype=np.float64)
+
+    @property
+    def n_features(self):
+        """Number of features (hmmlearn's name)."""
+        return self.n_features_in_
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _check_X(self, X, fitted):
+        return check_observations(X, self, fitted)
+
+    def _emission(self, update):
+        return GaussianEmission(self.covariance_type, self.means_prior, self.means_weight,
+                                self.covars_prior, self.covars_weight, update)
+
+    def _init_emission(self, X, needs_init):
+        attributes = {}
+        if needs_init("m", "means_"):
+            kmeans = KMeans(n_clusters=self.n_components, random_state=self.random_state,
+                            n_init=10)
+            attributes["means_"] = kmeans.fit(X).cluster_centers_
+        if needs_init("c", "covariances_"):
+            cv = starting_covariance(X, self.min_covar)
+            K = self.n_components
+            attributes["covariances_"] = {
+                "spherical": np.full(K, cv.mean()),
+                "diag": np.tile(np.diag(cv), (K, 1)),
+                "full": np.tile(cv, (K, 1, 1)),
+                "tied": cv,
+            }[self.covariance_type]
+        return attributes
+
+    def _emission_params(self, attributes):
+        K = self.n_components
+        means = np.array(attributes["means_"], dtype=np.float64)
+        if means.ndim != 2 or means.shape[0] != K or not np.all(np.isfinite(means)):
+            raise ValueError(f"means_ must be a finite array of shape (n_components={K}, "
+                             f"n_features), got shape {means.shape}")
+        covariance = COVARIANCE_MODELS[self.covariance_type]
+        covars = check_covariances(self.covariance_type, attributes["covariances_"],
+                                   covariance.precisions_shape(K, means.shape[1]))
+        return gaussian_emission_params(covariance, means, covars)
+
+    def _check_X_against(self, X, emission_params):
+        if X.shape[1] != emission_params.means.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but means_ has "
+                             f"{emission_params.means.shape[1]}.")
+
+    def _emission_attributes(self, params):
+        return {"means_": params.means, "covariances_": params.covars}
+
+    def _n_emission_parameters(self):
+        K, D = self.n_components, self.means_.shape[1]
+        return {"m": K * D,
+                "c": COVARIANCE_MODELS[self.covariance_type].n_covariance_parameters(K, D)}
+
+    def _sample_from_state(self, state, random_state):
+        return random_state.multivariate_normal(self.means_[state], self.covars_[state])
