@@ -466,5 +466,366 @@ def demo(seed, report):
     run_demo(seed=seed, report=report)
 
 
+# -- hidden Markov models --------------------------------------------------------------------
+_HMM_MODELS = ("gaussian", "categorical", "poisson")
+
+
+def _raw_columns(path: Path):
+    """The columns of a data file before they are checked and stacked (as read_table reads
+    them), so that a sequence-id column can be taken out first, whatever it holds."""
+    from . import _data_files as files
+
+    if not path.exists():
+        raise files.DataFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise files.DataFileError(f"{path}: is a directory, not a data file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise files.DataFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not head:
+        raise files.DataFileError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if head.startswith(files._NPY_MAGIC):
+        return files._read_npy(path), "npy"
+    if head.startswith(files._PARQUET_MAGIC) or suffix in (".parquet", ".pq"):
+        return files._read_parquet(path), "parquet"
+    if suffix == ".npy":
+        raise files.DataFileError(f"{path}: not a .npy file (no NumPy header)")
+    if head.startswith(files._ZIP_MAGIC) or suffix == ".npz":
+        raise files.DataFileError(f"{path}: a zip/.npz archive is not supported; save one "
+                                  "2-D array with numpy.save as .npy, or write a CSV")
+    return files._read_text(path), "text"
+
+
+def _text_id_values(path: Path, kind: str, index: int, n_rows: int) -> list:
+    """The raw values of a non-numeric column (the last ``n_rows`` of it: below the
+    header), as strings; None where missing."""
+    from . import _data_files as files
+
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        values = pq.read_table(path).column(index).to_pylist()
+        return [None if v is None else str(v) for v in values]
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        text = f.read()
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    delimiter = files._sniff(path, [line for _, line in lines[:files._SNIFF_LINES]])
+    rows, _ = files._split(path, lines, delimiter)
+    values = [row[index].strip() for row in rows[len(rows) - n_rows:]]
+    return [None if files._is_missing(v) else v for v in values]
+
+
+def _format_id(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 2**53 else repr(
+        float(value))
+
+
+def _read_sequences(data: Path, id_column, drop_non_numeric: bool):
+    """The feature rows of DATA and how they split into sequences.
+
+    Returns ``(X, names, lengths, ids, where)``: ``lengths`` of the consecutive runs of
+    equal values of ``id_column`` (None without one: a single sequence), ``ids`` the id of
+    each run as text (None without a column), ``where(i)`` how to name row i in messages.
+    """
+    import numpy as np
+
+    from . import _data_files as files
+
+    columns, kind = _raw_columns(data)
+    if id_column is None:
+        X, names = files._assemble(data, columns, drop_non_numeric)
+        where = next(c.where for c in columns if c.values is not None)  # _assemble found one
+        return X, names, None, None, where
+    matches = [j for j, c in enumerate(columns) if c.name == id_column]
+    if not matches:
+        shown = ", ".join(repr(c.name) for c in columns[:20])
+        more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
+        raise click.ClickException(f"{data}: no column named {id_column!r} for "
+                                   f"--lengths-column; the columns are {shown}{more}")
+    index = matches[0]
+    id_col = columns[index]
+    rest = [c for j, c in enumerate(columns) if j != index]
+    if not rest:
+        raise click.ClickException(f"{data}: the only column is the sequence id "
+                                   f"{id_column!r}; there are no features to model")
+    X, names = files._assemble(data, rest, drop_non_numeric)
+    n_rows = X.shape[0]
+    numeric = next(c for c in rest if c.values is not None)  # _assemble found one
+    where = numeric.where
+    if id_col.values is not None:
+        missing = np.flatnonzero(~np.isfinite(id_col.values))
+        values = id_col.values
+    else:
+        raw = _text_id_values(data, kind, index, n_rows)
+        missing = np.array([i for i, v in enumerate(raw) if v is None], dtype=np.int64)
+        values = np.array(["" if v is None else v for v in raw], dtype=object)
+    if len(values) != n_rows:  # pragma: no cover - the readers give equal columns
+        raise click.ClickException(f"{data}: the column {id_column!r} has {len(values)} "
+                                   f"values for {n_rows} rows")
+    if missing.size:
+        raise click.ClickException(
+            f"{data}: the sequence id column {id_col.label} has {missing.size} missing or "
+            f"non-finite value{'s' if missing.size > 1 else ''} (first at "
+            f"{where(int(missing[0]))}); every row needs a sequence id")
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    lengths = np.diff(np.append(starts, n_rows))
+    ids = [str(values[s]) if id_col.values is None else _format_id(values[s])
+           for s in starts]
+    if len(set(ids)) < len(ids):
+        seen, repeated = set(), None
+        for i in ids:
+            if i in seen:
+                repeated = i
+                break
+            seen.add(i)
+        n_runs = ids.count(repeated)
+        warnings.warn(f"sequence id {repeated!r} occurs in {n_runs} separate runs of rows; "
+                      "each run is a sequence of its own (sort DATA by "
+                      f"{id_column!r} to join them)", UserWarning, stacklevel=2)
+    return X, names, lengths, ids, where
+
+
+def _check_symbols(X, names, data, model_kind, where):
+    """Categorical symbols / Poisson counts: whole non-negative numbers, as integers; other
+    kinds of model take X as it is."""
+    import numpy as np
+
+    if model_kind not in ("categorical", "poisson"):
+        return X
+    if model_kind == "categorical" and X.shape[1] != 1:
+        raise click.ClickException(
+            f"{data}: a categorical HMM takes one column of integer symbols, DATA has "
+            f"{X.shape[1]} feature columns ({', '.join(names[:10])}"
+            f"{', ...' if len(names) > 10 else ''}); keep one (and the sequence id)")
+    what = "integer symbols 0, 1, 2, ..." if model_kind == "categorical" else \
+        "counts (whole numbers >= 0)"
+    bad = (X != np.round(X)) | (X < 0)
+    if np.any(bad):
+        i, j = (int(v[0]) for v in np.nonzero(bad))
+        raise click.ClickException(
+            f"{data}: a {model_kind} HMM needs {what}, but column {names[j]!r} has "
+            f"{X[i, j]:.10g} at {where(i)}")
+    return X.astype(np.int64)
+
+
+def _hmm_class(model_kind):
+    from . import hmm
+
+    return {"gaussian": hmm.GaussianHMM, "categorical": hmm.CategoricalHMM,
+            "poisson": hmm.PoissonHMM}[model_kind]
+
+
+def _hmm_kind(model):
+    """'gaussian', 'categorical', 'poisson' or, for another HMM, None; False: no HMM."""
+    from .hmm._base import BaseHMM
+
+    for kind in _HMM_MODELS:
+        if isinstance(model, _hmm_class(kind)):
+            return kind
+    return None if isinstance(model, BaseHMM) else False
+
+
+def _print_hmm(model, kind, X, lengths, names):
+    import numpy as np
+
+    n = len(X)
+    loglik = float(model.score(X, lengths))
+    extra = f"  covariance = {model.covariance_type}" if kind == "gaussian" else ""
+    click.echo(f"model: {type(model).__name__}  states = {model.n_components}{extra}")
+    click.echo(f"log-likelihood = {loglik:.4f} (mean {loglik / n:.6f} per row)  "
+               f"iterations = {model.n_iter_}  converged = {bool(model.converged_)}")
+    click.echo(f"BIC = {float(model.bic(X, lengths)):.4f}  "
+               f"AIC = {float(model.aic(X, lengths)):.4f}  "
+               f"parameters = {model.n_parameters()}")
+    if kind == "gaussian":
+        head, values = "mean in the order: " + ", ".join(names), model.means_
+    elif kind == "poisson":
+        head, values = "rates in the order: " + ", ".join(names), model.lambdas_
+    else:
+        head, values = "probabilities of the symbols 0, 1, ...", model.emissionprob_
+    click.echo(f"states (start probability, probability of staying; {head}):")
+    with np.printoptions(precision=4, suppress=True, linewidth=10_000, threshold=50):
+        for k in range(model.n_components):
+            click.echo(f"  {k:>3d}  start {model.startprob_[k]:.4f}  "
+                       f"stay {model.transmat_[k, k]:.4f}  {values[k]}")
+
+
+@main.group(name="hmm")
+def hmm_group():
+    """Hidden Markov models: fit one to sequences, decode the hidden states.
+
+    DATA is read as for 'emkit fit'. Rows are the observations in time order; with
+    --lengths-column NAME, each run of consecutive rows with the same value in column NAME
+    is one sequence (that column is not a feature, and may hold text). Without it the whole
+    file is one sequence.
+    """
+
+
+_LENGTHS_HELP = ("Column of sequence ids: each run of consecutive rows with the same id is "
+                 "one sequence, in file order. The column is not a feature. Left out: the "
+                 "whole file is one sequence.")
+_DROP_HELP = "Drop non-numeric columns of DATA instead of refusing the file."
+
+
+@hmm_group.command(name="fit")
+@click.argument("data", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("-k", "--states", "states", type=click.IntRange(min=1), required=True,
+              help="Number of hidden states.")
+@click.option("--lengths-column", "lengths_column", default=None, metavar="NAME",
+              help=_LENGTHS_HELP)
+@click.option("--model", "model_kind", type=click.Choice(_HMM_MODELS, case_sensitive=False),
+              default="gaussian", show_default=True,
+              help="Emissions: gaussian (real values), categorical (one column of integer "
+                   "symbols 0, 1, ...) or poisson (non-negative integer counts).")
+@click.option("--covariance-type", "covariance_type",
+              type=click.Choice(_COVARIANCE_TYPES, case_sensitive=False), default="diag",
+              show_default=True, help="Covariance of the Gaussian emissions.")
+@click.option("--n-iter", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Most Baum-Welch (EM) iterations.")
+@click.option("--tol", type=click.FloatRange(min=0), default=1e-2, show_default=True,
+              help="Stop when the log-likelihood gains less than this.")
+@click.option("--n-init", type=click.IntRange(min=1), default=1, show_default=True,
+              help="EM runs from different starts (seeds SEED, SEED+1, ...); the one with "
+                   "the highest log-likelihood is kept.")
+@click.option("--random-state", "--seed", "random_state", type=int, default=0,
+              show_default=True, help="Random seed of the starting values.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, metavar="MODEL",
+              help="Save the fitted model as MODEL.json + MODEL.npz (read it back with "
+                   "'emkit hmm decode' or emkit.load).")
+@click.option("--drop-non-numeric", is_flag=True, help=_DROP_HELP)
+@click.pass_context
+def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_iter, tol,
+            n_init, random_state, output, drop_non_numeric):
+    """Fit a hidden Markov model to the sequences in DATA and print a summary."""
+    import numpy as np
+
+    model_kind = model_kind.lower()
+    covariance_type = covariance_type.lower()
+    if model_kind != "gaussian" and ctx.get_parameter_source("covariance_type") != \
+            click.core.ParameterSource.DEFAULT:
+        raise click.BadParameter(f"only a gaussian model has a covariance type, not a "
+                                 f"{model_kind} one", ctx=ctx,
+                                 param_hint="'--covariance-type'")
+    if output is not None and not output.parent.is_dir():
+        raise click.ClickException(f"{output}: the folder {output.parent} does not exist")
+    with _warnings_as_lines():
+        X, names, lengths, _, where = _read_sequences(data, lengths_column,
+                                                      drop_non_numeric)
+    X = _check_symbols(X, names, data, model_kind, where)
+    n_rows, n_cols = X.shape
+    if states > n_rows:
+        raise click.ClickException(f"--states {states} is larger than the number of rows "
+                                   f"({n_rows}) in {data}")
+    n_seq = 1 if lengths is None else len(lengths)
+    spread = "" if lengths is None else (
+        f", lengths {lengths.min()}" if lengths.min() == lengths.max() else
+        f", lengths {lengths.min()}..{lengths.max()}")
+    click.echo(f"data: {data}  {n_rows} rows x {n_cols} columns  {n_seq} "
+               f"sequence{'s' if n_seq != 1 else ''}{spread}")
+    params = dict(n_iter=n_iter, tol=tol)
+    if model_kind == "gaussian":
+        params["covariance_type"] = covariance_type
+    model, best = None, -np.inf
+    counts = [0, n_init if n_init > 1 else 0]
+    with _warnings_as_lines(), _status(f"fitting a {model_kind} HMM with {states} states",
+                                       counts):
+        for run in range(n_init):
+            candidate = _hmm_class(model_kind)(states, random_state=random_state + run,
+                                               **params).fit(X, lengths)
+            score = candidate.score(X, lengths) if n_init > 1 else 0.0
+            if model is None or score > best:
+                model, best = candidate, score
+            counts[0] = run + 1
+    _print_hmm(model, model_kind, X, lengths, names)
+    if output is not None:
+        model.save(output)
+        json_path, npz_path = _model_paths(output)
+        click.echo(f"saved model: {json_path} + {npz_path.name}")
+
+
+@hmm_group.command(name="decode")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--lengths-column", "lengths_column", default=None, metavar="NAME",
+              help=_LENGTHS_HELP)
+@click.option("--algorithm", type=click.Choice(("viterbi", "map"), case_sensitive=False),
+              default="viterbi", show_default=True,
+              help="viterbi: the most likely path of states; map: each row's most likely "
+                   "state.")
+@click.option("--proba", is_flag=True,
+              help="Also write each row's state probabilities p0 ... p(K-1), which sum to 1.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, metavar="CSV",
+              help="Write the CSV to this file instead of standard output.")
+@click.option("--drop-non-numeric", is_flag=True, help=_DROP_HELP)
+def hmm_decode(model, data, lengths_column, algorithm, proba, output, drop_non_numeric):
+    """Decode the hidden states of the sequences in DATA with MODEL.
+
+    MODEL is a model saved by 'emkit hmm fit -o'. Writes a CSV with a header: the sequence
+    id (with --lengths-column), the row's index within its sequence, its state and, with
+    --proba, the state probabilities.
+    """
+    import csv
+
+    import numpy as np
+
+    from . import hmm, load  # noqa: F401 (importing emkit.hmm lets load() read HMM files)
+
+    if model.suffix.lower() not in ("", ".json", ".npz") and model.is_file():
+        raise click.ClickException(
+            f"{model}: not an emkit model; give the MODEL.json (or MODEL.npz, or the stem "
+            "MODEL) written by 'emkit hmm fit -o MODEL'")
+    if output is not None and not output.parent.is_dir():
+        raise click.ClickException(f"{output}: the folder {output.parent} does not exist")
+    fitted = load(model)
+    kind = _hmm_kind(fitted)
+    if kind is False:
+        raise click.ClickException(
+            f"{model}: a {type(fitted).__name__} model is not a hidden Markov model; give "
+            "one written by 'emkit hmm fit -o MODEL'")
+    with _warnings_as_lines():
+        X, names, lengths, ids, where = _read_sequences(data, lengths_column,
+                                                        drop_non_numeric)
+    X = _check_symbols(X, names, data, kind, where)
+    expected = fitted.n_features_in_
+    if X.shape[1] != expected:
+        raise click.ClickException(f"{data} has {X.shape[1]} feature columns, the model was "
+                                   f"fitted to {expected}")
+    log_prob, states = fitted.decode(X, lengths, algorithm=algorithm.lower())
+    posteriors = fitted.predict_proba(X, lengths) if proba else None
+    if lengths is None:
+        lengths = np.array([len(X)])
+    position = np.arange(len(X)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    header = ([lengths_column] if ids is not None else []) + ["index", "state"]
+    if posteriors is not None:
+        header += [f"p{k}" for k in range(posteriors.shape[1])]
+    row_ids = np.repeat(np.array(ids, dtype=object), lengths) if ids is not None else None
+
+    def write(stream):
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(header)
+        for i in range(len(X)):
+            row = [row_ids[i]] if row_ids is not None else []
+            row += [int(position[i]), int(states[i])]
+            if posteriors is not None:
+                row += [f"{p:.10g}" for p in posteriors[i]]
+            writer.writerow(row)
+
+    if output is None:
+        write(sys.stdout)
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as f:
+            write(f)
+        click.echo(f"wrote {len(X)} rows ({len(lengths)} sequence"
+                   f"{'s' if len(lengths) != 1 else ''}) to {output}; "
+                   f"{algorithm.lower()} log-probability = {log_prob:.4f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -2,7 +2,8 @@
 
 from ._categorical_hmm import CategoricalHMM
 from ._gaussian_hmm import GaussianHMM
+from ._gmm_hmm import GMMHMM
 from ._monitor import ConvergenceMonitor
 from ._poisson_hmm import PoissonHMM
 
-__all__ = ["CategoricalHMM", "ConvergenceMonitor", "GaussianHMM", "PoissonHMM"]
+__all__ = ["CategoricalHMM", "ConvergenceMonitor", "GMMHMM", "GaussianHMM", "PoissonHMM"]

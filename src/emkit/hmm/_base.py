@@ -161,7 +161,7 @@ class BaseHMM(BaseEstimator):
         self._check_X_against(X, theta.emission)
         update = "".join(c for c in "st" + self._emission_letters if c in self.params)
         problem = self._problem(update)
-        blocks = SequenceBlocks(X, offsets, sequence_block_rows(self.n_components, X.shape[1]))
+        blocks = SequenceBlocks(X, offsets, sequence_block_rows(self._lattice_width(), X.shape[1]))
         run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
                      monitor=VerboseMonitor(self.verbose))
         # nothing above touched the estimator: a failed fit leaves it as it was
@@ -173,6 +173,11 @@ class BaseHMM(BaseEstimator):
         self.converged_ = bool(run.converged)
         self.n_iter_ = int(run.n_iter)
         return self
+
+    def _lattice_width(self) -> int:
+        """Values per row of the E-step's per-state lattices (states x mixture components
+        for a GMMHMM)."""
+        return self.n_components
 
     def _n_features_of(self, X) -> int:
         return int(X.shape[1])

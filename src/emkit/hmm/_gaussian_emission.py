@@ -70,7 +70,7 @@ class GaussianEmission:
                                              log_norm)
 
     def statistics(self, X, gamma, params: GaussianEmissionParams) -> GaussianStats:
-        first, second = self.stats_model.second_moments(X, gamma, params.means)
+        first, second = self.stats_model.fast_second_moments(X, gamma, params.means)
         return GaussianStats(gamma.sum(axis=0), first, second, params.means,
                              self.stats_model.kind)
 

@@ -22,6 +22,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._numba_math import exp_nonpositive
+
+# Re-association and contraction let the compiler vectorise the inner loops; infinities
+# keep their IEEE meaning (the log-space recursions use -inf).
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
+
 #: Scale factors below this hand the sequence to the log-space recursion.
 _SCALE_FLOOR = 1e-250
 #: exp(x) for x below this is taken as zero (no subnormal numbers).
@@ -54,87 +60,114 @@ def _log_sum_exp(values):
 
 
 # -- scaled (probability space) -------------------------------------------------------
-@njit(cache=True)
-def _forward_scaled(log_frame, t0, t1, startprob, transmat, alpha, log_scale, frame):
-    """Scaled forward pass over rows t0..t1: alpha[t] (normalised filter) and log_scale[t]
-    (log of step t's normaliser); returns False when a scale factor under- or overflows."""
-    K = startprob.shape[0]
-    for t in range(t0, t1):
+#: Rows whose emission probabilities are exponentiated together (vectorised exp).
+SLAB = 128
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _scaled_frames(log_frame, r0, r1, top, diffs, out, scratch):
+    """out[(t - r0) * K + j] = exp(log_frame[t, j] - top[t]) for rows r0..r1."""
+    K = log_frame.shape[1]
+    for t in range(r0, r1):
+        m = top[t]
         row = log_frame[t]
-        top = _row_max(row)
-        if not (top > -np.inf and top < np.inf):
-            return False
+        base = (t - r0) * K
         for j in range(K):
-            frame[j] = _exp(row[j] - top)
-        a = alpha[t]
-        if t == t0:
-            for j in range(K):
-                a[j] = startprob[j] * frame[j]
-        else:
-            prev = alpha[t - 1]
-            for j in range(K):
-                a[j] = 0.0
-            for i in range(K):
-                p = prev[i]
-                if p != 0.0:
-                    Ai = transmat[i]
-                    for j in range(K):
-                        a[j] += p * Ai[j]
-            for j in range(K):
-                a[j] *= frame[j]
-        c = 0.0
-        for j in range(K):
-            c += a[j]
-        if not (c > _SCALE_FLOOR and c < np.inf):
-            return False
-        inv = 1.0 / c
-        for j in range(K):
-            a[j] *= inv
-        log_scale[t] = top + math.log(c)
-    return True
+            diffs[base + j] = row[j] - m
+    exp_nonpositive(diffs, out, scratch, (r1 - r0) * K)
 
 
-@njit(cache=True)
-def _backward_scaled(log_frame, t0, t1, transmat, alpha, log_scale, xi, beta, nxt, e):
-    """Scaled backward pass; turns alpha[t] into the posteriors gamma[t] in place and adds
-    the expected transition counts into ``xi`` (when it has rows). Returns False (leaving
-    ``xi`` untouched) on overflow."""
+@njit(cache=True, fastmath=FASTMATH)
+def _forward_scaled(log_frame, t0, t1, startprob, transmat_t, alpha, keep, top, scale,
+                    diffs, frames, scratch):
+    """Scaled forward pass over rows t0..t1. The normalised filter of row t goes to
+    alpha[t - t0] (``keep``) or to alpha[(t - t0) % 2] (two rolling rows); top[t] and
+    scale[t] receive the row's largest log-density and its normaliser. Returns the
+    log-likelihood, or NaN when a scale factor under- or overflows (the caller falls
+    back to log space). ``transmat_t`` is the transposed transition matrix, contiguous.
+    """
+    K = startprob.shape[0]
+    loglik = 0.0
+    for s in range(t0, t1, SLAB):
+        e = min(s + SLAB, t1)
+        for t in range(s, e):
+            m = _row_max(log_frame[t])
+            if not (m > -np.inf and m < np.inf):
+                return np.nan
+            top[t] = m
+        _scaled_frames(log_frame, s, e, top, diffs, frames, scratch)
+        for t in range(s, e):
+            f = frames[(t - s) * K:(t - s + 1) * K]
+            a = alpha[t - t0] if keep else alpha[(t - t0) % 2]
+            if t == t0:
+                for j in range(K):
+                    a[j] = startprob[j] * f[j]
+            else:
+                prev = alpha[t - 1 - t0] if keep else alpha[(t - 1 - t0) % 2]
+                for j in range(K):
+                    column = transmat_t[j]
+                    total = 0.0
+                    for i in range(K):
+                        total += prev[i] * column[i]
+                    a[j] = total * f[j]
+            c = 0.0
+            for j in range(K):
+                c += a[j]
+            if not (c > _SCALE_FLOOR and c < np.inf):
+                return np.nan
+            inv = 1.0 / c
+            for j in range(K):
+                a[j] *= inv
+            scale[t] = c
+            loglik += top[t] + math.log(c)
+    return loglik
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _backward_scaled(log_frame, t0, t1, transmat, alpha, top, scale, xi, acc, beta, nxt,
+                     e, diffs, frames, scratch):
+    """Scaled backward pass over rows t0..t1 after _forward_scaled (alpha[t - t0] the
+    filters): turns alpha into the posteriors in place and adds the expected transition
+    counts into ``xi`` when it has rows. Returns False, leaving ``xi`` untouched, on
+    overflow."""
     K = transmat.shape[0]
     want_xi = xi.shape[0] > 0
-    # accumulate into a private buffer first, so a failed sequence adds nothing
-    acc = np.zeros((K, K)) if want_xi else np.zeros((0, 0))
+    if want_xi:
+        acc[:, :] = 0.0
     for j in range(K):
         beta[j] = 1.0
-    last = alpha[t1 - 1]
-    _normalise(last)
-    for t in range(t1 - 2, t0 - 1, -1):
-        row = log_frame[t + 1]
-        s = log_scale[t + 1]
-        for j in range(K):
-            e[j] = _exp(row[j] - s) * beta[j]
-        for i in range(K):
-            Ai = transmat[i]
-            total = 0.0
+    if not _normalise(alpha[t1 - 1 - t0]):
+        return False
+    # u = t + 1 runs from t1 - 1 down to t0 + 1, a slab of frames at a time
+    end = t1
+    while end > t0 + 1:
+        s = max(t0 + 1, end - SLAB)
+        _scaled_frames(log_frame, s, end, top, diffs, frames, scratch)
+        for u in range(end - 1, s - 1, -1):
+            f = frames[(u - s) * K:(u - s + 1) * K]
+            inv = 1.0 / scale[u]
             for j in range(K):
-                total += Ai[j] * e[j]
-            nxt[i] = total
-        a = alpha[t]
-        if want_xi:
+                e[j] = f[j] * beta[j] * inv
             for i in range(K):
-                ai = a[i]
-                if ai != 0.0:
-                    acc_i = acc[i]
-                    for j in range(K):
-                        acc_i[j] += ai * e[j]
-        finite = True
-        for i in range(K):
-            beta[i] = nxt[i]
-            if not (nxt[i] < np.inf):
-                finite = False
-            a[i] *= nxt[i]
-        if not finite:
-            return False
-        _normalise(a)
+                Ai = transmat[i]
+                total = 0.0
+                for j in range(K):
+                    total += Ai[j] * e[j]
+                nxt[i] = total
+            a = alpha[u - 1 - t0]
+            if want_xi:
+                for i in range(K):
+                    ai = a[i]
+                    if ai != 0.0:
+                        acc_i = acc[i]
+                        for j in range(K):
+                            acc_i[j] += ai * e[j]
+            for i in range(K):
+                beta[i] = nxt[i]
+                a[i] *= nxt[i]
+            if not _normalise(a):
+                return False
+        end = s
     if want_xi:
         for i in range(K):
             for j in range(K):
@@ -142,15 +175,18 @@ def _backward_scaled(log_frame, t0, t1, transmat, alpha, log_scale, xi, beta, nx
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def _normalise(row):
+    """Scale a non-negative row to sum 1; False when its sum is zero or not finite."""
     total = 0.0
     for k in range(row.shape[0]):
         total += row[k]
-    if total > 0.0:
-        inv = 1.0 / total
-        for k in range(row.shape[0]):
-            row[k] *= inv
+    if not (total > 0.0 and total < np.inf):
+        return False
+    inv = 1.0 / total
+    for k in range(row.shape[0]):
+        row[k] *= inv
+    return True
 
 
 # -- log space (fallback) -------------------------------------------------------------
@@ -200,48 +236,44 @@ def _forward_backward_log(log_frame, t0, t1, log_startprob, log_transmat, transm
 # -- drivers ------------------------------------------------------------------------------
 @njit(cache=True)
 def _posteriors_sequences(log_frame, offsets, s0, s1, startprob, transmat, gamma, start,
-                          xi, loglik):
+                          xi, loglik, top, scale):
     K = startprob.shape[0]
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
-    log_scale = np.empty(0)
-    frame, beta, nxt, e = np.empty(K), np.empty(K), np.empty(K), np.empty(K)
+    transmat_t = np.ascontiguousarray(transmat.T)
+    diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
+    beta, nxt, e = np.empty(K), np.empty(K), np.empty(K)
+    acc = np.empty((K, K))
     for s in range(s0, s1):
         t0, t1 = offsets[s], offsets[s + 1]
-        if log_scale.shape[0] < t1 - t0:
-            log_scale = np.empty(t1 - t0)
-        scale = log_scale[: t1 - t0]
-        # the recursions index log_scale by absolute row: hand them a shifted view
-        ok = _forward_scaled(log_frame[t0:t1], 0, t1 - t0, startprob, transmat,
-                             gamma[t0:t1], scale, frame)
-        if ok:
-            ok = _backward_scaled(log_frame[t0:t1], 0, t1 - t0, transmat, gamma[t0:t1],
-                                  scale, xi, beta, nxt, e)
-        if ok:
-            total = 0.0
-            for t in range(t1 - t0):
-                total += scale[t]
-            loglik[s] = total
+        alpha = gamma[t0:t1]
+        ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, alpha, True, top,
+                             scale, diffs, frames, scratch)
+        if not np.isnan(ll) and _backward_scaled(log_frame, t0, t1, transmat, alpha, top,
+                                                 scale, xi, acc, beta, nxt, e, diffs,
+                                                 frames, scratch):
+            loglik[s] = ll
         else:
             loglik[s] = _forward_backward_log(log_frame, t0, t1, log_startprob,
-                                              log_transmat, transmat, gamma, xi, frame,
-                                              beta, nxt)
+                                              log_transmat, transmat, gamma, xi, nxt,
+                                              beta, e)
         for k in range(K):
             start[k] += gamma[t0, k]
 
 
 @njit(cache=True, parallel=True)
 def _posteriors_chunks(log_frame, offsets, startprob, transmat, gamma, want_xi, n_chunks):
-    K = startprob.shape[0]
+    n, K = log_frame.shape
     n_seq = offsets.shape[0] - 1
     start = np.zeros((n_chunks, K))
     xi = np.zeros((n_chunks, K, K)) if want_xi else np.zeros((n_chunks, 0, 0))
     loglik = np.empty(n_seq)
+    top, scale = np.empty(n), np.empty(n)
     for c in prange(n_chunks):
         s0 = (n_seq * c) // n_chunks
         s1 = (n_seq * (c + 1)) // n_chunks
         _posteriors_sequences(log_frame, offsets, s0, s1, startprob, transmat, gamma,
-                              start[c], xi[c], loglik)
+                              start[c], xi[c], loglik, top, scale)
     return start.sum(axis=0), xi.sum(axis=0), loglik
 
 
@@ -307,62 +339,26 @@ def _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat, cur, pr
     return _log_sum_exp(cur)
 
 
-@njit(cache=True)
-def _forward_scaled_rolling(log_frame, t0, t1, startprob, transmat, cur, prev, frame):
-    """Scaled forward over one sequence keeping only the current filter; returns the
-    log-likelihood, or NaN when the scaled recursion fails (caller falls back to logs)."""
-    K = startprob.shape[0]
-    total = 0.0
-    for t in range(t0, t1):
-        row = log_frame[t]
-        top = _row_max(row)
-        if not (top > -np.inf and top < np.inf):
-            return np.nan
-        for j in range(K):
-            frame[j] = _exp(row[j] - top)
-        if t == t0:
-            for j in range(K):
-                cur[j] = startprob[j] * frame[j]
-        else:
-            for j in range(K):
-                prev[j] = cur[j]
-                cur[j] = 0.0
-            for i in range(K):
-                p = prev[i]
-                if p != 0.0:
-                    Ai = transmat[i]
-                    for j in range(K):
-                        cur[j] += p * Ai[j]
-            for j in range(K):
-                cur[j] *= frame[j]
-        c = 0.0
-        for j in range(K):
-            c += cur[j]
-        if not (c > _SCALE_FLOOR and c < np.inf):
-            return np.nan
-        inv = 1.0 / c
-        for j in range(K):
-            cur[j] *= inv
-        total += top + math.log(c)
-    return total
-
-
 @njit(cache=True, parallel=True)
 def _forward_chunks(log_frame, offsets, startprob, transmat, n_chunks):
-    K = startprob.shape[0]
+    n, K = log_frame.shape
     n_seq = offsets.shape[0] - 1
     loglik = np.empty(n_seq)
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
+    transmat_t = np.ascontiguousarray(transmat.T)
+    top, scale = np.empty(n), np.empty(n)
     for c in prange(n_chunks):
-        cur, prev, frame = np.empty(K), np.empty(K), np.empty(K)
+        rolling = np.empty((2, K))
+        cur, prev, vec = np.empty(K), np.empty(K), np.empty(K)
+        diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
         for s in range((n_seq * c) // n_chunks, (n_seq * (c + 1)) // n_chunks):
             t0, t1 = offsets[s], offsets[s + 1]
-            ll = _forward_scaled_rolling(log_frame, t0, t1, startprob, transmat, cur, prev,
-                                         frame)
+            ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, rolling, False,
+                                 top, scale, diffs, frames, scratch)
             if np.isnan(ll):
                 ll = _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat,
-                                          cur, prev, frame)
+                                          cur, prev, vec)
             loglik[s] = ll
     return loglik
 

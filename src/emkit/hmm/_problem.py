@@ -144,5 +144,10 @@ class HMMProblem:
 
     def likelihood_slack(self, stats, theta: HMMParams, previous: HMMParams) -> float:
         """A MAP M-step raises likelihood + log prior: the likelihood alone may fall by as
-        much as the log prior rose."""
-        return max(0.0, self.log_prior(theta) - self.log_prior(previous))
+        much as the log prior rose, plus what an emission model's inexact M-step (a
+        regularised covariance) gives up."""
+        slack = max(0.0, self.log_prior(theta) - self.log_prior(previous))
+        inexact = getattr(self.emission, "m_step_slack", None)
+        if inexact is not None:
+            slack += inexact(stats.emission, theta.emission)
+        return slack

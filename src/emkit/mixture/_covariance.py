@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from . import _kernels
 from ._stats import GaussianStats
+from ._weighted_moments import weighted_moments
 from ._whitened_blas import whitened_e_step, whitened_log_prob
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -113,6 +114,19 @@ class CovarianceModel(ABC):
     def second_moments(self, X: np.ndarray, resp: np.ndarray, anchor: np.ndarray):
         """``(first, second)`` statistics of a block given weighted responsibilities."""
 
+    #: Whether the kernels accumulate second-moment matrices ('full', 'tied') or only
+    #: their diagonals.
+    full_moments = False
+
+    def _reduce_second(self, second):
+        """Per-component second moments (matrices or diagonals) in this type's layout."""
+        return second
+
+    def fast_second_moments(self, X, resp, anchor):
+        """:meth:`second_moments` by the one-pass numba kernel, in float64."""
+        first, second = weighted_moments(X, resp, anchor, self.full_moments)
+        return first, self._reduce_second(second)
+
     @abstractmethod
     def covariances(self, stats: GaussianStats, nk: np.ndarray, shift: np.ndarray,
                     reg_covar: float) -> np.ndarray:
@@ -196,6 +210,8 @@ class CovarianceModel(ABC):
 
 class _MatrixCovariance(CovarianceModel):
     """Shared by 'full' and 'tied': matrices factorised by Cholesky."""
+
+    full_moments = True
 
     def _second_block(self, X, resp, anchor):
         n_components, n_features = anchor.shape
@@ -297,6 +313,9 @@ class TiedCovariance(_MatrixCovariance):
     def second_moments(self, X, resp, anchor):
         first, second = self._second_block(X, resp, anchor)
         return first, second.sum(axis=0)
+
+    def _reduce_second(self, second):
+        return second.sum(axis=0)
 
     def covariances(self, stats, nk, shift, reg_covar):
         # sum_k [S2_k - S1_k d_k^T - d_k S1_k^T + S0_k d_k d_k^T], with S2 already summed.
@@ -428,9 +447,6 @@ class DiagCovariance(CovarianceModel):
         weight, first, second, loglik = _kernels.estep_diag(
             X, sample_weight, means, precisions, log_normaliser)
         return weight, first, self._reduce_second(second), loglik
-
-    def _reduce_second(self, second):
-        return second
 
     def fast_log_prob(self, X, means, precisions_cholesky, log_normaliser):
         precisions = self._diagonal_precisions(precisions_cholesky, X.shape[1])
