@@ -344,3 +344,244 @@ def test_fit_with_report_then_report_command(tmp_path, iris_csv):
 def test_report_of_a_missing_model_is_one_line(tmp_path, iris_csv):
     assert_one_line_error(run("report", tmp_path / "none.json", iris_csv, "-o",
                               tmp_path / "r.html"), "none")
+
+
+# -- hidden Markov models --------------------------------------------------------------------
+def make_hmm_sequences(seed=0, lengths=(60, 45, 70, 55, 50, 40)):
+    """Sequences from a sticky 2-state Gaussian HMM: (ids per row, X, true states)."""
+    rng = np.random.RandomState(seed)
+    transmat = np.array([[0.93, 0.07], [0.08, 0.92]])
+    means = np.array([[-2.0, 0.5], [2.0, -0.5]])
+    ids, rows, states = [], [], []
+    for s, n in enumerate(lengths):
+        state = rng.randint(2)
+        for _ in range(n):
+            ids.append(f"run-{s}")
+            states.append(state)
+            rows.append(means[state] + rng.randn(2))
+            state = rng.choice(2, p=transmat[state])
+    return ids, np.array(rows), np.array(states)
+
+
+def write_sequences(path, ids, X, names=("x", "y"), id_name="seq_id"):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([id_name, *names])
+        for i, row in zip(ids, X.tolist()):
+            writer.writerow([i, *row])
+    return path
+
+
+def run_lengths(ids):
+    lengths = [1]
+    for previous, current in zip(ids, ids[1:]):
+        if current == previous:
+            lengths[-1] += 1
+        else:
+            lengths.append(1)
+    return lengths
+
+
+@pytest.fixture(scope="module")
+def hmm_data(tmp_path_factory):
+    ids, X, states = make_hmm_sequences()
+    path = write_sequences(tmp_path_factory.mktemp("hmm") / "seqs.csv", ids, X)
+    return path, ids, X, states
+
+
+def invoke(args):
+    """The command in process; stdout and stderr apart, returncode like a subprocess."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    result.returncode = result.exit_code
+    return result
+
+
+def test_hmm_fit_then_decode_round_trip(tmp_path, hmm_data):
+    path, ids, X, truth = hmm_data
+    stem = tmp_path / "hmm"
+    fitted = run("hmm", "fit", path, "--states", "2", "--lengths-column", "seq_id",
+                 "--random-state", "0", "-o", stem)
+    assert_ok(fitted)
+    assert fitted.stderr == ""
+    out = fitted.stdout
+    assert f"{len(X)} rows x 2 columns  6 sequences" in out
+    assert "states = 2" in out and "converged = True" in out
+    assert "log-likelihood" in out and "BIC = " in out and "iterations = " in out
+    assert (tmp_path / "hmm.json").is_file() and (tmp_path / "hmm.npz").is_file()
+    import emkit.hmm
+
+    model = emkit.load(stem)
+    assert isinstance(model, emkit.hmm.GaussianHMM) and model.n_components == 2
+    assert model.covariance_type == "diag"
+
+    out_csv = tmp_path / "states.csv"
+    decoded = run("hmm", "decode", tmp_path / "hmm.json", path, "--lengths-column",
+                  "seq_id", "-o", out_csv)
+    assert_ok(decoded)
+    assert str(out_csv) in decoded.stdout
+    rows = list(csv.reader(out_csv.read_text().splitlines()))
+    assert rows[0] == ["seq_id", "index", "state"]
+    body = rows[1:]
+    assert [r[0] for r in body] == ids
+    lengths = run_lengths(ids)
+    assert [int(r[1]) for r in body] == [i for n in lengths for i in range(n)]
+    states = np.array([int(r[2]) for r in body])
+    accuracy = max(np.mean(states == truth), np.mean(states == 1 - truth))
+    assert accuracy > 0.95, accuracy
+    np.testing.assert_array_equal(states, model.decode(X, lengths)[1])
+
+
+def test_hmm_decode_proba_to_stdout(tmp_path, hmm_data):
+    path, ids, X, truth = hmm_data
+    numeric = write_sequences(tmp_path / "numeric.tsv", [i.split("-")[1] for i in ids], X,
+                              id_name="subject")
+    assert invoke(["hmm", "fit", numeric, "-k", "2", "--lengths-column", "subject",
+                   "--covariance-type", "full", "-o", tmp_path / "m"]).returncode == 0
+    result = invoke(["hmm", "decode", tmp_path / "m", numeric, "--lengths-column",
+                     "subject", "--algorithm", "map", "--proba"])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0] == ["subject", "index", "state", "p0", "p1"]
+    table = np.array(rows[1:], dtype=np.float64)
+    assert table.shape == (len(X), 5)
+    np.testing.assert_allclose(table[:, 3:].sum(axis=1), 1.0, atol=1e-8)
+    np.testing.assert_array_equal(table[:, 2], table[:, 3:].argmax(axis=1))
+    assert [str(int(v)) for v in table[:, 0]] == [i.split("-")[1] for i in ids]
+    accuracy = max(np.mean(table[:, 2] == truth), np.mean(table[:, 2] == 1 - truth))
+    assert accuracy > 0.95
+
+
+def test_hmm_without_lengths_column_is_one_sequence(tmp_path, hmm_data):
+    _, _, X, truth = hmm_data
+    np.save(tmp_path / "x.npy", X)
+    fitted = invoke(["hmm", "fit", tmp_path / "x.npy", "-k", "2", "-o", tmp_path / "m"])
+    assert fitted.returncode == 0, fitted.stderr
+    assert "1 sequence" in fitted.stdout
+    decoded = invoke(["hmm", "decode", tmp_path / "m", tmp_path / "x.npy"])
+    rows = list(csv.reader(decoded.stdout.splitlines()))
+    assert rows[0] == ["index", "state"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(len(X)))
+
+
+def test_hmm_poisson_and_categorical(tmp_path):
+    ids, _, truth = make_hmm_sequences(seed=3)
+    rng = np.random.RandomState(1)
+    counts = rng.poisson(np.where(truth == 0, 1.0, 9.0))[:, None].astype(float)
+    symbols = np.where(truth == 0, rng.randint(0, 2, truth.size),
+                       rng.randint(2, 4, truth.size))[:, None].astype(float)
+    for kind, values in (("poisson", counts), ("categorical", symbols)):
+        data = write_sequences(tmp_path / f"{kind}.csv", ids, values, names=("v",))
+        fitted = invoke(["hmm", "fit", data, "-k", "2", "--lengths-column", "seq_id",
+                         "--model", kind, "--n-init", "3", "-o", tmp_path / kind])
+        assert fitted.returncode == 0, fitted.stderr
+        assert f"model: {kind.capitalize()}HMM  states = 2" in fitted.stdout
+        decoded = invoke(["hmm", "decode", tmp_path / kind, data, "--lengths-column",
+                          "seq_id"])
+        assert decoded.returncode == 0, decoded.stderr
+        states = np.array([int(r[2]) for r in csv.reader(decoded.stdout.splitlines()[1:])])
+        assert max(np.mean(states == truth), np.mean(states == 1 - truth)) > 0.95, kind
+
+
+def test_hmm_wrong_lengths_column_is_one_line(hmm_data):
+    path = hmm_data[0]
+    result = run("hmm", "fit", path, "--states", "2", "--lengths-column", "sequence")
+    line = assert_one_line_error(result, "no column named 'sequence'")
+    assert result.returncode == 1
+    assert "'seq_id'" in line  # names the columns there are
+
+
+def test_hmm_decode_of_a_mixture_model_is_one_line(hmm_data, saved_model):
+    result = run("hmm", "decode", saved_model, hmm_data[0], "--lengths-column", "seq_id")
+    assert_one_line_error(result, "a GaussianMixture model is not a hidden Markov model")
+    assert result.returncode == 1
+
+
+def _hmm_bad_inputs(tmp_path):
+    (tmp_path / "floats.csv").write_text("seq_id,symbol\na,0\na,1.5\nb,2\nb,1\n")
+    (tmp_path / "negative.csv").write_text("count\n0\n3\n-1\n")
+    (tmp_path / "two.csv").write_text("seq_id,s,t\na,0,1\na,1,1\n")
+    (tmp_path / "no_id.csv").write_text("seq_id,x\na,0.5\n,1.5\nb,2\n")
+    (tmp_path / "only_id.csv").write_text("seq_id\na\nb\n")
+    (tmp_path / "text.csv").write_text("seq_id,x,label\na,0.5,u\na,1.5,v\n")
+    (tmp_path / "small.csv").write_text("x\n0.1\n0.7\n")
+    fit = ["hmm", "fit"]
+    return {  # case: (arguments, phrase, exit status)
+        "float symbols": (fit + ["floats.csv", "-k", "2", "--lengths-column", "seq_id",
+                                 "--model", "categorical"], "'symbol' has 1.5 at line 3", 1),
+        "negative counts": (fit + ["negative.csv", "-k", "2", "--model", "poisson"],
+                            "has -1 at line 4", 1),
+        "two symbol columns": (fit + ["two.csv", "-k", "2", "--lengths-column", "seq_id",
+                                      "--model", "categorical"], "one column", 1),
+        "missing id": (fit + ["no_id.csv", "-k", "1", "--lengths-column", "seq_id"],
+                       "missing", 1),
+        "only the id": (fit + ["only_id.csv", "-k", "1", "--lengths-column", "seq_id"],
+                        "no features", 1),
+        "text feature": (fit + ["text.csv", "-k", "1", "--lengths-column", "seq_id"],
+                         "label", 1),
+        "more states than rows": (fit + ["small.csv", "-k", "3"], "larger than the number "
+                                                                  "of rows (2)", 1),
+        "no output folder": (fit + ["small.csv", "-k", "1", "-o", "no/m"], "does not exist", 1),
+        "missing states": (fit + ["small.csv"], "--states", 2),
+        "zero states": (fit + ["small.csv", "-k", "0"], "--states", 2),
+        "covariance of counts": (fit + ["negative.csv", "-k", "1", "--model", "poisson",
+                                        "--covariance-type", "full"], "--covariance-type", 2),
+        "bad model": (fit + ["small.csv", "-k", "1", "--model", "binomial"], "--model", 2),
+        "bad algorithm": (["hmm", "decode", "m", "small.csv", "--algorithm", "forward"],
+                          "--algorithm", 2),
+        "missing model": (["hmm", "decode", "none.json", "small.csv"], "none.json", 1),
+        "missing data": (fit + ["nope.csv", "-k", "1"], "no such file", 1),
+    }
+
+
+HMM_BAD = ["float symbols", "negative counts", "two symbol columns", "missing id",
+           "only the id", "text feature", "more states than rows", "no output folder",
+           "missing states", "zero states", "covariance of counts", "bad model",
+           "bad algorithm", "missing model", "missing data"]
+
+
+def test_every_hmm_bad_input_case_is_run(tmp_path):
+    assert sorted(HMM_BAD) == sorted(_hmm_bad_inputs(tmp_path))
+
+
+@pytest.mark.parametrize("case", HMM_BAD)
+def test_hmm_bad_input_in_process(tmp_path, monkeypatch, case):
+    args, phrase, status = _hmm_bad_inputs(tmp_path)[case]
+    monkeypatch.chdir(tmp_path)
+    result = invoke(args)
+    assert_one_line_error(result, phrase)
+    assert result.returncode == status
+
+
+def test_hmm_features_must_match_the_model(tmp_path, hmm_data):
+    path, ids, X, _ = hmm_data
+    assert invoke(["hmm", "fit", path, "-k", "2", "--lengths-column", "seq_id", "-o",
+                   tmp_path / "m"]).returncode == 0
+    one = write_sequences(tmp_path / "one.csv", ids, X[:, :1], names=("x",))
+    result = invoke(["hmm", "decode", tmp_path / "m", one, "--lengths-column", "seq_id"])
+    assert_one_line_error(result, "fitted to 2")
+
+
+def test_hmm_repeated_sequence_id_warns(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("seq_id,x\na,0.1\na,0.3\nb,2.0\na,0.2\n")
+    result = invoke(["hmm", "fit", data, "-k", "1", "--lengths-column", "seq_id"])
+    assert result.returncode == 0, result.stderr
+    assert "3 sequences" in result.stdout
+    assert "sequence id 'a' occurs in 2 separate runs" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["hmm"], ["hmm", "fit"], ["hmm", "decode"]])
+def test_help_of_the_hmm_commands(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert f"Usage: emkit {' '.join(command)}" in result.output
+    target = main
+    for name in command:
+        target = target.commands[name]
+    assert target.help.split("\n")[0].strip() in " ".join(result.output.split())
+    for param in target.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"option {param.name} has no help text"

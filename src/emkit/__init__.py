@@ -6,8 +6,10 @@ from ._exceptions import (
     LikelihoodDecreaseWarning,
     ModelFileError,
     NotFittedError,
+    UnvisitedStateWarning,
 )
 from .io import load
+from . import hmm
 from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
@@ -19,6 +21,8 @@ __all__ = [
     "LikelihoodDecreaseWarning",
     "ModelFileError",
     "NotFittedError",
+    "UnvisitedStateWarning",
     "__version__",
+    "hmm",
     "load",
 ]

@@ -25,10 +25,10 @@ def check_integer_column(X, what: str) -> np.ndarray:
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{what} contain NaN or infinity")
         if np.any(array != np.round(array)):
-            bad = array[array != np.round(array)][0]
+            bad = float(array[array != np.round(array)][0])
             raise ValueError(f"{what} must be integers, got {bad!r}")
     if np.any(array < 0):
-        raise ValueError(f"{what} must be non-negative, got {array.min()!r}")
+        raise ValueError(f"{what} must be non-negative, got {array.min().item()!r}")
     return array.astype(np.int64)
 
 

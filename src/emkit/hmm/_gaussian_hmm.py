@@ -58,6 +58,13 @@ def check_covariances(covariance_type, covariances, shape, name="covars_") -> np
     return covariances
 
 
+def check_enough_rows(X, n_components) -> None:
+    """The k-means start needs a row per state."""
+    if X.shape[0] < n_components:
+        raise ValueError(f"X has {X.shape[0]} rows but n_components={n_components}: the "
+                         "k-means start needs at least one row per state.")
+
+
 def starting_covariance(X, min_covar) -> np.ndarray:
     """hmmlearn's starting covariance: that of all the data plus ``min_covar``."""
     n_features = X.shape[1]
@@ -162,6 +169,7 @@ class GaussianHMM(BaseHMM):
     def _init_emission(self, X, needs_init):
         attributes = {}
         if needs_init("m", "means_"):
+            check_enough_rows(X, self.n_components)
             kmeans = KMeans(n_clusters=self.n_components, random_state=self.random_state,
                             n_init=10)
             attributes["means_"] = kmeans.fit(X).cluster_centers_

@@ -12,7 +12,8 @@ from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
 from ._base import BaseHMM, check_probabilities
-from ._gaussian_hmm import check_covariances, check_observations, starting_covariance
+from ._gaussian_hmm import (check_covariances, check_enough_rows, check_observations,
+                            starting_covariance)
 from ._gmm_emission import GMMEmission, gmm_emission_params
 
 
@@ -123,6 +124,7 @@ class GMMHMM(BaseHMM):
         cluster into its mixture components (random draws around the centre when a
         cluster has too few rows)."""
         K, M = self.n_components, self.n_mix
+        check_enough_rows(X, K)
         labels = KMeans(n_clusters=K, random_state=self.random_state, n_init=10).fit_predict(X)
         rng = check_random_state(self.random_state)
         cv = starting_covariance(X, self.min_covar)
