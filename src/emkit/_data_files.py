@@ -70,6 +70,21 @@ def read_table(path, drop_non_numeric: bool = False):
         non-numeric column (unless ``drop_non_numeric``), or has missing or infinite values.
     """
     path = Path(os.fspath(path))
+    return stack_columns(path, read_columns(path), drop_non_numeric)
+
+
+def read_columns(path) -> list:
+    """The columns of a data file before they are checked and stacked: numeric ones with
+    their float values (NaN where missing), others with their raw text (``raw``, None where
+    missing), so that a caller can take a column out (a sequence id) before stacking the
+    rest with :func:`stack_columns`.
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, empty, unreadable or malformed.
+    """
+    path = Path(os.fspath(path))
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
     if path.is_dir():
@@ -83,28 +98,27 @@ def read_table(path, drop_non_numeric: bool = False):
         raise DataFileError(f"{path}: the file is empty")
     suffix = path.suffix.lower()
     if head.startswith(_NPY_MAGIC):
-        columns = _read_npy(path)
-    elif head.startswith(_PARQUET_MAGIC) or suffix in (".parquet", ".pq"):
-        columns = _read_parquet(path)
-    elif suffix == ".npy":
+        return _read_npy(path)
+    if head.startswith(_PARQUET_MAGIC) or suffix in (".parquet", ".pq"):
+        return _read_parquet(path)
+    if suffix == ".npy":
         raise DataFileError(f"{path}: not a .npy file (no NumPy header)")
-    elif head.startswith(_ZIP_MAGIC) or suffix == ".npz":
+    if head.startswith(_ZIP_MAGIC) or suffix == ".npz":
         raise DataFileError(f"{path}: a zip/.npz archive is not supported; save one 2-D "
                             "array with numpy.save as .npy, or write a CSV")
-    else:
-        columns = _read_text(path)
-    return _assemble(path, columns, drop_non_numeric)
+    return _read_text(path)
 
 
 class _Column:
     """One column on its way to the table: float values, or why it is not numeric."""
 
     def __init__(self, label: str, name: str, values=None, bad: str | None = None,
-                 where=None):
+                 where=None, raw=None):
         self.label = label  # how messages name it after "column": "2 ('x')" or "2"
         self.name = name
         self.values = values  # float64 array, NaN where missing; None when not numeric
         self.bad = bad  # an example of a non-numeric value, with its place
+        self.raw = raw  # a non-numeric column's values as text, None where missing
         # where(i): how messages name the place of value i, "line 7" or "row index 6"
         self.where = where or (lambda i: f"row index {i}")
 
@@ -113,8 +127,9 @@ def _label(j: int, name: str | None) -> str:
     return f"{j + 1}" + (f" ({name!r})" if name else "")
 
 
-def _assemble(path: Path, columns: list, drop_non_numeric: bool):
-    """Check the columns, drop or refuse the non-numeric ones, stack the rest."""
+def stack_columns(path: Path, columns: list, drop_non_numeric: bool):
+    """Check the columns (from :func:`read_columns`), drop or refuse the non-numeric ones,
+    stack the rest: ``(X, column_names)``."""
     if not columns:
         raise DataFileError(f"{path}: no columns")
     text = [c for c in columns if c.values is None]
@@ -205,7 +220,8 @@ def _read_parquet(path: Path) -> list:
         label = _label(j, name)
         if not (pat.is_integer(kind) or pat.is_floating(kind) or pat.is_boolean(kind)
                 or pat.is_decimal(kind)):
-            columns.append(_Column(label, name, bad=f" (type {kind})"))
+            raw = [None if v is None else str(v) for v in chunked.to_pylist()]
+            columns.append(_Column(label, name, bad=f" (type {kind})", raw=raw))
             continue
         if pat.is_decimal(kind) or pat.is_boolean(kind):
             import pyarrow.compute as pc
@@ -264,8 +280,10 @@ def _read_text(path: Path) -> list:
         label = _label(j, names[j])
         name = names[j] or f"column {j + 1}"
         if values is None:
-            value = (rows[1:] if header else rows)[bad_index][j]
-            columns.append(_Column(label, name,
+            data_rows = rows[1:] if header else rows
+            value = data_rows[bad_index][j]
+            raw = [None if _is_missing(row[j].strip()) else row[j].strip() for row in data_rows]
+            columns.append(_Column(label, name, raw=raw, where=where,
                                    bad=f" (line {data_numbers[bad_index]}: {value.strip()!r})"))
         else:
             columns.append(_Column(label, name, values=values, where=where))

@@ -470,55 +470,6 @@ def demo(seed, report):
 _HMM_MODELS = ("gaussian", "categorical", "poisson")
 
 
-def _raw_columns(path: Path):
-    """The columns of a data file before they are checked and stacked (as read_table reads
-    them), so that a sequence-id column can be taken out first, whatever it holds."""
-    from . import _data_files as files
-
-    if not path.exists():
-        raise files.DataFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise files.DataFileError(f"{path}: is a directory, not a data file")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError as exc:
-        raise files.DataFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not head:
-        raise files.DataFileError(f"{path}: the file is empty")
-    suffix = path.suffix.lower()
-    if head.startswith(files._NPY_MAGIC):
-        return files._read_npy(path), "npy"
-    if head.startswith(files._PARQUET_MAGIC) or suffix in (".parquet", ".pq"):
-        return files._read_parquet(path), "parquet"
-    if suffix == ".npy":
-        raise files.DataFileError(f"{path}: not a .npy file (no NumPy header)")
-    if head.startswith(files._ZIP_MAGIC) or suffix == ".npz":
-        raise files.DataFileError(f"{path}: a zip/.npz archive is not supported; save one "
-                                  "2-D array with numpy.save as .npy, or write a CSV")
-    return files._read_text(path), "text"
-
-
-def _text_id_values(path: Path, kind: str, index: int, n_rows: int) -> list:
-    """The raw values of a non-numeric column (the last ``n_rows`` of it: below the
-    header), as strings; None where missing."""
-    from . import _data_files as files
-
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        values = pq.read_table(path).column(index).to_pylist()
-        return [None if v is None else str(v) for v in values]
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        text = f.read()
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith("#")]
-    delimiter = files._sniff(path, [line for _, line in lines[:files._SNIFF_LINES]])
-    rows, _ = files._split(path, lines, delimiter)
-    values = [row[index].strip() for row in rows[len(rows) - n_rows:]]
-    return [None if files._is_missing(v) else v for v in values]
-
-
 def _format_id(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 2**53 else repr(
         float(value))
@@ -535,10 +486,10 @@ def _read_sequences(data: Path, id_column, drop_non_numeric: bool):
 
     from . import _data_files as files
 
-    columns, kind = _raw_columns(data)
+    columns = files.read_columns(data)
     if id_column is None:
-        X, names = files._assemble(data, columns, drop_non_numeric)
-        where = next(c.where for c in columns if c.values is not None)  # _assemble found one
+        X, names = files.stack_columns(data, columns, drop_non_numeric)
+        where = next(c.where for c in columns if c.values is not None)  # stacked: one exists
         return X, names, None, None, where
     matches = [j for j, c in enumerate(columns) if c.name == id_column]
     if not matches:
@@ -552,15 +503,15 @@ def _read_sequences(data: Path, id_column, drop_non_numeric: bool):
     if not rest:
         raise click.ClickException(f"{data}: the only column is the sequence id "
                                    f"{id_column!r}; there are no features to model")
-    X, names = files._assemble(data, rest, drop_non_numeric)
+    X, names = files.stack_columns(data, rest, drop_non_numeric)
     n_rows = X.shape[0]
-    numeric = next(c for c in rest if c.values is not None)  # _assemble found one
+    numeric = next(c for c in rest if c.values is not None)  # stacked: one exists
     where = numeric.where
     if id_col.values is not None:
         missing = np.flatnonzero(~np.isfinite(id_col.values))
         values = id_col.values
     else:
-        raw = _text_id_values(data, kind, index, n_rows)
+        raw = id_col.raw
         missing = np.array([i for i, v in enumerate(raw) if v is None], dtype=np.int64)
         values = np.array(["" if v is None else v for v in raw], dtype=object)
     if len(values) != n_rows:  # pragma: no cover - the readers give equal columns
