@@ -42,7 +42,14 @@ def check_probabilities(values, shape, name: str) -> np.ndarray:
     if not np.allclose(sums, 1.0, rtol=0, atol=_PROBABILITY_ATOL):
         what = "rows must each" if array.ndim == 2 else "must"
         raise ValueError(f"{name} {what} sum to 1, got sum(s) {np.round(sums, 6).tolist()}")
-    return array / sums[..., None] if array.ndim == 2 else array / sums
+    return array
+
+
+def check_feature_count(X, expected: int, estimator) -> None:
+    """scikit-learn's error for X with the wrong number of features."""
+    if X.shape[1] != expected:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {expected} features as input.")
 
 
 class BaseHMM(BaseEstimator):
@@ -77,9 +84,8 @@ class BaseHMM(BaseEstimator):
         self.implementation = implementation
 
     # -- hooks for subclasses -------------------------------------------------------------
-    def _check_X(self, X, fitted: bool) -> np.ndarray:
-        """Validated observations (raising on bad input); ``fitted``: against the fitted
-        model (feature count, symbol range)."""
+    def _check_X(self, X) -> np.ndarray:
+        """Validated observations (raising on bad input)."""
         raise NotImplementedError
 
     def _emission(self, update: str):
@@ -154,7 +160,7 @@ class BaseHMM(BaseEstimator):
         self
         """
         self._validate_hyperparameters()
-        X = self._check_X(X, fitted=False)
+        X = self._check_X(X)
         offsets = check_lengths(lengths, X.shape[0])
         attributes = self._starting_attributes(X)
         theta = self._chain_and_emission(attributes)
@@ -217,7 +223,8 @@ class BaseHMM(BaseEstimator):
     # -- inference ------------------------------------------------------------------------
     def _prepared(self, X, lengths):
         theta = self._theta()
-        X = self._check_X(X, fitted=True)
+        X = self._check_X(X)
+        self._check_X_against(X, theta.emission)
         offsets = check_lengths(lengths, X.shape[0])
         problem = self._problem()
         return theta, problem, problem.log_frame(X, theta), offsets

@@ -72,21 +72,12 @@ class CategoricalHMM(BaseHMM):
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features
 
-    def _n_symbols(self, X=None) -> int:
-        if hasattr(self, "emissionprob_") and X is None:
-            return np.shape(self.emissionprob_)[1]
-        if self.n_features is not None:
-            return int(self.n_features)
-        return int(X.max()) + 1
-
-    def _check_X(self, X, fitted):
+    def _check_X(self, X):
         X = check_integer_column(X, "Symbols")
         if X.shape[1] != 1:
             raise ValueError(f"CategoricalHMM takes one symbol per sample, X of shape "
                              f"(n_samples, 1); got {X.shape[1]} columns.")
-        if fitted:
-            self._check_symbol_range(X, self._n_symbols())
-        elif self.n_features is not None:
+        if self.n_features is not None:
             self._check_symbol_range(X, int(self.n_features))
         return X
 
@@ -132,7 +123,7 @@ class CategoricalHMM(BaseHMM):
         return 1
 
     def _n_emission_parameters(self):
-        return {"e": self.n_components * (self._n_symbols() - 1)}
+        return {"e": self.n_components * (np.shape(self.emissionprob_)[1] - 1)}
 
     def _sample_from_state(self, state, random_state):
         cdf = np.cumsum(self.emissionprob_[state, :])

@@ -33,12 +33,10 @@ class CountStats:
     __rmul__ = __mul__
 
 
-def _log_or_floor(values: np.ndarray) -> np.ndarray:
-    """log(values) with log(0) replaced by -1e300, so that 0 * log(0) stays 0 in products
-    while any positive count of an impossible outcome still gives (nearly) -inf."""
+def _log(values: np.ndarray) -> np.ndarray:
+    """log(values), -inf for zeros."""
     with np.errstate(divide="ignore"):
-        logs = np.log(values)
-    return np.where(values > 0, logs, -1e300)
+        return np.log(values)
 
 
 class CategoricalEmission:
@@ -55,7 +53,7 @@ class CategoricalEmission:
         self.update = update
 
     def log_frame(self, X, emissionprob):
-        return _log_or_floor(emissionprob).T[X[:, 0]]
+        return _log(emissionprob).T[X[:, 0]]
 
     def statistics(self, X, gamma, emissionprob):
         n_states, n_symbols = emissionprob.shape
@@ -89,9 +87,15 @@ class PoissonEmission:
         self.update = update
 
     def log_frame(self, X, lambdas):
-        # sum_f x_f log(l_kf) - l_kf - log(x_f!)
-        return (X @ _log_or_floor(lambdas).T - lambdas.sum(axis=1)
-                - gammaln(X + 1.0).sum(axis=1, keepdims=True))
+        # sum_f x_f log(l_kf) - l_kf - log(x_f!); a positive count at a zero rate is
+        # impossible (-inf), a zero count at a zero rate certain (0 log 0 = 0)
+        zero = lambdas == 0
+        log_rates = np.where(zero, 0.0, _log(lambdas))
+        out = (X @ log_rates.T - lambdas.sum(axis=1)
+               - gammaln(X + 1.0).sum(axis=1, keepdims=True))
+        if np.any(zero):
+            out[((X > 0).astype(np.float64) @ zero.T.astype(np.float64)) > 0] = -np.inf
+        return out
 
     def statistics(self, X, gamma, lambdas):
         return CountStats(gamma.sum(axis=0), gamma.T @ X)
@@ -111,5 +115,7 @@ class PoissonEmission:
     def log_prior(self, lambdas):
         if "l" not in self.update:
             return 0.0
-        return float(np.sum(self.lambdas_prior * _log_or_floor(lambdas)
-                            - self.lambdas_weight * lambdas))
+        prior = np.broadcast_to(np.asarray(self.lambdas_prior, dtype=float), lambdas.shape)
+        positive = lambdas > 0
+        return float(np.sum(prior[positive] * np.log(lambdas[positive]))
+                     - np.sum(self.lambdas_weight * lambdas))

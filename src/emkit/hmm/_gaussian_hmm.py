@@ -11,19 +11,13 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
-from ._base import BaseHMM
+from ._base import BaseHMM, check_feature_count
 from ._gaussian_emission import GaussianEmission, gaussian_emission_params
 
 
-def check_observations(X, estimator, fitted: bool, n_features=None) -> np.ndarray:
-    """Real-valued observations as a finite float64 (n_samples, n_features) array; at
-    predict time, with the fitted number of features."""
-    X = check_array(X, dtype=np.float64, input_name="X")
-    expected = getattr(estimator, "n_features_in_", None) if fitted else n_features
-    if expected is not None and X.shape[1] != expected:
-        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-                         f"expecting {expected} features as input.")
-    return X
+def check_observations(X) -> np.ndarray:
+    """Real-valued observations as a finite float64 (n_samples, n_features) array."""
+    return check_array(X, dtype=np.float64, input_name="X")
 
 
 def full_covariances(covariance_type, covariances, n_components, n_features):
@@ -156,11 +150,11 @@ class GaussianHMM(BaseHMM):
     @property
     def n_features(self):
         """Number of features (hmmlearn's name)."""
-        return self.n_features_in_
+        return np.shape(self.means_)[1]
 
     # -- hooks ------------------------------------------------------------------------------
-    def _check_X(self, X, fitted):
-        return check_observations(X, self, fitted)
+    def _check_X(self, X):
+        return check_observations(X)
 
     def _emission(self, update):
         return GaussianEmission(self.covariance_type, self.means_prior, self.means_weight,
@@ -196,9 +190,7 @@ class GaussianHMM(BaseHMM):
         return gaussian_emission_params(covariance, means, covars)
 
     def _check_X_against(self, X, emission_params):
-        if X.shape[1] != emission_params.means.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} features, but means_ has "
-                             f"{emission_params.means.shape[1]}.")
+        check_feature_count(X, emission_params.means.shape[1], self)
 
     def _emission_attributes(self, params):
         return {"means_": params.means, "covariances_": params.covars}

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
-from ._base import BaseHMM, check_probabilities
+from ._base import BaseHMM, check_feature_count, check_probabilities
 from ._gaussian_hmm import (check_covariances, check_enough_rows, check_observations,
                             starting_covariance)
 from ._gmm_emission import GMMEmission, gmm_emission_params
@@ -84,18 +84,16 @@ class GMMHMM(BaseHMM):
     @property
     def n_features(self):
         """Number of features (hmmlearn's name)."""
-        return self.n_features_in_
+        return np.shape(self.means_)[2]
 
     def _lattice_width(self):
         return self.n_components * self.n_mix
 
-    def _check_X(self, X, fitted):
-        return check_observations(X, self, fitted)
+    def _check_X(self, X):
+        return check_observations(X)
 
     def _check_X_against(self, X, params):
-        if X.shape[1] != params.means.shape[2]:
-            raise ValueError(f"X has {X.shape[1]} features, but means_ has "
-                             f"{params.means.shape[2]}.")
+        check_feature_count(X, params.means.shape[2], self)
 
     def _emission(self, update):
         return GMMEmission(self.covariance_type, self.min_covar, self.weights_prior,

@@ -30,6 +30,9 @@ FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
 #: Scale factors below this hand the sequence to the log-space recursion.
 _SCALE_FLOOR = 1e-250
+#: With a transition probability below this, the scaled recursions check every step for a
+#: state lost to underflow (see _forward_scaled).
+_TINY_TRANSITION = 1e-250
 #: exp(x) for x below this is taken as zero (no subnormal numbers).
 _EXP_FLOOR = -700.0
 
@@ -78,13 +81,21 @@ def _scaled_frames(log_frame, r0, r1, top, diffs, out, scratch):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _forward_scaled(log_frame, t0, t1, startprob, transmat_t, alpha, keep, top, scale,
-                    diffs, frames, scratch):
+def _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, alpha, keep, top,
+                    scale, diffs, frames, scratch):
     """Scaled forward pass over rows t0..t1. The normalised filter of row t goes to
     alpha[t - t0] (``keep``) or to alpha[(t - t0) % 2] (two rolling rows); top[t] and
     scale[t] receive the row's largest log-density and its normaliser. Returns the
-    log-likelihood, or NaN when a scale factor under- or overflows (the caller falls
-    back to log space). ``transmat_t`` is the transposed transition matrix, contiguous.
+    log-likelihood, or NaN when the scaled recursion cannot be trusted (the caller falls
+    back to log space): a scale factor under- or overflows, or (``strict``) a reachable
+    state's filter probability underflows. ``transmat_t`` is the transposed transition
+    matrix, contiguous.
+
+    Why ``strict`` only with tiny transition probabilities: a state whose filter
+    probability underflows (below ~1e-300 of the total) can matter later only through a
+    future that favours it over the others by more than 1e300; with every transition
+    probability at least delta, that ratio is at most 1/delta (delta >= 1e-250: the loss
+    is below 1e-50 relative). Left-right models and other structural zeros need the check.
     """
     K = startprob.shape[0]
     loglik = 0.0
@@ -115,12 +126,39 @@ def _forward_scaled(log_frame, t0, t1, startprob, transmat_t, alpha, keep, top, 
                 c += a[j]
             if not (c > _SCALE_FLOOR and c < np.inf):
                 return np.nan
+            if strict and _lost_state(log_frame[t], a, c, t == t0, startprob,
+                                      alpha[t - 1 - t0] if keep else alpha[(t - 1 - t0) % 2],
+                                      transmat_t):
+                return np.nan
             inv = 1.0 / c
             for j in range(K):
                 a[j] *= inv
             scale[t] = c
             loglik += top[t] + math.log(c)
     return loglik
+
+
+#: A reachable state whose filter probability falls below this fraction of the total has
+#: (nearly) underflowed.
+_LOST = 1e-290
+
+
+@njit(cache=True)
+def _lost_state(log_row, a, total, first, startprob, prev, transmat_t):
+    """Whether some state with a non-zero true filter probability got (nearly) zero."""
+    K = a.shape[0]
+    for j in range(K):
+        if a[j] >= _LOST * total or log_row[j] == -np.inf:
+            continue
+        if first:
+            if startprob[j] > 0.0:
+                return True
+            continue
+        column = transmat_t[j]
+        for i in range(K):
+            if prev[i] > 0.0 and column[i] > 0.0:
+                return True
+    return False
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -241,14 +279,15 @@ def _posteriors_sequences(log_frame, offsets, s0, s1, startprob, transmat, gamma
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
     transmat_t = np.ascontiguousarray(transmat.T)
+    strict = transmat.min() < _TINY_TRANSITION
     diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
     beta, nxt, e = np.empty(K), np.empty(K), np.empty(K)
     acc = np.empty((K, K))
     for s in range(s0, s1):
         t0, t1 = offsets[s], offsets[s + 1]
         alpha = gamma[t0:t1]
-        ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, alpha, True, top,
-                             scale, diffs, frames, scratch)
+        ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, alpha, True,
+                             top, scale, diffs, frames, scratch)
         if not np.isnan(ll) and _backward_scaled(log_frame, t0, t1, transmat, alpha, top,
                                                  scale, xi, acc, beta, nxt, e, diffs,
                                                  frames, scratch):
@@ -347,6 +386,7 @@ def _forward_chunks(log_frame, offsets, startprob, transmat, n_chunks):
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
     transmat_t = np.ascontiguousarray(transmat.T)
+    strict = transmat.min() < _TINY_TRANSITION
     top, scale = np.empty(n), np.empty(n)
     for c in prange(n_chunks):
         rolling = np.empty((2, K))
@@ -354,8 +394,8 @@ def _forward_chunks(log_frame, offsets, startprob, transmat, n_chunks):
         diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
         for s in range((n_seq * c) // n_chunks, (n_seq * (c + 1)) // n_chunks):
             t0, t1 = offsets[s], offsets[s + 1]
-            ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, rolling, False,
-                                 top, scale, diffs, frames, scratch)
+            ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, rolling,
+                                 False, top, scale, diffs, frames, scratch)
             if np.isnan(ll):
                 ll = _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat,
                                           cur, prev, vec)

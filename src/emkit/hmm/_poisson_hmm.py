@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..io import register_model
-from ._base import BaseHMM
+from ._base import BaseHMM, check_feature_count
 from ._categorical_hmm import check_integer_column
 from ._count_emissions import PoissonEmission
 
@@ -52,19 +52,13 @@ class PoissonHMM(BaseHMM):
     @property
     def n_features(self):
         """Number of features (hmmlearn's name)."""
-        return self.n_features_in_
+        return np.shape(self.lambdas_)[1]
 
-    def _check_X(self, X, fitted):
-        X = check_integer_column(X, "Counts").astype(np.float64)
-        if fitted and X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but PoissonHMM is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return X
+    def _check_X(self, X):
+        return check_integer_column(X, "Counts").astype(np.float64)
 
     def _check_X_against(self, X, lambdas):
-        if X.shape[1] != lambdas.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} features, but lambdas_ has "
-                             f"{lambdas.shape[1]}.")
+        check_feature_count(X, lambdas.shape[1], self)
 
     def _emission(self, update):
         return PoissonEmission(self.lambdas_prior, self.lambdas_weight, update)
