@@ -25,6 +25,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_gmm.py
+	$(BIN)/python benchmarks/bench_hmm.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

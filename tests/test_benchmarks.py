@@ -80,3 +80,61 @@ def test_machine_note_and_options():
         bench.parse_args(["--cases", "nope"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--covariance", "full,banana"])
+
+
+# -- benchmarks/bench_hmm.py -----------------------------------------------------------------
+BENCH_HMM = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_hmm.py"
+
+
+def load_bench_hmm():
+    spec = importlib.util.spec_from_file_location("emkit_bench_hmm", BENCH_HMM)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_hmm_benchmark():
+    # One thread, as for the GMM benchmark: a smoke test sharing the cores with xdist.
+    bench = load_bench_hmm()
+    rows = bench.main(["--quick", "--threads", "1", "--cases", ",".join(bench.CASES)])
+
+    assert [r["case"] for r in rows] == list(bench.CASES)
+    for row in rows:
+        assert (row["n_sequences"], row["length"], row["n_components"]) == (
+            bench.QUICK_SEQUENCES, bench.QUICK_LENGTH, bench.QUICK_STATES)
+        assert row["n_iter"] == 3 and row["repeats"] == 1
+        for key in ("emkit_s_per_iter", "hmmlearn_s_per_iter", "speedup", "emkit_peak_mb",
+                    "hmmlearn_peak_mb"):
+            assert _positive_finite(row[key]), (key, row)
+        # Same initial parameters and iterations: the same fit, up to round-off.
+        emkit_ll, hmmlearn_ll = row["emkit_loglik"], row["hmmlearn_loglik"]
+        assert math.isfinite(emkit_ll) and math.isfinite(hmmlearn_ll), row
+        relative = abs(emkit_ll - hmmlearn_ll) / max(1.0, abs(hmmlearn_ll))
+        assert relative <= 1e-6, row
+        assert row["loglik_rel_diff"] == pytest.approx(relative, abs=1e-300)
+        assert row["meets_target"] == (row["speedup"] >= bench.TARGET_SPEEDUP)
+
+    report = bench.format_report(rows, iters=3, repeats=1, memory=True)
+    for label in ("emkit s/iter", "hmmlearn s/iter", "speed-up", "emkit loglik",
+                  "hmmlearn loglik", "emkit peak MB", "hmmlearn peak MB"):
+        assert label in report
+    assert report.splitlines()[-1].startswith("target emkit >= 5x")
+    for name in bench.CASES:
+        assert name in report.splitlines()[-1]
+
+
+def test_hmm_benchmark_options():
+    bench = load_bench_hmm()
+    args = bench.parse_args(["--cases", "categorical,gaussian-full", "--iters", "4",
+                             "--repeats", "2", "--no-memory"])
+    assert (args.cases, args.iters, args.repeats, args.no_memory) == (
+        ["categorical", "gaussian-full"], 4, 2, True)
+    assert args.threads is None and args.hmmlearn_implementation == "log"
+    default = bench.parse_args([])
+    assert default.cases == list(bench.CASES) and default.iters == 5 and default.repeats == 3
+    quick = bench.parse_args(["--quick"])
+    assert quick.iters == 3 and quick.repeats == 1
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--cases", "nope"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--iters", "0"])

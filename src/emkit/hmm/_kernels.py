@@ -355,8 +355,14 @@ def forward_backward(log_frame, offsets, startprob, transmat, want_xi=True):
     gamma = np.empty((n, K))
     n_seq = offsets.shape[0] - 1
     n_chunks = _n_chunks(n, n_seq)
-    start, xi, loglik = _posteriors_chunks(log_frame, offsets, startprob, transmat, gamma,
-                                           bool(want_xi), n_chunks)
+    if n_chunks == 1:  # on the calling thread: no parallel region to wake
+        start, loglik = np.zeros(K), np.empty(n_seq)
+        xi = np.zeros((K, K) if want_xi else (0, 0))
+        _posteriors_sequences(log_frame, offsets, 0, n_seq, startprob, transmat, gamma,
+                              start, xi, loglik, np.empty(n), np.empty(n))
+    else:
+        start, xi, loglik = _posteriors_chunks(log_frame, offsets, startprob, transmat,
+                                               gamma, bool(want_xi), n_chunks)
     if not want_xi:
         xi = np.zeros((K, K))
     return gamma, start, xi, loglik
@@ -378,36 +384,49 @@ def _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat, cur, pr
     return _log_sum_exp(cur)
 
 
-@njit(cache=True, parallel=True)
-def _forward_chunks(log_frame, offsets, startprob, transmat, n_chunks):
-    n, K = log_frame.shape
-    n_seq = offsets.shape[0] - 1
-    loglik = np.empty(n_seq)
+@njit(cache=True)
+def _forward_sequences(log_frame, offsets, s0, s1, startprob, transmat, loglik, top, scale):
+    K = startprob.shape[0]
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
     transmat_t = np.ascontiguousarray(transmat.T)
     strict = transmat.min() < _TINY_TRANSITION
+    rolling = np.empty((2, K))
+    cur, prev, vec = np.empty(K), np.empty(K), np.empty(K)
+    diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
+    for s in range(s0, s1):
+        t0, t1 = offsets[s], offsets[s + 1]
+        ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, rolling,
+                             False, top, scale, diffs, frames, scratch)
+        if np.isnan(ll):
+            ll = _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat, cur,
+                                      prev, vec)
+        loglik[s] = ll
+
+
+@njit(cache=True, parallel=True)
+def _forward_chunks(log_frame, offsets, startprob, transmat, n_chunks, loglik):
+    n = log_frame.shape[0]
+    n_seq = offsets.shape[0] - 1
     top, scale = np.empty(n), np.empty(n)
     for c in prange(n_chunks):
-        rolling = np.empty((2, K))
-        cur, prev, vec = np.empty(K), np.empty(K), np.empty(K)
-        diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
-        for s in range((n_seq * c) // n_chunks, (n_seq * (c + 1)) // n_chunks):
-            t0, t1 = offsets[s], offsets[s + 1]
-            ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, rolling,
-                                 False, top, scale, diffs, frames, scratch)
-            if np.isnan(ll):
-                ll = _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat,
-                                          cur, prev, vec)
-            loglik[s] = ll
-    return loglik
+        _forward_sequences(log_frame, offsets, (n_seq * c) // n_chunks,
+                           (n_seq * (c + 1)) // n_chunks, startprob, transmat, loglik, top,
+                           scale)
 
 
 def forward(log_frame, offsets, startprob, transmat):
     """Per-sequence log-likelihoods by the forward recursion alone (no posteriors kept)."""
+    n = log_frame.shape[0]
     n_seq = offsets.shape[0] - 1
-    return _forward_chunks(log_frame, offsets, startprob, transmat,
-                           _n_chunks(log_frame.shape[0], n_seq))
+    loglik = np.empty(n_seq)
+    n_chunks = _n_chunks(n, n_seq)
+    if n_chunks == 1:
+        _forward_sequences(log_frame, offsets, 0, n_seq, startprob, transmat, loglik,
+                           np.empty(n), np.empty(n))
+    else:
+        _forward_chunks(log_frame, offsets, startprob, transmat, n_chunks, loglik)
+    return loglik
 
 
 # -- Viterbi ----------------------------------------------------------------------------
@@ -438,27 +457,39 @@ def _viterbi_sequence(log_frame, t0, t1, log_startprob, log_transmat, back, path
     return best
 
 
-@njit(cache=True, parallel=True)
-def _viterbi_chunks(log_frame, offsets, startprob, transmat, n_chunks):
-    n, K = log_frame.shape
-    n_seq = offsets.shape[0] - 1
+@njit(cache=True)
+def _viterbi_sequences(log_frame, offsets, s0, s1, startprob, transmat, back, path, logprob):
+    K = startprob.shape[0]
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
-    back = np.empty((n, K), dtype=np.int32)
-    path = np.empty(n, dtype=np.int64)
-    logprob = np.empty(n_seq)
+    cur, prev = np.empty(K), np.empty(K)
+    for s in range(s0, s1):
+        logprob[s] = _viterbi_sequence(log_frame, offsets[s], offsets[s + 1], log_startprob,
+                                       log_transmat, back, path, cur, prev)
+
+
+@njit(cache=True, parallel=True)
+def _viterbi_chunks(log_frame, offsets, startprob, transmat, n_chunks, back, path, logprob):
+    n_seq = offsets.shape[0] - 1
     for c in prange(n_chunks):
-        cur, prev = np.empty(K), np.empty(K)
-        for s in range((n_seq * c) // n_chunks, (n_seq * (c + 1)) // n_chunks):
-            logprob[s] = _viterbi_sequence(log_frame, offsets[s], offsets[s + 1],
-                                           log_startprob, log_transmat, back, path, cur,
-                                           prev)
-    return logprob, path
+        _viterbi_sequences(log_frame, offsets, (n_seq * c) // n_chunks,
+                           (n_seq * (c + 1)) // n_chunks, startprob, transmat, back, path,
+                           logprob)
 
 
 def viterbi(log_frame, offsets, startprob, transmat):
     """Most likely state path of each sequence: (per-sequence log-probability of the
     path, path of length n_samples). Ties go to the lowest state index."""
+    n, K = log_frame.shape
     n_seq = offsets.shape[0] - 1
-    return _viterbi_chunks(log_frame, offsets, startprob, transmat,
-                           _n_chunks(log_frame.shape[0], n_seq))
+    back = np.empty((n, K), dtype=np.int32)
+    path = np.empty(n, dtype=np.int64)
+    logprob = np.empty(n_seq)
+    n_chunks = _n_chunks(n, n_seq)
+    if n_chunks == 1:
+        _viterbi_sequences(log_frame, offsets, 0, n_seq, startprob, transmat, back, path,
+                           logprob)
+    else:
+        _viterbi_chunks(log_frame, offsets, startprob, transmat, n_chunks, back, path,
+                        logprob)
+    return logprob, path

@@ -67,7 +67,12 @@ def weighted_moments(X, resp, anchor, full: bool):
     X = np.ascontiguousarray(X, dtype=np.float64)
     resp = np.ascontiguousarray(resp, dtype=np.float64)
     anchor = np.ascontiguousarray(anchor, dtype=np.float64)
-    first, second = _moments_chunks(X, resp, anchor, full, n_chunks)
+    if n_chunks == 1:  # on the calling thread: no parallel region to wake
+        K, D = anchor.shape
+        first, second = np.zeros((K, D)), np.zeros((K, D, D if full else 1))
+        _moments_rows(X, resp, anchor, 0, X.shape[0], full, first, second)
+    else:
+        first, second = _moments_chunks(X, resp, anchor, full, n_chunks)
     if not full:
         return first, second[:, :, 0]
     return first, second + np.swapaxes(np.triu(second, 1), 1, 2)
