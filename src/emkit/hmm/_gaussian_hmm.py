@@ -20,18 +20,6 @@ def check_observations(X) -> np.ndarray:
     return check_array(X, dtype=np.float64, input_name="X")
 
 
-def full_covariances(covariance_type, covariances, n_components, n_features):
-    """Covariances as (n_components, n_features, n_features) matrices, whatever the type."""
-    if covariance_type == "full":
-        return covariances
-    if covariance_type == "tied":
-        return np.tile(covariances, (n_components, 1, 1))
-    eye = np.eye(n_features)
-    if covariance_type == "diag":
-        return covariances[:, :, None] * eye
-    return covariances[:, None, None] * eye
-
-
 def check_covariances(covariance_type, covariances, shape, name="covars_") -> np.ndarray:
     """Compact covariances of the right shape: positive variances or symmetric
     positive-definite matrices."""
@@ -139,9 +127,8 @@ class GaussianHMM(BaseHMM):
     @property
     def covars_(self):
         check_is_fitted(self, "covariances_")
-        return full_covariances(self.covariance_type, self.covariances_, self.n_components,
-                                self.covariances_.shape[-1] if self.covariance_type != "spherical"
-                                else self.means_.shape[1])
+        return COVARIANCE_MODELS[self.covariance_type].full_matrices(
+            self.covariances_, self.n_components, np.shape(self.means_)[1])
 
     @covars_.setter
     def covars_(self, covariances):

@@ -183,6 +183,10 @@ class CovarianceModel(ABC):
     @abstractmethod
     def sample_component(self, rng, mean, covariances, k: int, n: int) -> np.ndarray: ...
 
+    @abstractmethod
+    def full_matrices(self, covariances, n_components: int, n_features: int) -> np.ndarray:
+        """Every component's covariance as a (n_components, D, D) stack."""
+
     def log_gaussian(self, X, means, precisions_cholesky) -> np.ndarray:
         """log N(x_i | mu_k, Sigma_k), shape (n_samples, n_components)."""
         n_features = X.shape[1]
@@ -300,6 +304,9 @@ class FullCovariance(_MatrixCovariance):
     def sample_component(self, rng, mean, covariances, k, n):
         return rng.multivariate_normal(mean, covariances[k], n)
 
+    def full_matrices(self, covariances, n_components, n_features):
+        return np.asarray(covariances)
+
 
 class TiedCovariance(_MatrixCovariance):
     name = kind = "tied"
@@ -378,6 +385,9 @@ class TiedCovariance(_MatrixCovariance):
     def sample_component(self, rng, mean, covariances, k, n):
         return rng.multivariate_normal(mean, covariances, n)
 
+    def full_matrices(self, covariances, n_components, n_features):
+        return np.broadcast_to(covariances, (n_components, n_features, n_features)).copy()
+
 
 class DiagCovariance(CovarianceModel):
     name = kind = "diag"
@@ -454,6 +464,11 @@ class DiagCovariance(CovarianceModel):
 
     def sample_component(self, rng, mean, covariances, k, n):
         return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(covariances[k])
+
+    def full_matrices(self, covariances, n_components, n_features):
+        variances = np.broadcast_to(np.reshape(covariances, (n_components, -1)),
+                                    (n_components, n_features))
+        return variances[:, :, None] * np.eye(n_features)
 
 
 class SphericalCovariance(DiagCovariance):

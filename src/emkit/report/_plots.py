@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 
+from ..mixture._covariance import covariance_model
+
 
 def _figure(width=6.4, height=4.2):
     import matplotlib
@@ -121,11 +123,5 @@ def uncertainty_plot(resp) -> bytes:
 def full_covariances(model) -> np.ndarray:
     """Every component's covariance as a (K, D, D) stack, whatever the parametrisation."""
     K, D = model.means_.shape
-    cov = np.asarray(model.covariances_, dtype=np.float64)
-    if model.covariance_type == "full":
-        return cov
-    if model.covariance_type == "tied":
-        return np.broadcast_to(cov, (K, D, D))
-    if model.covariance_type == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    return cov[:, None, None] * np.eye(D)
+    return covariance_model(model.covariance_type).full_matrices(
+        np.asarray(model.covariances_, dtype=np.float64), K, D)
