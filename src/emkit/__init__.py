@@ -9,7 +9,7 @@ from ._exceptions import (
     UnvisitedStateWarning,
 )
 from .io import load
-from . import hmm
+from . import hmm, impute
 from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
@@ -24,5 +24,6 @@ __all__ = [
     "UnvisitedStateWarning",
     "__version__",
     "hmm",
+    "impute",
     "load",
 ]

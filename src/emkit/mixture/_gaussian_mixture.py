@@ -17,6 +17,7 @@ from .._validation import Interval, Options, check_sample_weight, check_shape, v
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._init import INIT_METHODS, initial_responsibilities
+from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
 
 @register_model
@@ -182,9 +183,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.__dict__.update(snapshot)
             raise
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing entries are marginalised
+        return tags
+
     def _fit(self, X, sample_weight):
         validate_params(self, self._parameter_constraints)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
+                          ensure_all_finite="allow-nan")
+        has_missing = bool(np.isnan(X).any())
+        if has_missing:
+            check_observed_columns(X)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(
@@ -196,8 +206,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"Expected at least n_components = {self.n_components} rows with a positive "
                 f"sample_weight, got {np.count_nonzero(weights)}.")
         user_init = self._checked_user_init(n_features, X.dtype)
-        problem = self._problem()
+        problem = self._problem(has_missing)
         blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
+        # starts (k-means, ...) see the missing entries as their column means
+        X_start = fill_with_column_means(X).astype(X.dtype) if has_missing else X
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         rng = check_random_state(self.random_state)
 
@@ -206,9 +218,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 return self._theta()
             resp = None
             if any(value is None for value in user_init):
-                resp = initial_responsibilities(self.init_params, X, self.n_components,
+                resp = initial_responsibilities(self.init_params, X_start, self.n_components,
                                                 weights, rng)
-            return self._start_from(problem, X, weights, resp, user_init)
+            return self._start_from(problem, X_start, weights, resp, user_init)
 
         best = fit_with_restarts(
             problem, blocks, start,
@@ -226,8 +238,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.restart_lower_bounds_ = best.restart_lower_bounds
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
 
-    def _problem(self) -> GaussianMixtureProblem:
-        return GaussianMixtureProblem(covariance_model(self.covariance_type), self.reg_covar)
+    def _problem(self, missing: bool = False) -> GaussianMixtureProblem:
+        """The EM problem; ``missing``: rows may hold NaN (their missing coordinates are
+        marginalised, exactly)."""
+        kind = MissingDataProblem if missing else GaussianMixtureProblem
+        return kind(covariance_model(self.covariance_type), self.reg_covar)
 
     def _block_rows(self, n_features, dtype) -> int:
         """Rows per block. The fast kernels allocate nothing per row in the E-step, so
@@ -321,10 +336,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return np.concatenate([function(X[i:i + rows]) for i in range(0, X.shape[0], rows)])
 
     def _validated(self, X):
-        """X checked against the fit, in the model's dtype (the kernels' arithmetic)."""
+        """X checked against the fit, in the model's dtype (the kernels' arithmetic), and
+        the EM problem for it (NaN entries are marginalised)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return X.astype(self.means_.dtype, copy=False)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        return X.astype(self.means_.dtype, copy=False), self._problem(bool(np.isnan(X).any()))
 
     # -- inference -------------------------------------------------------------------------
     def score_samples(self, X):
@@ -334,7 +351,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         log_prob : ndarray of shape (n_samples,)
         """
-        X, problem, theta = self._validated(X), self._problem(), self._theta()
+        (X, problem), theta = self._validated(X), self._theta()
         return self._map_rows(X, lambda b: logsumexp(problem.weighted_log_prob(b, theta), 1))
 
     def score(self, X, y=None):
@@ -353,7 +370,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        X, problem, theta = self._validated(X), self._problem(), self._theta()
+        (X, problem), theta = self._validated(X), self._theta()
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, theta), 1))
 
     def predict_proba(self, X):
@@ -363,7 +380,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         resp : ndarray of shape (n_samples, n_components)
         """
-        X, problem, theta = self._validated(X), self._problem(), self._theta()
+        (X, problem), theta = self._validated(X), self._theta()
 
         def proba(block):
             with np.errstate(under="ignore"):

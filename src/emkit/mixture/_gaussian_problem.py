@@ -30,12 +30,18 @@ class GaussianMixtureProblem:
     covariance : CovarianceModel
     reg_covar : float
         Added to the diagonal of every covariance in the M-step.
+    kernel : {'fast', 'reference'}
+    jitter : bool or None
+        Whether a numerically singular covariance gets the smallest diagonal jitter that
+        makes it positive-definite instead of failing the fit (None: when reg_covar > 0).
     """
 
-    def __init__(self, covariance: CovarianceModel, reg_covar: float, kernel: str = "fast"):
+    def __init__(self, covariance: CovarianceModel, reg_covar: float, kernel: str = "fast",
+                 jitter: bool | None = None):
         self.covariance = covariance
         self.reg_covar = reg_covar
         self.kernel = kernel
+        self.jitter = reg_covar > 0 if jitter is None else jitter
 
     @property
     def fast(self) -> bool:
@@ -102,7 +108,7 @@ class GaussianMixtureProblem:
             means=(stats.anchor + shift).astype(dtype, copy=False),
             covariances=covariances.astype(dtype, copy=False),
             precisions_cholesky=self.covariance.precisions_cholesky(
-                covariances, jitter=self.reg_covar > 0).astype(dtype, copy=False),
+                covariances, jitter=self.jitter).astype(dtype, copy=False),
         )
 
     def likelihood_slack(self, stats: GaussianStats, theta: GaussianMixtureParams,

@@ -1,0 +1,218 @@
+"""Gaussian mixtures on rows with missing entries (NaN): EM with the missing coordinates latent.
+
+Rows are grouped by missingness pattern. For each pattern and component the observed
+coordinates have the marginal Gaussian N(mu_o, S_oo), which gives the responsibilities and the
+log-likelihood exactly; the missing ones, given the observed, are Gaussian with mean
+mu_m + S_mo S_oo^-1 (x_o - mu_o) and covariance S_mm - S_mo S_oo^-1 S_om. The E-step's
+statistics take the expected completed rows, and their second moments add the conditional
+covariance (the correction that imputing by the conditional mean alone forgets). Complete
+rows go through the mixture's usual fast kernels, so NaN-free data gives exactly the same fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
+from ._stats import GaussianStats
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def missingness_patterns(missing: np.ndarray):
+    """Yield ``(observed, rows)`` per distinct pattern of a (n, D) boolean mask."""
+    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(patterns.shape[0] + 1))
+    for p, pattern in enumerate(patterns):
+        yield ~pattern, order[bounds[p]:bounds[p + 1]]
+
+
+def fill_with_column_means(X: np.ndarray) -> np.ndarray:
+    """A copy of X with each NaN replaced by its column's observed mean (starting values)."""
+    filled = np.array(X, dtype=np.float64, copy=True)
+    means = np.nanmean(filled, axis=0)
+    rows, cols = np.nonzero(np.isnan(filled))
+    filled[rows, cols] = means[cols]
+    return filled
+
+
+def check_observed_columns(X: np.ndarray) -> None:
+    """Raise ValueError naming the columns that have no observed value."""
+    empty = np.flatnonzero(np.all(np.isnan(X), axis=0))
+    if empty.size:
+        raise ValueError(f"column(s) {empty.tolist()} of X have no observed value; a "
+                         "distribution cannot be estimated for them (drop them first).")
+
+
+@dataclass(frozen=True)
+class PatternConditionals:
+    """One missingness pattern under every component.
+
+    ``log_prob[i, k]``: log weight_k + log N(x_o | component k) of each row; ``means[k]``:
+    the conditional means of the missing coordinates (rows x missing); ``covariances[k]``:
+    their conditional covariance (missing x missing), the same for every row.
+    """
+
+    observed: np.ndarray
+    log_prob: np.ndarray
+    means: list
+    covariances: list
+
+
+def pattern_conditionals(X_rows, observed, theta: GaussianMixtureParams, full_cov):
+    """Marginal log-densities of the observed coordinates and conditional moments of the
+    missing ones, for rows sharing one pattern."""
+    missing = ~observed
+    n_obs = int(observed.sum())
+    Xo = X_rows[:, observed].astype(np.float64)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(np.asarray(theta.weights, dtype=np.float64))
+    log_prob = np.empty((X_rows.shape[0], len(log_weights)))
+    means, covariances = [], []
+    for k, (mean, cov) in enumerate(zip(np.asarray(theta.means, np.float64), full_cov)):
+        diff = Xo - mean[observed]
+        if n_obs:
+            inv_chol = np.linalg.inv(np.linalg.cholesky(cov[np.ix_(observed, observed)]))
+            z = diff @ inv_chol.T
+            log_det = -2.0 * np.sum(np.log(np.diag(inv_chol)))
+            log_prob[:, k] = -0.5 * (n_obs * _LOG_2PI + log_det + np.einsum("ij,ij->i", z, z))
+            gain = (cov[np.ix_(missing, observed)] @ inv_chol.T) @ inv_chol
+        else:
+            log_prob[:, k] = 0.0
+            gain = np.zeros((int(missing.sum()), 0))
+        log_prob[:, k] += log_weights[k]
+        means.append(mean[missing] + diff @ gain.T)
+        covariances.append(cov[np.ix_(missing, missing)] - gain @ cov[np.ix_(observed, missing)])
+    return PatternConditionals(observed, log_prob, means, covariances)
+
+
+class MissingDataProblem(GaussianMixtureProblem):
+    """The Gaussian mixture's EM problem on rows that may hold NaN.
+
+    The same parameters as :class:`GaussianMixtureProblem`.
+    """
+
+    def _full(self, theta):
+        K, D = theta.means.shape
+        return np.asarray(self.covariance.full_matrices(theta.covariances, K, D), np.float64)
+
+    def patterns(self, X, theta):
+        """``(rows, PatternConditionals)`` for each missingness pattern with a NaN."""
+        missing = np.isnan(X)
+        incomplete = np.flatnonzero(missing.any(axis=1))
+        full_cov = self._full(theta)
+        for observed, rows in missingness_patterns(missing[incomplete]):
+            rows = incomplete[rows]
+            yield rows, pattern_conditionals(X[rows], observed, theta, full_cov)
+
+    def weighted_log_prob(self, X, theta):
+        missing_rows = np.isnan(X).any(axis=1)
+        if not missing_rows.any():
+            return super().weighted_log_prob(X, theta)
+        out = np.empty((X.shape[0], theta.means.shape[0]), dtype=np.float64)
+        complete = ~missing_rows
+        if complete.any():
+            out[complete] = super().weighted_log_prob(X[complete], theta)
+        for rows, pattern in self.patterns(X, theta):
+            out[rows] = pattern.log_prob
+        return out
+
+    def e_step(self, X, theta, sample_weight):
+        missing_rows = np.isnan(X).any(axis=1)
+        if not missing_rows.any():
+            return super().e_step(X, theta, sample_weight)
+        complete = ~missing_rows
+        stats, loglik = None, 0.0
+        if complete.any():
+            w = None if sample_weight is None else sample_weight[complete]
+            stats, loglik = super().e_step(X[complete], theta, w)
+        part, part_loglik = self._incomplete_statistics(X, theta, sample_weight)
+        return (part if stats is None else stats + part), loglik + part_loglik
+
+    def _incomplete_statistics(self, X, theta, sample_weight):
+        K, D = theta.means.shape
+        anchor = np.asarray(theta.means, dtype=np.float64)
+        weight, first = np.zeros(K), np.zeros((K, D))
+        second = np.zeros((K, D, D))
+        loglik = 0.0
+        for rows, pattern in self.patterns(X, theta):
+            observed = pattern.observed
+            missing = ~observed
+            norm = logsumexp(pattern.log_prob, axis=1)
+            with np.errstate(under="ignore"):
+                resp = np.exp(pattern.log_prob - norm[:, None])
+            if sample_weight is not None:
+                w = np.asarray(sample_weight[rows], dtype=np.float64)
+                resp *= w[:, None]
+                loglik += float(w @ norm)
+            else:
+                loglik += float(norm.sum())
+            completed = np.empty((rows.size, D))
+            completed[:, observed] = X[rows][:, observed]
+            for k in range(K):
+                r = resp[:, k]
+                completed[:, missing] = pattern.means[k]
+                diff = completed - anchor[k]
+                total = r.sum()
+                weight[k] += total
+                first[k] += r @ diff
+                second[k] += (diff * r[:, None]).T @ diff
+                second[k][np.ix_(missing, missing)] += total * pattern.covariances[k]
+        if not self.covariance.full_moments:
+            second = np.diagonal(second, axis1=1, axis2=2).copy()
+        dtype = theta.means.dtype
+        stats = GaussianStats(weight.astype(dtype), first.astype(dtype),
+                              self.covariance._reduce_second(second).astype(dtype),
+                              theta.means, self.covariance.kind)
+        return stats, loglik
+
+    # -- imputation ----------------------------------------------------------------------
+    def impute(self, X, theta, *, return_std=False, rng=None):
+        """X with every NaN replaced by its conditional expectation given the row's observed
+        entries (or, with ``rng``, a draw from the conditional distribution); observed
+        entries are returned unchanged. With ``return_std``, also the conditional standard
+        deviation of each imputed entry (0 where observed)."""
+        completed = np.array(X, dtype=np.float64, copy=True)
+        std = np.zeros_like(completed) if return_std else None
+        for rows, pattern in self.patterns(X, theta):
+            missing = ~pattern.observed
+            norm = logsumexp(pattern.log_prob, axis=1)
+            with np.errstate(under="ignore"):
+                resp = np.exp(pattern.log_prob - norm[:, None])
+            if rng is not None:
+                values = _draw_conditional(rng, resp, pattern)
+            else:
+                values = sum(resp[:, [k]] * m for k, m in enumerate(pattern.means))
+            completed[np.ix_(rows, np.flatnonzero(missing))] = values
+            if return_std:
+                mean = sum(resp[:, [k]] * m for k, m in enumerate(pattern.means))
+                second = sum(resp[:, [k]] * (np.diag(c) + m**2)
+                             for k, (m, c) in enumerate(zip(pattern.means, pattern.covariances)))
+                std[np.ix_(rows, np.flatnonzero(missing))] = np.sqrt(
+                    np.maximum(second - mean**2, 0.0))
+        return completed, std
+
+
+def _draw_conditional(rng, resp, pattern):
+    """One draw per row: a component by its responsibility, then the missing coordinates
+    from that component's conditional Gaussian."""
+    n, K = resp.shape
+    cumulative = np.cumsum(resp, axis=1)
+    u = rng.random_sample(n) * cumulative[:, -1]
+    component = np.minimum((cumulative < u[:, None]).sum(axis=1), K - 1)
+    n_missing = pattern.means[0].shape[1]
+    out = np.empty((n, n_missing))
+    for k in range(K):
+        rows = np.flatnonzero(component == k)
+        if rows.size:
+            cov = 0.5 * (pattern.covariances[k] + pattern.covariances[k].T)
+            eigval, eigvec = np.linalg.eigh(cov)
+            root = eigvec * np.sqrt(np.maximum(eigval, 0.0))
+            out[rows] = pattern.means[k][rows] + rng.standard_normal((rows.size, n_missing)) @ root.T
+    return out
