@@ -25,12 +25,17 @@ _LOG_2PI = math.log(2 * math.pi)
 
 def missingness_patterns(missing: np.ndarray):
     """Yield ``(observed, rows)`` per distinct pattern of a (n, D) boolean mask."""
-    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+    if missing.shape[1] <= 62:  # each row's pattern as one integer: a fast 1-d unique
+        codes = missing.astype(np.int64) @ (np.int64(1) << np.arange(missing.shape[1]))
+    else:
+        packed = np.ascontiguousarray(np.packbits(missing, axis=1))
+        codes = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(patterns.shape[0] + 1))
-    for p, pattern in enumerate(patterns):
-        yield ~pattern, order[bounds[p]:bounds[p + 1]]
+    bounds = np.searchsorted(inverse[order], np.arange(first.shape[0] + 1))
+    for p, row in enumerate(first):
+        yield ~missing[row], order[bounds[p]:bounds[p + 1]]
 
 
 def fill_with_column_means(X: np.ndarray) -> np.ndarray:
