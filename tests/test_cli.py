@@ -263,7 +263,8 @@ def test_non_numeric_column_can_be_dropped(tmp_path, monkeypatch):
 
 
 # -- help, console script, progress, demo ----------------------------------------------------
-@pytest.mark.parametrize("command", [[], ["fit"], ["predict"], ["report"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["fit"], ["predict"], ["report"], ["impute"],
+                                     ["demo"]])
 def test_help_of_every_command(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
@@ -283,7 +284,7 @@ def test_console_script_is_installed():
     result = subprocess.run([script, "--help"], capture_output=True, text=True,
                             timeout=TIMEOUT)
     assert_ok(result)
-    for command in ("fit", "predict", "report", "demo"):
+    for command in ("fit", "predict", "report", "impute", "demo"):
         assert command in result.stdout
 
 
@@ -585,3 +586,191 @@ def test_help_of_the_hmm_commands(command):
     for param in target.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"option {param.name} has no help text"
+
+
+# -- impute ----------------------------------------------------------------------------------
+IMPUTE_NAMES = ["height", "weight", "age", "score, total"]  # a comma in a name is quoted
+
+
+def make_missing(seed=0, n=300, rate=0.2):
+    """Correlated Gaussian rows (one common factor, correlations 0.9 and more), and the
+    mask of the entries made missing (no row loses everything)."""
+    rng = np.random.default_rng(seed)
+    loadings, noise = np.array([1.0, 2.0, -1.5, 5.0]), np.array([0.3, 0.5, 0.4, 1.5])
+    cov = np.outer(loadings, loadings) + np.diag(noise ** 2)
+    X = rng.multivariate_normal([10.0, -3.0, 0.5, 100.0], cov, size=n)
+    mask = rng.random(X.shape) < rate
+    mask[mask.all(axis=1), 0] = False
+    return X, mask
+
+
+def write_with_missing(path, X, mask, names=IMPUTE_NAMES):
+    """A CSV with a header, observed values as repr (exact), missing ones as a mix of the
+    tokens the reader knows."""
+    tokens = ["", "NA", "nan", "NaN", "null", "?"]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(names)
+        for i, row in enumerate(X.tolist()):
+            writer.writerow([tokens[(i + j) % len(tokens)] if mask[i, j] else repr(v)
+                             for j, v in enumerate(row)])
+    return path
+
+
+def read_csv_table(text):
+    rows = list(csv.reader(text.splitlines()))
+    return rows[0], np.array([[float(v) for v in row] for row in rows[1:]])
+
+
+def test_impute_round_trip(tmp_path):
+    from emkit.impute import EMImputer
+
+    X, mask = make_missing()
+    data = write_with_missing(tmp_path / "d.csv", X, mask)
+    out, std_path = tmp_path / "completed.csv", tmp_path / "std.csv"
+    result = run("impute", data, "-o", out, "--std", std_path)
+    assert_ok(result)
+    assert result.stderr == ""
+    n_missing = int(mask.sum())
+    assert f"300 rows x 4 columns  {n_missing} missing entries " \
+           f"({100 * n_missing / X.size:.1f}%)" in result.stdout
+    assert "log-likelihood" in result.stdout and "iterations = " in result.stdout
+    assert "converged = True" in result.stdout
+    assert str(out) in result.stdout and str(std_path) in result.stdout
+
+    header, completed = read_csv_table(out.read_text())
+    assert header == IMPUTE_NAMES
+    assert completed.shape == X.shape and np.isfinite(completed).all()
+    # observed entries: the same float64, bit for bit (and as the same text as the input)
+    np.testing.assert_array_equal(completed[~mask], X[~mask])
+    body = list(csv.reader(out.read_text().splitlines()))[1:]
+    assert all(body[i][j] == repr(float(X[i, j])) for i, j in zip(*np.nonzero(~mask)))
+    # imputed entries: better than the column means
+    M = np.where(mask, np.nan, X)
+    means = np.broadcast_to(np.nanmean(M, axis=0), X.shape)
+    rmse_em = np.sqrt(np.mean((completed[mask] - X[mask]) ** 2))
+    rmse_mean = np.sqrt(np.mean((means[mask] - X[mask]) ** 2))
+    assert rmse_em < 0.5 * rmse_mean, (rmse_em, rmse_mean)
+    # the library gives the same answer
+    direct, direct_std = EMImputer(random_state=0).fit(M).transform(M, return_std=True)
+    np.testing.assert_allclose(completed, direct, rtol=1e-10, atol=1e-12)
+
+    std_header, std = read_csv_table(std_path.read_text())
+    assert std_header == IMPUTE_NAMES and std.shape == X.shape
+    assert np.all(std[~mask] == 0.0)
+    assert np.all(std[mask] > 0.0)
+    np.testing.assert_allclose(std, direct_std, rtol=1e-8, atol=1e-12)
+    # the completed file is an ordinary data file again
+    assert_ok(run("fit", out, "-k", "1"))
+
+
+@pytest.mark.parametrize("target", [None, "-"])
+def test_impute_to_standard_output(tmp_path, target):
+    X, mask = make_missing(seed=1, n=120)
+    np.save(tmp_path / "d.npy", np.where(mask, np.nan, X))  # no header: column 1, ...
+    args = ["impute", tmp_path / "d.npy", "-k", "2", "--seed", "3"]
+    result = invoke(args + (["-o", target] if target else []))
+    assert result.returncode == 0, result.stderr
+    header, completed = read_csv_table(result.stdout)  # the CSV alone on standard output
+    assert header == ["column 1", "column 2", "column 3", "column 4"]
+    np.testing.assert_array_equal(completed[~mask], X[~mask])
+    assert np.isfinite(completed).all()
+    assert "120 rows x 4 columns" in result.stderr and "K = 2" in result.stderr
+
+
+def test_impute_without_missing_values_copies_the_input(tmp_path):
+    X, _ = make_missing(seed=2, n=50)
+    data = write_with_missing(tmp_path / "d.csv", X, np.zeros(X.shape, bool))
+    std_path = tmp_path / "s.csv"
+    result = invoke(["impute", data, "-o", tmp_path / "c.csv", "--std", std_path])
+    assert result.returncode == 0, result.stderr
+    assert "0 missing entries (0.0%)" in result.stdout
+    assert "no missing values" in result.stdout
+    assert (tmp_path / "c.csv").read_text() == data.read_text().replace("\r\n", "\n")
+    assert np.all(read_csv_table(std_path.read_text())[1] == 0.0)
+
+
+def test_impute_drops_non_numeric_columns_on_request(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,kind,b\n1,x,2\n2,y,\n3,,4.5\n4,x,6\n,y,5\n5,x,7.5\n")
+    result = invoke(["impute", data, "--drop-non-numeric"])
+    assert result.returncode == 0, result.stderr
+    header, completed = read_csv_table(result.stdout)
+    assert header == ["a", "b"]
+    assert completed.shape == (6, 2) and np.isfinite(completed).all()
+    assert "2 missing entries" in result.stderr
+
+
+def _impute_bad_inputs(tmp_path):
+    (tmp_path / "empty_col.csv").write_text("a,b,c\n1,,3\n2,NA,5\n4,,1\n")
+    (tmp_path / "two_empty.csv").write_text("a,b,c\n1,,\n2,NA,?\n4,,\n")
+    (tmp_path / "inf.csv").write_text("a,b\n1,2\n3,\n5,inf\n")
+    (tmp_path / "labels.csv").write_text("a,b,species\n1,2,x\n3,,y\n5,6.5,z\n")
+    (tmp_path / "small.csv").write_text("a,b\n1,2\n3,\n5,7\n")
+    return {
+        "all-missing column": (["impute", "empty_col.csv"],
+                               "column 2 ('b') has no observed value", 1),
+        "two all-missing columns": (["impute", "two_empty.csv"],
+                                    "columns 2 ('b'), 3 ('c') have no observed value", 1),
+        "infinite value": (["impute", "inf.csv"], "column 2 ('b') has 1 infinite value", 1),
+        "non-numeric column": (["impute", "labels.csv"], "non-numeric column 3 ('species')",
+                               1),
+        "missing file": (["impute", "nope.csv"], "no such file", 1),
+        "K larger than rows": (["impute", "small.csv", "-k", "4"],
+                               "larger than the number of rows (3)", 1),
+        "output over DATA": (["impute", "small.csv", "-o", "small.csv"], "is DATA itself",
+                             1),
+        "same output twice": (["impute", "small.csv", "-o", "c.csv", "--std", "c.csv"],
+                              "same file", 1),
+        "no output folder": (["impute", "small.csv", "-o", "no/c.csv"], "does not exist", 1),
+        "zero components": (["impute", "small.csv", "-k", "0"], "--components", 2),
+        "negative tol": (["impute", "small.csv", "--tol", "-1"], "--tol", 2),
+        "std to standard output": (["impute", "small.csv", "--std", "-"], "--std", 2),
+        "unknown option": (["impute", "small.csv", "--colour"], "--colour", 2),
+    }
+
+
+IMPUTE_BAD = ["all-missing column", "two all-missing columns", "infinite value",
+              "non-numeric column", "missing file", "K larger than rows", "output over DATA",
+              "same output twice", "no output folder", "zero components", "negative tol",
+              "std to standard output", "unknown option"]
+
+
+def test_every_impute_bad_input_case_is_run(tmp_path):
+    assert sorted(IMPUTE_BAD) == sorted(_impute_bad_inputs(tmp_path))
+
+
+@pytest.mark.parametrize("case", IMPUTE_BAD)
+def test_impute_bad_input_in_process(tmp_path, monkeypatch, case):
+    args, phrase, status = _impute_bad_inputs(tmp_path)[case]
+    monkeypatch.chdir(tmp_path)
+    result = invoke(args)
+    assert_one_line_error(result, phrase)
+    assert result.returncode == status
+    assert not (tmp_path / "c.csv").exists()
+    assert "small.csv" not in args or (tmp_path / "small.csv").read_text().startswith("a,b")
+
+
+@pytest.mark.parametrize("case", ["all-missing column", "infinite value",
+                                  "non-numeric column"])
+def test_impute_bad_input_through_the_entry_point(tmp_path, case):
+    args, phrase, status = _impute_bad_inputs(tmp_path)[case]
+    result = run(*args, cwd=tmp_path)
+    assert_one_line_error(result, phrase)
+    assert result.returncode == status
+    assert result.stdout == ""
+
+
+def test_impute_singular_covariance_is_one_line(tmp_path, monkeypatch):
+    from emkit.impute import EMImputer
+
+    def singular(self, X, y=None):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+
+    monkeypatch.setattr(EMImputer, "fit", singular)
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n3,\n5,7\n")
+    result = invoke(["impute", data])  # CSV to standard output: the summary would be on stderr
+    assert_one_line_error(result, "the fitted covariance is singular")
+    assert result.returncode == 1
+    assert result.stdout == ""

@@ -153,6 +153,70 @@ def test_infinite_values_are_refused(tmp_path):
         read_table(path)
 
 
+@pytest.mark.parametrize("token", ["", "NA", "n/a", "nan", "NaN", "-nan", "null", "None",
+                                   "?", " "])
+def test_allow_missing_gives_nan_where_missing(tmp_path, token):
+    path = write(tmp_path, "a.csv", f"a,b\n1,2\n3,{token}\n{token},6\n7,{token}\n")
+    X, names = read_table(path, allow_missing=True)
+    assert names == ["a", "b"]
+    expected = np.array([[1, 2], [3, np.nan], [np.nan, 6], [7, np.nan]])
+    np.testing.assert_array_equal(X, expected)  # NaN in the same places
+    assert X.dtype == np.float64
+
+
+def test_allow_missing_first_row_and_no_header(tmp_path):
+    # a missing value in the first row does not make it a header, nor the header data
+    path = write(tmp_path, "a.csv", "1.5,,3\n4,5,NA\n")
+    X, names = read_table(path, allow_missing=True)
+    np.testing.assert_array_equal(X, [[1.5, np.nan, 3], [4, 5, np.nan]])
+    assert names == ["column 1", "column 2", "column 3"]
+    path = write(tmp_path, "b.tsv", "x\ty\n\t2\n3\t\n")
+    X, names = read_table(path, allow_missing=True)
+    np.testing.assert_array_equal(X, [[np.nan, 2], [3, np.nan]])
+    assert names == ["x", "y"]
+
+
+def test_allow_missing_keeps_an_all_missing_column(tmp_path):
+    path = write(tmp_path, "a.csv", "a,b,c\n1,,x\n2,NA,\n3,?,y\n")
+    with pytest.raises(DataFileError, match=r"non-numeric column 3 \('c'\)"):
+        read_table(path, allow_missing=True)
+    X, names = read_table(path, drop_non_numeric=True, allow_missing=True)
+    assert names == ["a", "b"]
+    np.testing.assert_array_equal(X, [[1, np.nan], [2, np.nan], [3, np.nan]])
+
+
+def test_allow_missing_still_refuses_infinities_and_text(tmp_path):
+    path = write(tmp_path, "a.csv", "a,b\n1,\n3,-inf\n")
+    with pytest.raises(DataFileError, match=r"column 2 \('b'\) has 1 infinite value "
+                                            r"\(first at line 3\)"):
+        read_table(path, allow_missing=True)
+    path = write(tmp_path, "b.csv", "a,b\n1,\n3,oops\n5,6\n")
+    with pytest.raises(DataFileError, match=r"non-numeric column 2 \('b'\) "
+                                            r"\(line 3: 'oops'\)"):
+        read_table(path, allow_missing=True)
+
+
+def test_allow_missing_is_off_by_default(tmp_path):
+    path = write(tmp_path, "a.csv", "a,b\n1,\n3,4\n")
+    with pytest.raises(DataFileError, match="missing data is not supported yet"):
+        read_table(path)
+    with pytest.raises(DataFileError, match="missing data is not supported yet"):
+        read_table(path, allow_missing=False)
+
+
+def test_allow_missing_npy(tmp_path):
+    path = tmp_path / "a.npy"
+    data = ROWS.copy()
+    data[1, 2] = data[3, 0] = np.nan
+    np.save(path, data)
+    X, names = read_table(path, allow_missing=True)
+    np.testing.assert_array_equal(X, data)
+    data[0, 0] = np.inf
+    np.save(path, data)
+    with pytest.raises(DataFileError, match="column 1 has 1 infinite value"):
+        read_table(path, allow_missing=True)
+
+
 # -- empty, missing, unreadable files --------------------------------------------------------
 @pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"# only a comment\n"])
 def test_empty_file(tmp_path, content):
@@ -267,6 +331,11 @@ def test_parquet(tmp_path):
     pq.write_table(pa.table({"a": [1.0, None, 3.0]}), path)
     with pytest.raises(DataFileError, match=r"column 1 \('a'\) has 1 missing value"):
         read_table(path)
+    pq.write_table(pa.table({"a": [1.0, None, 3.0], "n": pa.array([None, 2, 3],
+                                                                   pa.int64())}), path)
+    X, names = read_table(path, allow_missing=True)
+    assert names == ["a", "n"]
+    np.testing.assert_array_equal(X, [[1, np.nan], [np.nan, 2], [3, 3]])
     path.write_bytes(b"PAR1 garbage")
     with pytest.raises(DataFileError, match="not a readable Parquet file"):
         read_table(path)

@@ -19,8 +19,9 @@ Parquet (``.parquet``, ``.pq``)
 
 Files are recognised by their first bytes (the .npy and Parquet magic numbers) before their
 extension. Columns that are not numeric are refused, naming them, or dropped when
-``drop_non_numeric`` is true. Missing values (empty fields, ``NA``, ``NaN``, ``null``, ...)
-and infinities are refused: missing-data support comes later.
+``drop_non_numeric`` is true. Missing values (empty fields, ``NA``, ``NaN``, ``null``,
+``None``, ``?``, NaN in a .npy, null in Parquet) are refused unless ``allow_missing`` is true,
+when they come through as NaN. Infinities are always refused.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class DataFileError(ValueError):
     """A data file is missing, unreadable, malformed, or holds data emkit cannot use."""
 
 
-def read_table(path, drop_non_numeric: bool = False):
+def read_table(path, drop_non_numeric: bool = False, allow_missing: bool = False):
     """Read a 2-D table of numbers from ``path``.
 
     Parameters
@@ -56,10 +57,14 @@ def read_table(path, drop_non_numeric: bool = False):
         A CSV/TSV (or other delimited) text file, a ``.npy`` file, or a Parquet file.
     drop_non_numeric : bool, default=False
         Drop columns that are not numeric instead of refusing the file.
+    allow_missing : bool, default=False
+        Keep missing values as NaN instead of refusing the file. A column may then be
+        missing in every row; the caller decides what that means.
 
     Returns
     -------
     X : ndarray of shape (n_rows, n_columns), float64
+        NaN where a value is missing (only with ``allow_missing``).
     column_names : list of str
         The header's names, or ``"column 1"``, ``"column 2"``, ... when the file has none.
 
@@ -67,10 +72,12 @@ def read_table(path, drop_non_numeric: bool = False):
     ------
     DataFileError
         If the file is missing, empty, unreadable or malformed, has no numeric column, has a
-        non-numeric column (unless ``drop_non_numeric``), or has missing or infinite values.
+        non-numeric column (unless ``drop_non_numeric``), has missing values (unless
+        ``allow_missing``), or has infinite values.
     """
     path = Path(os.fspath(path))
-    return stack_columns(path, read_columns(path), drop_non_numeric)
+    return stack_columns(path, read_columns(path), drop_non_numeric,
+                         allow_missing=allow_missing)
 
 
 def read_columns(path) -> list:
@@ -127,9 +134,11 @@ def _label(j: int, name: str | None) -> str:
     return f"{j + 1}" + (f" ({name!r})" if name else "")
 
 
-def stack_columns(path: Path, columns: list, drop_non_numeric: bool):
+def stack_columns(path: Path, columns: list, drop_non_numeric: bool,
+                  allow_missing: bool = False):
     """Check the columns (from :func:`read_columns`), drop or refuse the non-numeric ones,
-    stack the rest: ``(X, column_names)``."""
+    stack the rest: ``(X, column_names)``. Missing values (NaN) are refused unless
+    ``allow_missing``; infinite ones always are."""
     if not columns:
         raise DataFileError(f"{path}: no columns")
     text = [c for c in columns if c.values is None]
@@ -153,6 +162,8 @@ def stack_columns(path: Path, columns: list, drop_non_numeric: bool):
          "; missing data is not supported yet, remove or fill those rows"),
         (np.isinf, "infinite value", "", ""),
     )
+    if allow_missing:
+        bad_values = bad_values[1:]
     for c in kept:
         for test, what, kinds, advice in bad_values:
             rows = np.flatnonzero(test(c.values))
