@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._exceptions import InvalidParameterError
 from .._validation import Interval, Options, validate_params
 from ..io import register_model
 from ..mixture._covariance import covariance_model
@@ -133,8 +134,12 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             components.
         """
         validate_params(self, self._parameter_constraints)
+        if isinstance(self.missing_values, bool) or not isinstance(self.missing_values,
+                                                                   numbers.Real):
+            raise InvalidParameterError(f"The 'missing_values' parameter of EMImputer must be "
+                                        f"a number or np.nan. Got {self.missing_values!r}.")
         X = self._as_nan(X, reset=True)
-        check_observed_columns(X)
+        check_observed_columns(X, getattr(self, "feature_names_in_", None))
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = "

@@ -194,7 +194,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                           ensure_all_finite="allow-nan")
         has_missing = bool(np.isnan(X).any())
         if has_missing:
-            check_observed_columns(X)
+            check_observed_columns(X, getattr(self, "feature_names_in_", None))
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(

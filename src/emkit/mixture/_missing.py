@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from ._covariance import _jittered_cholesky
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._stats import GaussianStats
 
@@ -47,11 +48,13 @@ def fill_with_column_means(X: np.ndarray) -> np.ndarray:
     return filled
 
 
-def check_observed_columns(X: np.ndarray) -> None:
-    """Raise ValueError naming the columns that have no observed value."""
+def check_observed_columns(X: np.ndarray, names=None) -> None:
+    """Raise ValueError naming the columns that have no observed value (by their names
+    when given)."""
     empty = np.flatnonzero(np.all(np.isnan(X), axis=0))
     if empty.size:
-        raise ValueError(f"column(s) {empty.tolist()} of X have no observed value; a "
+        shown = [str(names[j]) for j in empty] if names is not None else empty.tolist()
+        raise ValueError(f"column(s) {shown} of X have no observed value; a "
                          "distribution cannot be estimated for them (drop them first).")
 
 
@@ -83,7 +86,7 @@ def pattern_conditionals(X_rows, observed, theta: GaussianMixtureParams, full_co
     for k, (mean, cov) in enumerate(zip(np.asarray(theta.means, np.float64), full_cov)):
         diff = Xo - mean[observed]
         if n_obs:
-            inv_chol = np.linalg.inv(np.linalg.cholesky(cov[np.ix_(observed, observed)]))
+            inv_chol = np.linalg.inv(_jittered_cholesky(cov[np.ix_(observed, observed)]))
             z = diff @ inv_chol.T
             log_det = -2.0 * np.sum(np.log(np.diag(inv_chol)))
             log_prob[:, k] = -0.5 * (n_obs * _LOG_2PI + log_det + np.einsum("ij,ij->i", z, z))
