@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -42,9 +43,11 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     tol : float, default=1e-6
         Stop when the mean observed-data log-likelihood gains less than this.
     max_iter : int, default=500
-    reg_covar : float, default=0.0
-        Added to the covariance diagonals (0: the exact maximum-likelihood estimate; a
-        singular covariance still gets the smallest jitter that makes it invertible).
+    reg_covar : float or None, default=None
+        Added to the covariance diagonals. None: 0 for one component (the exact
+        maximum-likelihood estimate; a singular covariance still gets the smallest jitter
+        that makes it invertible), scikit-learn's 1e-6 for a mixture, whose components
+        could otherwise collapse onto a few rows.
     n_init : int, default=1
         Restarts (for mixtures); the highest likelihood is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
@@ -74,7 +77,7 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "covariance_type": [Options(("full", "tied", "diag", "spherical"))],
         "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
-        "reg_covar": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(numbers.Real, 0.0, None, closed="left"), None],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "init_params": [Options(tuple(INIT_METHODS))],
         "sample_posterior": ["boolean"],
@@ -83,7 +86,7 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, *, missing_values=np.nan, n_components=1, covariance_type="full",
-                 tol=1e-6, max_iter=500, reg_covar=0.0, n_init=1, init_params="kmeans",
+                 tol=1e-6, max_iter=500, reg_covar=None, n_init=1, init_params="kmeans",
                  sample_posterior=False, random_state=None, verbose=0):
         self.missing_values = missing_values
         self.n_components = n_components
@@ -105,7 +108,7 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     # -- data -------------------------------------------------------------------------------
     def _as_nan(self, X, reset: bool) -> np.ndarray:
         """X as float64 with every missing entry NaN (infinities refused)."""
-        is_nan_marker = isinstance(self.missing_values, float) and np.isnan(self.missing_values)
+        is_nan_marker = bool(np.isnan(self.missing_values))
         X = validate_data(self, X, reset=reset, dtype=np.float64, copy=True,
                           ensure_all_finite="allow-nan")
         if not is_nan_marker:
@@ -116,7 +119,10 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return X
 
     def _problem(self) -> MissingDataProblem:
-        return MissingDataProblem(covariance_model(self.covariance_type), self.reg_covar,
+        reg_covar = self.reg_covar
+        if reg_covar is None:
+            reg_covar = 0.0 if self.n_components == 1 else 1e-6
+        return MissingDataProblem(covariance_model(self.covariance_type), reg_covar,
                                   jitter=True)
 
     def _theta(self) -> GaussianMixtureParams:
@@ -199,8 +205,6 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Observed-data log-likelihood of each row (its missing entries marginalised)."""
         check_is_fitted(self)
         X = self._as_nan(X, reset=False)
-        from scipy.special import logsumexp
-
         return logsumexp(self._problem().weighted_log_prob(X, self._theta()), axis=1)
 
     def score(self, X, y=None):

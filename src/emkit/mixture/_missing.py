@@ -188,23 +188,34 @@ class MissingDataProblem(GaussianMixtureProblem):
         deviation of each imputed entry (0 where observed)."""
         completed = np.array(X, dtype=np.float64, copy=True)
         std = np.zeros_like(completed) if return_std else None
+        weights = np.asarray(theta.weights, dtype=np.float64)
         for rows, pattern in self.patterns(X, theta):
             missing = ~pattern.observed
-            norm = logsumexp(pattern.log_prob, axis=1)
-            with np.errstate(under="ignore"):
-                resp = np.exp(pattern.log_prob - norm[:, None])
-            if rng is not None:
-                values = _draw_conditional(rng, resp, pattern)
-            else:
-                values = sum(resp[:, [k]] * m for k, m in enumerate(pattern.means))
+            resp = responsibilities(pattern.log_prob, weights)
+            mean = sum(resp[:, [k]] * m for k, m in enumerate(pattern.means))
+            values = _draw_conditional(rng, resp, pattern) if rng is not None else mean
             completed[np.ix_(rows, np.flatnonzero(missing))] = values
             if return_std:
-                mean = sum(resp[:, [k]] * m for k, m in enumerate(pattern.means))
-                second = sum(resp[:, [k]] * (np.diag(c) + m**2)
-                             for k, (m, c) in enumerate(zip(pattern.means, pattern.covariances)))
-                std[np.ix_(rows, np.flatnonzero(missing))] = np.sqrt(
-                    np.maximum(second - mean**2, 0.0))
+                # law of total variance, about the mixture mean (no cancellation); a far
+                # outlier may overflow to an infinite variance, never NaN
+                with np.errstate(over="ignore"):
+                    variance = sum(resp[:, [k]] * (np.diag(c) + (m - mean) ** 2)
+                                   for k, (m, c) in enumerate(zip(pattern.means,
+                                                                  pattern.covariances)))
+                std[np.ix_(rows, np.flatnonzero(missing))] = np.sqrt(np.maximum(variance, 0.0))
         return completed, std
+
+
+def responsibilities(log_prob, weights):
+    """Normalised exp(log_prob) per row; a row every component finds impossible (a far
+    outlier whose densities underflow) gets the mixture weights instead of NaN."""
+    norm = logsumexp(log_prob, axis=1)
+    with np.errstate(under="ignore", invalid="ignore"):
+        resp = np.exp(log_prob - norm[:, None])
+    lost = ~np.isfinite(norm)
+    if lost.any():
+        resp[lost] = weights
+    return resp
 
 
 def _draw_conditional(rng, resp, pattern):
