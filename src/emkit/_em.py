@@ -45,15 +45,21 @@ class RowBlocks:
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        In memory, or a numpy memmap: only one block is read into memory at a time.
     sample_weight : ndarray of shape (n_samples,) or None
     block_rows : int
         Rows per block; memory used by an E-step grows with this, not with n_samples.
+    check : callable, optional
+        ``check(X_block) -> X_block``, applied to each block as it is read (a memmap is
+        validated a block at a time).
     """
 
-    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None, block_rows: int):
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None, block_rows: int,
+                 check: Callable[[np.ndarray], np.ndarray] | None = None):
         self.X = X
         self.sample_weight = sample_weight
         self.block_rows = max(1, int(block_rows))
+        self.check = check
         self.total_weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
@@ -61,7 +67,8 @@ class RowBlocks:
         for start in range(0, n, self.block_rows):
             stop = min(n, start + self.block_rows)
             w = None if self.sample_weight is None else self.sample_weight[start:stop]
-            yield self.X[start:stop], w
+            X = self.X[start:stop]
+            yield (X if self.check is None else self.check(X)), w
 
 
 def block_rows_for(row_width: int, itemsize: int = 8, budget: int = DEFAULT_BLOCK_BYTES) -> int:
@@ -69,14 +76,29 @@ def block_rows_for(row_width: int, itemsize: int = 8, budget: int = DEFAULT_BLOC
     return max(256, budget // max(1, row_width * itemsize))
 
 
-def expectation(problem: EMProblem, blocks: RowBlocks, theta) -> tuple[Any, float]:
-    """One E-step over all blocks: the summed statistics and the mean log-likelihood."""
-    stats, loglik = None, 0.0
-    for X, w in blocks:
-        block_stats, block_loglik = problem.e_step(X, theta, w)
-        stats = block_stats if stats is None else stats + block_stats
-        loglik += float(block_loglik)
-    return stats, loglik / blocks.total_weight
+def expectation(problem: EMProblem, blocks, theta) -> tuple[Any, float]:
+    """One E-step over all blocks: the summed statistics and the log-likelihood per unit
+    of weight (``blocks.total_weight``; when that is None, the weight of the rows seen).
+
+    A data source may compute the whole E-step itself (``blocks.expectation``: on a Dask
+    cluster, say) and return the summed statistics, log-likelihood and weight.
+    """
+    own = getattr(blocks, "expectation", None)
+    if own is not None:
+        stats, loglik, weight = own(problem, theta)
+    else:
+        stats, loglik, weight = None, 0.0, 0.0
+        for X, w in blocks:
+            if X.shape[0] == 0:
+                continue
+            block_stats, block_loglik = problem.e_step(X, theta, w)
+            stats = block_stats if stats is None else stats + block_stats
+            loglik += float(block_loglik)
+            weight += float(X.shape[0] if w is None else np.sum(w))
+        if stats is None:
+            raise ValueError("the data have no rows")
+    total = getattr(blocks, "total_weight", None)
+    return stats, loglik / (weight if total is None else total)
 
 
 @dataclass
@@ -199,16 +221,20 @@ def fit_with_restarts(
     max_iter: int,
     monitor: Monitor,
     lower_bound: float = -np.inf,
+    runner: Callable[..., EMRun] | None = None,
 ) -> EMRun:
     """Run EM from ``n_init`` starting points drawn by ``start()``; keep the run with the
     highest final lower bound. Warns with ConvergenceWarning when that run did not converge.
+
+    ``runner`` replaces :func:`run_em` for each run (mini-batch EM, say); it takes the same
+    arguments.
     """
     best, histories = None, []
     for init in range(n_init):
         monitor.start(init)
         theta = start()
-        run = run_em(problem, blocks, theta, tol=tol, max_iter=max_iter, monitor=monitor,
-                     lower_bound=lower_bound)
+        run = (runner or run_em)(problem, blocks, theta, tol=tol, max_iter=max_iter,
+                                 monitor=monitor, lower_bound=lower_bound)
         if max_iter > 0:
             monitor.end(run.lower_bound, run.converged)
         histories.append(list(run.lower_bounds))

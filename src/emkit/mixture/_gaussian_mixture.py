@@ -17,11 +17,12 @@ from .._validation import Interval, Options, check_sample_weight, check_shape, v
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._init import INIT_METHODS, initial_responsibilities
+from ._large_data import LargeDataFitting, is_streamed
 from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
 
 @register_model
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     """Gaussian mixture fitted by Expectation-Maximisation.
 
     Same parameters, defaults, attributes and results as
@@ -63,6 +64,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         1 prints each initialisation and iteration; 2 adds times and likelihood changes.
     verbose_interval : int, default=10
         Iterations between two verbose prints.
+    batch_size : int or None, default=None
+        Mini-batch EM inside :meth:`fit`: each iteration streams batches of this many rows
+        and updates the parameters after every batch (stepwise EM, step sizes as in
+        :meth:`partial_fit`). None: batch EM.
+    block_size : int or None, default=None
+        Rows per E-step block (memory grows with this, not with n_samples). None: blocks
+        of about 32 MB of per-row temporaries.
+    learning_decay, learning_offset : float, default=0.7, 10.0
+        Step sizes of online EM, eta_t = (t + learning_offset) ** -learning_decay after t
+        updates (0.5 < learning_decay <= 1), as in scikit-learn's
+        LatentDirichletAllocation.
+
+    Large data: ``fit`` also takes a NumPy memmap (read a block at a time), any
+    re-iterable source of row blocks (a list of arrays, an object whose ``__iter__``
+    starts over, or a function returning a fresh iterator; read once per iteration, never
+    held whole), and a Dask array or dataframe (one E-step per partition on the workers,
+    the statistics summed; only parameters and statistics travel). Starting values then
+    come from at most ``INIT_ROWS`` rows of the data. :meth:`partial_fit` learns from a
+    stream one batch at a time.
 
     Attributes
     ----------
@@ -112,7 +132,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "block_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
     }
+
+    #: Rows the starting values of a streamed / Dask fit are computed from.
+    INIT_ROWS = 100_000
 
     def __init__(
         self,
@@ -131,6 +158,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        batch_size=None,
+        block_size=None,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -146,6 +177,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.batch_size = batch_size
+        self.block_size = block_size
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -162,7 +197,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        if is_streamed(X):
+            self._guarded(self._fit_streamed, X, sample_weight)
+        else:
+            self.fit_predict(X, y, sample_weight=sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -174,11 +212,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if is_streamed(X):
+            self.fit(X, y, sample_weight)
+            return self.predict(X)
+        return self._guarded(self._fit, X, sample_weight)
+
+    def _guarded(self, function, *args):
+        """Run ``function``; if it fails, the model is left exactly as it was."""
         snapshot = dict(self.__dict__)
         try:
-            return self._fit(X, sample_weight)
+            return function(*args)
         except BaseException:
-            # A failed fit leaves the model as it was.
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
@@ -222,6 +266,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                                                 weights, rng)
             return self._start_from(problem, X_start, weights, resp, user_init)
 
+        if self.batch_size is not None:
+            blocks = RowBlocks(X, weights, self.batch_size)
         best = fit_with_restarts(
             problem, blocks, start,
             n_init=self.n_init if do_init else 1,
@@ -229,6 +275,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             monitor=Monitor(self.verbose, self.verbose_interval,
                             rtol=1e-9 if X.dtype == np.float64 else 1e-4),
             lower_bound=-np.inf if do_init else self.lower_bound_,
+            runner=self._runner(),
         )
         self._store(best.theta)
         self.converged_ = bool(best.converged)
@@ -236,6 +283,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = list(best.lower_bounds)
         self.restart_lower_bounds_ = best.restart_lower_bounds
+        self._online = None  # online EM after a fit starts its running statistics anew
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
 
     def _problem(self, missing: bool = False) -> GaussianMixtureProblem:
@@ -245,9 +293,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return kind(covariance_model(self.covariance_type), self.reg_covar)
 
     def _block_rows(self, n_features, dtype) -> int:
-        """Rows per block. The fast kernels allocate nothing per row in the E-step, so
-        blocks only bound the (rows x components) outputs of prediction; fewer, larger
-        blocks keep every block parallel."""
+        """Rows per block (``block_size``, or automatic). The fast kernels allocate nothing
+        per row in the E-step, so blocks only bound the (rows x components) outputs of
+        prediction; fewer, larger blocks keep every block parallel."""
+        if self.block_size is not None:
+            return self.block_size
         return block_rows_for(self.n_components + 1, np.dtype(dtype).itemsize)
 
     def _start_from(self, problem, X, weights, resp, user_init) -> GaussianMixtureParams:
@@ -447,7 +497,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                    "restart_lower_bounds_")
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
         missing = set(arrays + scalars) - present
-        unknown = present - set(arrays + scalars) - {"feature_names_in_"}
+        unknown = present - set(arrays + scalars) - {"feature_names_in_", "n_batches_"}
         if missing or unknown:
             raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
         D = self.n_features_in_

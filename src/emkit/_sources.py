@@ -1,0 +1,153 @@
+"""Where an E-step's rows come from, beyond one in-memory array.
+
+- :class:`BlockStream`: any re-iterable source of row blocks (a list of arrays, an object
+  whose ``__iter__`` starts over, or a function returning a fresh iterator): streamed once
+  per EM iteration, never held whole.
+- :class:`DaskBlocks`: a Dask array, one E-step per partition on the workers, statistics
+  summed by a tree reduction; only parameters and statistics travel.
+
+A NumPy memmap needs nothing special: :class:`emkit._em.RowBlocks` slices it a block at a
+time, so only one block is read into memory at once. Every source yields or computes
+``(X_block, weights_block)`` pairs; the engine sums their statistics, log-likelihoods and
+weights (``total_weight`` None: the weights are counted as the blocks go by).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+
+def is_dask_collection(X) -> bool:
+    """Whether X is a Dask array or dataframe (without importing dask when it is not)."""
+    module = type(X).__module__
+    return module.startswith("dask.") or module.startswith("dask_expr")
+
+
+def is_block_source(X) -> bool:
+    """Whether X is a source of row blocks rather than one array: a list or tuple of 2-d
+    arrays, or an iterable / callable that is not array-like."""
+    if callable(X) and not hasattr(X, "__array__"):
+        return True
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and all(np.ndim(b) == 2 for b in X)
+    return hasattr(X, "__iter__") and not hasattr(X, "__array__") and not hasattr(X, "shape") \
+        and not isinstance(X, (str, bytes, dict))
+
+
+class BlockStream:
+    """Row blocks from a re-iterable source, checked one at a time.
+
+    Parameters
+    ----------
+    source : list, re-iterable object, or callable returning an iterator
+        Each item is an (n_i, n_features) array or an ``(X, sample_weight)`` pair.
+    check : callable
+        ``check(X) -> X``: validates and converts one block (raising ValueError).
+    """
+
+    total_weight = None
+
+    def __init__(self, source, check: Callable[[np.ndarray], np.ndarray]):
+        if not callable(source) and iter(source) is source:
+            raise ValueError("a one-shot iterator (a generator, say) can be read only once, "
+                             "but EM reads the data once per iteration: pass a list of "
+                             "blocks, a re-iterable object, or a function returning a "
+                             "fresh iterator.")
+        self.source = source
+        self.check = check
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, Any]]:
+        items = self.source() if callable(self.source) else iter(self.source)
+        for item in items:
+            X, w = item if isinstance(item, tuple) else (item, None)
+            X = self.check(X)
+            if w is not None:
+                w = np.asarray(w, dtype=X.dtype)
+                if w.shape != (X.shape[0],):
+                    raise ValueError(f"a block's sample_weight has shape {w.shape}, its rows "
+                                     f"are {X.shape[0]}")
+            yield X, w
+
+    def first_rows(self, n_rows: int) -> np.ndarray:
+        """Up to ``n_rows`` rows from the start of the stream (for starting values)."""
+        taken, count = [], 0
+        for X, _ in self:
+            taken.append(X[: n_rows - count])
+            count += taken[-1].shape[0]
+            if count >= n_rows:
+                break
+        if not taken:
+            raise ValueError("the block source yielded no blocks")
+        return np.concatenate(taken)
+
+
+def _partition_e_step(problem, X, theta, w, check):
+    X = check(np.asarray(X))
+    if X.shape[0] == 0:
+        return None
+    stats, loglik = problem.e_step(X, theta, w)
+    weight = float(X.shape[0] if w is None else np.sum(w))
+    return stats, float(loglik), weight
+
+
+def _add_partials(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+class DaskBlocks:
+    """A Dask array of rows: one E-step per partition where the data live.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Chunked along rows (columns are put in one chunk).
+    sample_weight : dask.array.Array or None
+    check : callable
+        Applied to each partition on its worker.
+    """
+
+    total_weight = None
+
+    def __init__(self, X, sample_weight, check):
+        self.X = X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
+        self.sample_weight = None if sample_weight is None else \
+            sample_weight.rechunk((self.X.chunks[0],))
+        self.check = check
+
+    def expectation(self, problem, theta):
+        """The summed statistics, log-likelihood and weight of all partitions."""
+        import dask
+
+        parts = self.X.to_delayed().ravel()
+        weights = [None] * len(parts) if self.sample_weight is None else \
+            list(self.sample_weight.to_delayed().ravel())
+        step = dask.delayed(_partition_e_step)
+        partials = [step(problem, part, theta, w, self.check)
+                    for part, w in zip(parts, weights)]
+        add = dask.delayed(_add_partials)
+        while len(partials) > 1:
+            partials = [add(partials[i], partials[i + 1]) if i + 1 < len(partials)
+                        else partials[i] for i in range(0, len(partials), 2)]
+        (result,) = dask.compute(partials[0])
+        if result is None:
+            raise ValueError("the Dask array has no rows")
+        return result
+
+    def first_rows(self, n_rows: int) -> np.ndarray:
+        """Up to ``n_rows`` rows from the first partitions (for starting values)."""
+        import dask
+
+        taken, count = [], 0
+        for part in self.X.to_delayed().ravel():
+            (block,) = dask.compute(part)
+            taken.append(np.asarray(block)[: n_rows - count])
+            count += taken[-1].shape[0]
+            if count >= n_rows:
+                break
+        return self.check(np.concatenate(taken))
