@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._em import run_em
+from .._online import OnlineState, online_step
 from .._validation import Interval, Options, validate_params
 from . import _kernels
 from ._monitor import ConvergenceMonitor, VerboseMonitor
@@ -66,11 +67,14 @@ class BaseHMM(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "implementation": [Options(("log", "scaling"))],
+        "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
     }
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
-                 params="st", init_params="st", implementation="log"):
+                 params="st", init_params="st", implementation="log", learning_decay=0.7,
+                 learning_offset=10.0):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -82,6 +86,8 @@ class BaseHMM(BaseEstimator):
         self.params = params
         self.init_params = init_params
         self.implementation = implementation
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
@@ -178,6 +184,41 @@ class BaseHMM(BaseEstimator):
         self.lower_bounds_ = [float(v) for v in run.lower_bounds]
         self.converged_ = bool(run.converged)
         self.n_iter_ = int(run.n_iter)
+        self._online = None  # online EM after a fit starts its running statistics anew
+        return self
+
+    def partial_fit(self, X, lengths=None):
+        """One step of online (stepwise) Baum-Welch on a batch of sequences.
+
+        The first call starts the parameters as :meth:`fit` does (on this batch); each call
+        folds the batch's expected counts into running ones with step size
+        (t + learning_offset) ** -learning_decay and re-estimates. The running counts live
+        in memory only (a model read back from a file starts them again).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_hyperparameters()
+        X = self._check_X(X)
+        offsets = check_lengths(lengths, X.shape[0])
+        fitted = hasattr(self, "lower_bounds_")
+        attributes = self._current_attributes() if fitted else self._starting_attributes(X)
+        theta = self._chain_and_emission(attributes)
+        self._check_X_against(X, theta.emission)
+        update = "".join(c for c in "st" + self._emission_letters if c in self.params)
+        state = getattr(self, "_online", None) or OnlineState()
+        theta, loglik = online_step(self._problem(update), state, X, theta, offsets,
+                                    self.learning_offset, self.learning_decay)
+        history = list(self.lower_bounds_) if fitted else []
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        self._store(theta)
+        self._online = state
+        self.n_features_in_ = self._n_features_of(X)
+        self.lower_bounds_ = history + [loglik]
+        self.converged_ = False
+        self.n_iter_ = self.n_batches_ = state.n_updates
         return self
 
     def _lattice_width(self) -> int:

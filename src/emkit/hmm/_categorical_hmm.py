@@ -64,11 +64,13 @@ class CategoricalHMM(BaseHMM):
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
-                 init_params="ste", implementation="log"):
+                 init_params="ste", implementation="log", learning_decay=0.7,
+                 learning_offset=10.0):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
-                         implementation=implementation)
+                         implementation=implementation, learning_decay=learning_decay,
+                         learning_offset=learning_offset)
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features
 

@@ -88,6 +88,9 @@ class GaussianHMM(BaseHMM):
     implementation : {'log', 'scaling'}
         Accepted for hmmlearn compatibility; emkit picks per sequence (scaled, with a
         log-space fallback).
+    learning_decay, learning_offset : float
+        Step sizes of :meth:`partial_fit` (online Baum-Welch): (t + learning_offset) **
+        -learning_decay after t updates.
 
     Attributes
     ----------
@@ -112,11 +115,13 @@ class GaussianHMM(BaseHMM):
                  startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
-                 implementation="log"):
+                 implementation="log", learning_decay=0.7,
+                 learning_offset=10.0):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
-                         implementation=implementation)
+                         implementation=implementation, learning_decay=learning_decay,
+                         learning_offset=learning_offset)
         self.covariance_type = covariance_type
         self.min_covar = min_covar
         self.means_prior = means_prior

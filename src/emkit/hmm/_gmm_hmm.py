@@ -67,11 +67,13 @@ class GMMHMM(BaseHMM):
                  transmat_prior=1.0, weights_prior=1.0, means_prior=0.0, means_weight=0.0,
                  covars_prior=0.0, covars_weight=0.0, algorithm="viterbi",
                  covariance_type="diag", random_state=None, n_iter=10, tol=1e-2,
-                 verbose=False, params="stmcw", init_params="stmcw", implementation="log"):
+                 verbose=False, params="stmcw", init_params="stmcw", implementation="log",
+                 learning_decay=0.7, learning_offset=10.0):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
-                         implementation=implementation)
+                         implementation=implementation, learning_decay=learning_decay,
+                         learning_offset=learning_offset)
         self.n_mix = n_mix
         self.min_covar = min_covar
         self.weights_prior = weights_prior

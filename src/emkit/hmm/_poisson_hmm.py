@@ -41,11 +41,13 @@ class PoissonHMM(BaseHMM):
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="stl",
-                 init_params="stl", implementation="log"):
+                 init_params="stl", implementation="log", learning_decay=0.7,
+                 learning_offset=10.0):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
-                         implementation=implementation)
+                         implementation=implementation, learning_decay=learning_decay,
+                         learning_offset=learning_offset)
         self.lambdas_prior = lambdas_prior
         self.lambdas_weight = lambdas_weight
 
