@@ -116,8 +116,17 @@ class DaskBlocks:
 
     def __init__(self, X, sample_weight, check):
         self.X = X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
-        self.sample_weight = None if sample_weight is None else \
-            sample_weight.rechunk((self.X.chunks[0],))
+        if sample_weight is None:
+            self.sample_weight = None
+        else:
+            import dask.array as da
+
+            if not is_dask_collection(sample_weight):
+                sample_weight = da.from_array(np.asarray(sample_weight))
+            if sample_weight.shape != (self.X.shape[0],):
+                raise ValueError(f"sample_weight must have shape ({self.X.shape[0]},), one "
+                                 f"weight per row of X, but got shape {sample_weight.shape}.")
+            self.sample_weight = sample_weight.rechunk((self.X.chunks[0],))
         self.check = check
 
     def expectation(self, problem, theta):

@@ -17,6 +17,7 @@ from .._validation import Interval, Options, check_sample_weight, check_shape, v
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._init import INIT_METHODS, initial_responsibilities
+from .._sources import is_dask_collection
 from ._large_data import LargeDataFitting, is_streamed
 from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
@@ -400,7 +401,10 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
+            (A lazy Dask array for a Dask input.)
         """
+        if is_dask_collection(X):
+            return self._map_dask(X, self.score_samples, per_row=True)
         (X, problem), theta = self._validated(X), self._theta()
         return self._map_rows(X, lambda b: logsumexp(problem.weighted_log_prob(b, theta), 1))
 
@@ -419,7 +423,10 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            (A lazy Dask array for a Dask input.)
         """
+        if is_dask_collection(X):
+            return self._map_dask(X, self.predict, per_row=True)
         (X, problem), theta = self._validated(X), self._theta()
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, theta), 1))
 
@@ -429,7 +436,10 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
+            (A lazy Dask array for a Dask input.)
         """
+        if is_dask_collection(X):
+            return self._map_dask(X, self.predict_proba, per_row=False)
         (X, problem), theta = self._validated(X), self._theta()
 
         def proba(block):

@@ -117,6 +117,18 @@ class LargeDataFitting:
         self.restart_lower_bounds_ = best.restart_lower_bounds
         self._online = None
 
+    def _map_dask(self, X, method, per_row: bool):
+        """``method`` applied partition by partition to a Dask array or dataframe: a lazy
+        Dask array of the results (one value per row, or one row per row)."""
+        if hasattr(X, "to_dask_array"):
+            X = X.to_dask_array(lengths=True)
+        X = X.rechunk({1: -1})
+        if per_row:
+            return X.map_blocks(lambda block: method(block), drop_axis=1,
+                                dtype=np.float64 if method.__name__ != "predict" else np.int64)
+        return X.map_blocks(lambda block: method(block),
+                            chunks=(X.chunks[0], (self.n_components,)), dtype=np.float64)
+
     # -- online EM ---------------------------------------------------------------------------
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of online (stepwise) EM on a batch of rows.
