@@ -31,7 +31,8 @@ def is_block_source(X) -> bool:
     if callable(X) and not hasattr(X, "__array__"):
         return True
     if isinstance(X, (list, tuple)):
-        return len(X) > 0 and all(np.ndim(b) == 2 for b in X)
+        return len(X) > 0 and all(np.ndim(b[0] if isinstance(b, tuple) else b) == 2
+                                  for b in X)
     return hasattr(X, "__iter__") and not hasattr(X, "__array__") and not hasattr(X, "shape") \
         and not isinstance(X, (str, bytes, dict))
 
@@ -70,6 +71,10 @@ class BlockStream:
                                      f"are {X.shape[0]}")
             yield X, w
 
+    def rebatched(self, batch_rows: int) -> "Rebatched":
+        """The same rows in batches of at most ``batch_rows`` (mini-batch EM)."""
+        return Rebatched(self, batch_rows)
+
     def first_rows(self, n_rows: int) -> np.ndarray:
         """Up to ``n_rows`` rows from the start of the stream (for starting values)."""
         taken, count = [], 0
@@ -81,6 +86,22 @@ class BlockStream:
         if not taken:
             raise ValueError("the block source yielded no blocks")
         return np.concatenate(taken)
+
+
+class Rebatched:
+    """Blocks of another source cut into batches of at most ``batch_rows`` rows."""
+
+    total_weight = None
+
+    def __init__(self, blocks, batch_rows: int):
+        self.blocks = blocks
+        self.batch_rows = max(1, int(batch_rows))
+
+    def __iter__(self):
+        for X, w in self.blocks:
+            for start in range(0, X.shape[0], self.batch_rows):
+                stop = start + self.batch_rows
+                yield X[start:stop], None if w is None else w[start:stop]
 
 
 def _partition_e_step(problem, X, theta, w, check):

@@ -185,6 +185,7 @@ class BaseHMM(BaseEstimator):
         self.converged_ = bool(run.converged)
         self.n_iter_ = int(run.n_iter)
         self._online = None  # online EM after a fit starts its running statistics anew
+        self.__dict__.pop("n_batches_", None)
         return self
 
     def partial_fit(self, X, lengths=None):

@@ -285,6 +285,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         self.lower_bounds_ = list(best.lower_bounds)
         self.restart_lower_bounds_ = best.restart_lower_bounds
         self._online = None  # online EM after a fit starts its running statistics anew
+        self.__dict__.pop("n_batches_", None)
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
 
     def _problem(self, missing: bool = False) -> GaussianMixtureProblem:

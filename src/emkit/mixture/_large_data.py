@@ -62,9 +62,18 @@ class LargeDataFitting:
         """The data source and a sample of at most INIT_ROWS rows for starting values."""
         if is_dask_collection(X):
             if hasattr(X, "to_dask_array"):  # a dataframe
+                columns = np.asarray(X.columns, dtype=object)
+                if all(isinstance(c, str) for c in columns):
+                    self.feature_names_in_ = columns
+                else:
+                    self.__dict__.pop("feature_names_in_", None)
                 X = X.to_dask_array(lengths=True)
             if X.ndim != 2:
                 raise ValueError(f"X must be 2-d, got a Dask array of shape {X.shape}")
+            if self.batch_size is not None:
+                raise ValueError("batch_size (mini-batch EM) is not available for Dask input: "
+                                 "each iteration reduces every partition's statistics at once; "
+                                 "use batch_size=None")
             check = _BlockCheck(X.shape[1], np.float32 if X.dtype == np.float32 else np.float64)
             blocks = DaskBlocks(X, sample_weight, check)
             return blocks, blocks.first_rows(self.INIT_ROWS), check
@@ -76,14 +85,17 @@ class LargeDataFitting:
             rows = X.shape[0] if X.shape[0] <= self.INIT_ROWS else np.sort(
                 rng.choice(X.shape[0], self.INIT_ROWS, replace=False))
             sample = check(np.asarray(X[:rows] if np.isscalar(rows) else X[rows]))
-            blocks = RowBlocks(X, weights, self._block_rows(X.shape[1], check.dtype), check)
+            rows_per_block = self.batch_size or self._block_rows(X.shape[1], check.dtype)
+            blocks = RowBlocks(X, weights, rows_per_block, check)
             return blocks, sample, check
         if sample_weight is not None:
             raise ValueError("with a block source, give each block's weights in the source "
                              "as (X_block, weight_block) pairs, not as sample_weight")
         check = _BlockCheck()
-        blocks = BlockStream(X, check)
-        return blocks, blocks.first_rows(self.INIT_ROWS), check
+        stream = BlockStream(X, check)
+        sample = stream.first_rows(self.INIT_ROWS)
+        blocks = stream if self.batch_size is None else stream.rebatched(self.batch_size)
+        return blocks, sample, check
 
     def _fit_streamed(self, X, sample_weight):
         validate_params(self, self._parameter_constraints)
@@ -95,8 +107,11 @@ class LargeDataFitting:
         problem = MissingDataProblem(self._problem().covariance, self.reg_covar)
         user_init = self._checked_user_init(check.n_features, check.dtype)
         start_rows = fill_with_column_means(sample).astype(check.dtype)
+        warm = self.warm_start and hasattr(self, "converged_")
 
         def start():
+            if warm:
+                return self._theta()
             resp = None
             if any(value is None for value in user_init):
                 resp = initial_responsibilities(self.init_params, start_rows,
@@ -104,10 +119,11 @@ class LargeDataFitting:
             return self._start_from(problem, start_rows, None, resp, user_init)
 
         best = fit_with_restarts(
-            problem, blocks, start, n_init=self.n_init, tol=self.tol,
+            problem, blocks, start, n_init=1 if warm else self.n_init, tol=self.tol,
             max_iter=self.max_iter, runner=self._runner(),
             monitor=Monitor(self.verbose, self.verbose_interval,
-                            rtol=1e-9 if check.dtype == np.float64 else 1e-4))
+                            rtol=1e-9 if check.dtype == np.float64 else 1e-4),
+            lower_bound=self.lower_bound_ if warm else -np.inf)
         self._store(best.theta)
         self.n_features_in_ = check.n_features
         self.converged_ = bool(best.converged)
