@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 
 from ._exceptions import ConvergenceWarning, LikelihoodDecreaseWarning
+from ._sources import release_pages
 
 #: Rows per block are chosen so that a block's (rows x width) temporaries stay near this size.
 DEFAULT_BLOCK_BYTES = 32 * 2**20
@@ -69,6 +70,7 @@ class RowBlocks:
             w = None if self.sample_weight is None else self.sample_weight[start:stop]
             X = self.X[start:stop]
             yield (X if self.check is None else self.check(X)), w
+            release_pages(self.X, start, stop)
 
 
 def block_rows_for(row_width: int, itemsize: int = 8, budget: int = DEFAULT_BLOCK_BYTES) -> int:

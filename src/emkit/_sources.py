@@ -14,9 +14,31 @@ weights (``total_weight`` None: the weights are counted as the blocks go by).
 
 from __future__ import annotations
 
+import mmap
 from typing import Any, Callable, Iterator
 
 import numpy as np
+
+
+def release_pages(X, start: int, stop: int) -> None:
+    """Tell the kernel that rows start..stop of a read-only memmap are no longer needed,
+    so a pass over a file larger than memory does not keep the file's pages resident in
+    this process (they stay in the page cache, clean). No-op for anything else."""
+    base = getattr(X, "_mmap", None)
+    if base is None or not isinstance(X, np.memmap) or not X.flags.c_contiguous \
+            or X.mode != "r" or not hasattr(base, "madvise"):
+        return
+    row_bytes = X.strides[0]
+    first = X.offset % mmap.ALLOCATIONGRANULARITY + start * row_bytes
+    last = X.offset % mmap.ALLOCATIONGRANULARITY + stop * row_bytes
+    page = mmap.PAGESIZE
+    first -= first % page
+    last -= last % page  # whole pages only: the next block may share the last one
+    if last > first:
+        try:
+            base.madvise(mmap.MADV_DONTNEED, first, last - first)
+        except (OSError, ValueError, AttributeError):  # not supported here: keep the pages
+            pass
 
 
 def is_dask_collection(X) -> bool:

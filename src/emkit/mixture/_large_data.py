@@ -82,8 +82,9 @@ class LargeDataFitting:
                 raise ValueError(f"X must be 2-d, got a memmap of shape {X.shape}")
             check = _BlockCheck(X.shape[1], np.float32 if X.dtype == np.float32 else np.float64)
             weights = check_sample_weight(sample_weight, X.shape[0], check.dtype)
-            rows = X.shape[0] if X.shape[0] <= self.INIT_ROWS else np.sort(
-                rng.choice(X.shape[0], self.INIT_ROWS, replace=False))
+            # distinct random rows, drawn without a permutation of all n rows
+            rows = X.shape[0] if X.shape[0] <= self.INIT_ROWS else np.unique(
+                rng.randint(0, X.shape[0], size=self.INIT_ROWS))
             sample = check(np.asarray(X[:rows] if np.isscalar(rows) else X[rows]))
             rows_per_block = self.batch_size or self._block_rows(X.shape[1], check.dtype)
             blocks = RowBlocks(X, weights, rows_per_block, check)
