@@ -69,35 +69,39 @@ class PatternConditionals:
 
     observed: np.ndarray
     log_prob: np.ndarray
-    means: list
-    covariances: list
+    means: np.ndarray
+    covariances: np.ndarray
+
+
+def _batched_cholesky(matrices):
+    """Cholesky factors of a stack; a numerically singular one gets the smallest jitter."""
+    try:
+        return np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        return np.stack([_jittered_cholesky(m) for m in matrices])
 
 
 def pattern_conditionals(X_rows, observed, theta: GaussianMixtureParams, full_cov):
     """Marginal log-densities of the observed coordinates and conditional moments of the
-    missing ones, for rows sharing one pattern."""
-    missing = ~observed
-    n_obs = int(observed.sum())
-    Xo = X_rows[:, observed].astype(np.float64)
+    missing ones, for rows sharing one pattern, every component at once."""
+    obs, mis = np.flatnonzero(observed), np.flatnonzero(~observed)
+    means = np.asarray(theta.means, dtype=np.float64)
     with np.errstate(divide="ignore"):
         log_weights = np.log(np.asarray(theta.weights, dtype=np.float64))
-    log_prob = np.empty((X_rows.shape[0], len(log_weights)))
-    means, covariances = [], []
-    for k, (mean, cov) in enumerate(zip(np.asarray(theta.means, np.float64), full_cov)):
-        diff = Xo - mean[observed]
-        if n_obs:
-            inv_chol = np.linalg.inv(_jittered_cholesky(cov[np.ix_(observed, observed)]))
-            z = diff @ inv_chol.T
-            log_det = -2.0 * np.sum(np.log(np.diag(inv_chol)))
-            log_prob[:, k] = -0.5 * (n_obs * _LOG_2PI + log_det + np.einsum("ij,ij->i", z, z))
-            gain = (cov[np.ix_(missing, observed)] @ inv_chol.T) @ inv_chol
-        else:
-            log_prob[:, k] = 0.0
-            gain = np.zeros((int(missing.sum()), 0))
-        log_prob[:, k] += log_weights[k]
-        means.append(mean[missing] + diff @ gain.T)
-        covariances.append(cov[np.ix_(missing, missing)] - gain @ cov[np.ix_(observed, missing)])
-    return PatternConditionals(observed, log_prob, means, covariances)
+    diff = X_rows[:, obs].astype(np.float64)[None] - means[:, None, obs]  # (K, n, o)
+    K, n = means.shape[0], X_rows.shape[0]
+    if obs.size:
+        inv_chol = np.linalg.inv(_batched_cholesky(full_cov[:, obs][:, :, obs]))
+        z = diff @ np.swapaxes(inv_chol, 1, 2)
+        log_det = -2.0 * np.log(np.diagonal(inv_chol, axis1=1, axis2=2)).sum(axis=1)
+        log_prob = -0.5 * (obs.size * _LOG_2PI + log_det[:, None] + np.einsum("kni,kni->kn", z, z))
+        gain = full_cov[:, mis][:, :, obs] @ (np.swapaxes(inv_chol, 1, 2) @ inv_chol)
+    else:
+        log_prob = np.zeros((K, n))
+        gain = np.zeros((K, mis.size, 0))
+    cond_means = means[:, None, mis] + diff @ np.swapaxes(gain, 1, 2)
+    cond_covs = full_cov[:, mis][:, :, mis] - gain @ full_cov[:, obs][:, :, mis]
+    return PatternConditionals(observed, log_prob.T + log_weights, cond_means, cond_covs)
 
 
 class MissingDataProblem(GaussianMixtureProblem):
@@ -161,17 +165,16 @@ class MissingDataProblem(GaussianMixtureProblem):
                 loglik += float(w @ norm)
             else:
                 loglik += float(norm.sum())
-            completed = np.empty((rows.size, D))
-            completed[:, observed] = X[rows][:, observed]
-            for k in range(K):
-                r = resp[:, k]
-                completed[:, missing] = pattern.means[k]
-                diff = completed - anchor[k]
-                total = r.sum()
-                weight[k] += total
-                first[k] += r @ diff
-                second[k] += (diff * r[:, None]).T @ diff
-                second[k][np.ix_(missing, missing)] += total * pattern.covariances[k]
+            completed = np.empty((K, rows.size, D))
+            completed[:, :, observed] = X[rows][:, observed]
+            completed[:, :, missing] = pattern.means
+            diff = completed - anchor[:, None, :]
+            totals = resp.sum(axis=0)
+            weight += totals
+            first += np.einsum("nk,knd->kd", resp, diff)
+            second += np.swapaxes(diff * resp.T[:, :, None], 1, 2) @ diff
+            mis = np.flatnonzero(missing)
+            second[:, mis[:, None], mis] += totals[:, None, None] * pattern.covariances
         if not self.covariance.full_moments:
             second = np.diagonal(second, axis1=1, axis2=2).copy()
         dtype = theta.means.dtype
@@ -192,16 +195,15 @@ class MissingDataProblem(GaussianMixtureProblem):
         for rows, pattern in self.patterns(X, theta):
             missing = ~pattern.observed
             resp = responsibilities(pattern.log_prob, weights)
-            mean = sum(resp[:, [k]] * m for k, m in enumerate(pattern.means))
+            mean = np.einsum("nk,knm->nm", resp, pattern.means)
             values = _draw_conditional(rng, resp, pattern) if rng is not None else mean
             completed[np.ix_(rows, np.flatnonzero(missing))] = values
             if return_std:
                 # law of total variance, about the mixture mean (no cancellation); a far
                 # outlier may overflow to an infinite variance, never NaN
                 with np.errstate(over="ignore"):
-                    variance = sum(resp[:, [k]] * (np.diag(c) + (m - mean) ** 2)
-                                   for k, (m, c) in enumerate(zip(pattern.means,
-                                                                  pattern.covariances)))
+                    variance = (resp @ np.diagonal(pattern.covariances, axis1=1, axis2=2)
+                                + np.einsum("nk,knm->nm", resp, (pattern.means - mean) ** 2))
                 std[np.ix_(rows, np.flatnonzero(missing))] = np.sqrt(np.maximum(variance, 0.0))
         return completed, std
 
