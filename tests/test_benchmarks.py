@@ -138,3 +138,151 @@ def test_hmm_benchmark_options():
         bench.parse_args(["--cases", "nope"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--iters", "0"])
+
+
+# -- benchmarks/bench_impute.py --------------------------------------------------------------
+BENCH_IMPUTE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_impute.py"
+
+
+def load_bench_impute():
+    spec = importlib.util.spec_from_file_location("emkit_bench_impute", BENCH_IMPUTE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_impute_benchmark():
+    # One thread, as for the other benchmarks: a smoke test sharing the cores with xdist.
+    bench = load_bench_impute()
+    rows = bench.main(["--quick", "--threads", "1"])
+
+    keys = [(r["dataset"], r["rate"], r["method"]) for r in rows]
+    assert keys == [(d, bench.QUICK_RATE, m) for d in bench.DATASETS for m in bench.METHODS]
+    for row in rows:
+        assert row["n_samples"] == bench.QUICK_SAMPLES and row["n_seeds"] == 1, row
+        assert row["n_failed"] == 0 and not row["errors"], row
+        assert math.isfinite(row["rmse"]) and 0 < row["rmse"] < 2, row
+        assert _positive_finite(row["seconds"]), row
+        assert 0 < row["missing_fraction"] < 2 * bench.QUICK_RATE, row
+    by = {(r["dataset"], r["method"]): r for r in rows}
+    # Column means of standardised columns: RMSE about 1; the Gaussian data are correlated,
+    # so the conditional mean under a fitted Gaussian does much better.
+    assert by[("gaussian", "em")]["rmse"] < by[("gaussian", "mean")]["rmse"]
+    assert by[("gaussian", "em")]["rmse"] < 0.8 * by[("gaussian", "mean")]["rmse"]
+    assert by[("gaussian", "em")]["n_iter"] >= 1
+    assert by[("gaussian", "em-mixture")]["n_iter"] <= bench.QUICK_MIXTURE_MAX_ITER
+
+    report = bench.format_report(rows, seeds=[0])
+    for label in ("RMSE", "seconds", "EMImputer", "EM mixture", "IterativeImputer",
+                  "KNNImputer", "mean (SimpleImputer)"):
+        assert label in report
+    targets = [line for line in report.splitlines() if line.startswith("target ")]
+    assert len(targets) == 3
+    assert targets[0].startswith("target EMImputer RMSE < mean imputation RMSE everywhere: "
+                                 "yes")
+
+
+def test_impute_benchmark_pieces():
+    import numpy as np
+
+    bench = load_bench_impute()
+    args = bench.parse_args(["--datasets", "wine,gaussian", "--rates", "0.2,0.5",
+                             "--seeds", "2", "--methods", "em,mean"])
+    assert (args.datasets, args.rates, args.seeds, args.methods) == (
+        ["wine", "gaussian"], [0.2, 0.5], 2, ["em", "mean"])
+    default = bench.parse_args([])
+    assert default.rates == [0.1, 0.3, 0.5] and default.seeds == 3
+    assert default.datasets == list(bench.DATASETS) and default.em_tol is None
+    quick = bench.parse_args(["--quick"])
+    assert quick.rates == [bench.QUICK_RATE] and quick.seeds == 1
+    for bad in (["--datasets", "iris"], ["--rates", "0"], ["--rates", "1.5"],
+                ["--seeds", "0"], ["--methods", "em,magic"]):
+        with pytest.raises(SystemExit):
+            bench.parse_args(bad)
+
+    # Masks: no row and no column entirely missing, even at a high rate on few columns.
+    rng = np.random.default_rng(0)
+    mask = bench.mcar_mask((500, 3), 0.6, rng)
+    assert not mask.all(axis=1).any() and not mask.all(axis=0).any()
+    assert 0.4 < mask.mean() < 0.6  # below the rate: all-missing rows were re-drawn
+
+    # The Gaussian data: a correlation matrix (unit diagonal, positive definite).
+    corr = bench.gaussian_correlation()
+    assert np.allclose(np.diag(corr), 1.0) and np.linalg.eigvalsh(corr).min() > 0
+    # Real datasets standardised before masking.
+    wine = bench.load_dataset("wine", 0).X
+    assert wine.shape == (178, 13)
+    assert np.allclose(wine.mean(axis=0), 0.0) and np.allclose(wine.std(axis=0), 1.0)
+
+
+# -- benchmarks/bench_scale.py ---------------------------------------------------------------
+BENCH_SCALE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+
+
+def load_bench_scale():
+    spec = importlib.util.spec_from_file_location("emkit_bench_scale", BENCH_SCALE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_scale_benchmark(tmp_path, capsys):
+    # Tiny sizes, one thread; every fit runs in its own child process, watched from here.
+    bench = load_bench_scale()
+    results = bench.main(["--quick", "--threads", "1", "--workdir", str(tmp_path)])
+    report = capsys.readouterr().out
+
+    # the data file and the work directory are gone
+    assert not Path(results["workdir"]).exists() and list(tmp_path.iterdir()) == []
+
+    rows, subset = results["ooc"]["rows"], bench.QUICK["subset_rows"]
+    assert [(r["library"], r["source"], r["rows"]) for r in rows] == [
+        ("emkit", "memmap", bench.QUICK["rows"]), ("emkit", "blocks", bench.QUICK["rows"]),
+        ("emkit", "in-memory", bench.QUICK["rows"]), ("emkit", "memmap", subset),
+        ("emkit", "in-memory", subset), ("sklearn", "in-memory", subset)]
+    for row in rows:
+        assert row["n_iter"] == 3 and len(row["iter_s"]) == 3, row
+        assert all(_positive_finite(t) for t in row["iter_s"]), row
+        for key in ("fit_s", "s_per_iter", "ns_per_row_iter", "peak_rss_mib",
+                    "peak_anon_mib", "peak_file_mib", "baseline_rss_mib"):
+            assert _positive_finite(row[key]), (key, row)
+        assert row["setup_s"] >= 0 and row["tail_s"] >= 0, row
+        assert row["peak_rss_mib"] >= row["baseline_rss_mib"] - 1, row
+        assert math.isfinite(row["lower_bound"]), row
+    # same data, same initial parameters, same iterations: the same fit, up to round-off
+    by_rows = {}
+    for row in rows:
+        by_rows.setdefault(row["rows"], []).append(row["lower_bound"])
+    for bounds in by_rows.values():
+        assert max(bounds) - min(bounds) <= 1e-4 * abs(bounds[0]), by_rows
+
+    online = results["online"]
+    assert online["online"]["rows"] == bench.QUICK["stream_rows"]
+    assert online["online"]["n_batches"] == bench.QUICK["stream_rows"] // bench.QUICK[
+        "stream_batch"]
+    assert online["batch"]["converged"]
+    for part in ("online", "batch"):
+        assert math.isfinite(online[part]["heldout_loglik"])
+        assert _positive_finite(online[part]["seconds"])
+        assert _positive_finite(online[part]["peak_rss_mib"])
+    assert online["online"]["rel_diff_vs_batch"] <= 0.05  # loose: 200,000 rows only
+    assert online["true_heldout_loglik"] >= online["batch"]["heldout_loglik"] - 0.05
+
+    for label in ("VERDICT [1]", "VERDICT [2]", "peak RSS", "peak anon", "s/iter",
+                  "held-out mean LL"):
+        assert label in report
+
+
+def test_scale_benchmark_options():
+    bench = load_bench_scale()
+    args = bench.parse_args([])
+    assert (args.rows, args.subset_rows, args.stream_rows, args.batch_rows) == (
+        100_000_000, 10_000_000, 10_000_000, 1_000_000)
+    assert args.iters == 3 and args.parts == ["ooc", "online"] and args.drop_cache
+    quick = bench.parse_args(["--quick", "--parts", "online", "--stream-rows", "1000"])
+    assert quick.rows == bench.QUICK["rows"] and quick.stream_rows == 1000
+    assert quick.parts == ["online"]
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--parts", "nope"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--iters", "0"])

@@ -47,14 +47,17 @@ def pattern_groups(missing: np.ndarray) -> list[PatternGroup]:
     _, first, inverse = np.unique(_codes(missing), return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     sizes = missing[first].sum(axis=1)
+    row_sizes = sizes[inverse]
+    order = np.argsort(row_sizes, kind="stable")
     groups = []
     for s in np.unique(sizes):
         patterns = np.flatnonzero(sizes == s)
         local = np.full(first.shape[0], -1)
         local[patterns] = np.arange(patterns.size)
-        rows = np.flatnonzero(np.isin(inverse, patterns))
-        columns = np.array([np.flatnonzero(missing[first[p]]) for p in patterns])
-        groups.append(PatternGroup(rows, local[inverse[rows]], columns.reshape(patterns.size, s)))
+        lo, hi = np.searchsorted(row_sizes[order], [s, s + 1])
+        rows = np.sort(order[lo:hi])
+        columns = np.nonzero(missing[first[patterns]])[1].reshape(patterns.size, s)
+        groups.append(PatternGroup(rows, local[inverse[rows]], columns))
     return groups
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from ._conditionals import conditionals
+from ._conditionals import conditionals, pattern_groups
 from ._gaussian_problem import GaussianMixtureProblem
 from ._stats import GaussianStats
 
@@ -59,7 +59,25 @@ class MissingDataProblem(GaussianMixtureProblem):
             log_weights = np.log(np.asarray(theta.weights, dtype=np.float64))
         part = np.asarray(X[rows], dtype=np.float64)
         return rows, conditionals(part, missing[rows], np.asarray(theta.means, np.float64),
-                                  np.asarray(precisions, np.float64), log_det, log_weights)
+                                  np.asarray(precisions, np.float64), log_det, log_weights,
+                                  groups=self._groups(X, missing[rows]))
+
+    #: Pattern groups of this many recent blocks are kept: EM reads the same blocks every
+    #: iteration, and grouping the patterns costs more than the rest of the E-step.
+    GROUP_CACHE_BLOCKS = 64
+
+    def _groups(self, X, missing):
+        """The pattern groups of a block, computed once per block of a fit."""
+        cache = self.__dict__.setdefault("_group_cache", {})
+        key = (X.__array_interface__["data"][0], X.shape, X.strides)
+        entry = cache.get(key)
+        if entry is not None and np.array_equal(entry[0], missing):
+            return entry[1]
+        groups = pattern_groups(missing)
+        if len(cache) >= self.GROUP_CACHE_BLOCKS:
+            cache.pop(next(iter(cache)))
+        cache[key] = (missing, groups)
+        return groups
 
     def weighted_log_prob(self, X, theta):
         rows, cond = self.conditionals(X, theta)
