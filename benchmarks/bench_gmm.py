@@ -44,6 +44,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
+from _common import choices as _choices  # noqa: E402
+from _common import fmt as _fmt  # noqa: E402
+from _common import relative_difference  # noqa: E402
+
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 REG_COVAR = 1e-6
 SEED = 0
@@ -199,11 +204,6 @@ def peak_memory_mb(library, X, covariance_type, n_components, init, max_iter) ->
     return peak / 2**20
 
 
-def relative_difference(a: float, b: float) -> float:
-    """|a - b| / max(1, |b|): relative for log-likelihoods far from 0, absolute near it."""
-    return abs(a - b) / max(1.0, abs(b))
-
-
 def bench_row(case: Case, n_samples, X, kmeans_seconds, covariance_type, init, *, iters,
               repeats, memory) -> dict:
     dtype = X.dtype
@@ -300,14 +300,6 @@ def machine_note() -> str:
     ])
 
 
-def _fmt(value, spec: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
-
-
 _COLUMNS = [  # (header, key, format, width)
     ("case", "case", "", 7),
     ("n_samples", "n_samples", ",d", 10),
@@ -387,14 +379,6 @@ def format_report(rows, *, iters, repeats, memory) -> str:
 
 
 # -- command line ----------------------------------------------------------------------------
-def _choices(text: str, allowed, what: str) -> list:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = [item for item in items if item not in allowed]
-    if unknown or not items:
-        raise argparse.ArgumentTypeError(
-            f"unknown {what} {unknown or text!r}; choose from {', '.join(allowed)}")
-    return list(dict.fromkeys(items))
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -492,6 +476,7 @@ import time
 t0 = time.perf_counter()
 import numpy as np
 from emkit import GaussianMixture
+
 t1 = time.perf_counter()
 X = np.random.RandomState(0).randn(1000, 2)
 for covariance_type in ("full", "tied", "diag", "spherical"):

@@ -36,12 +36,19 @@ import math
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 import warnings
 from typing import NamedTuple
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
+from _common import choices as _choices  # noqa: E402
+from _common import fmt as _fmt  # noqa: E402
+from _common import relative_difference  # noqa: E402
+from _common import load_note  # noqa: E402
 
 SEED = 0
 
@@ -257,11 +264,6 @@ def peak_memory_mb(library, case, sizes, X, lengths, init, n_iter, implementatio
     return peak / 2**20
 
 
-def relative_difference(a: float, b: float) -> float:
-    """|a - b| / max(1, |b|): relative for log-likelihoods far from 0, absolute near it."""
-    return abs(a - b) / max(1.0, abs(b))
-
-
 def _warm_slice(X, lengths):
     """At most two sequences, each cut to at most 500 rows: a cheap warm-up fit."""
     keep = min(len(lengths), 2)
@@ -365,24 +367,6 @@ def _threading_layer() -> str:
         return f"{numba.config.THREADING_LAYER!r} (not started)"
 
 
-def load_note() -> str:
-    """The 1/5/15-minute load averages: on a shared machine, a load above the core count
-    means the timings (2-thread numba kernels most of all) are disturbed."""
-    try:
-        loads = os.getloadavg()
-    except (AttributeError, OSError):  # pragma: no cover - not on Unix
-        return "load average: unknown"
-    return "load average (1/5/15 min): " + " ".join(f"{v:.2f}" for v in loads)
-
-
-def _fmt(value, spec: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
-
-
 _COLUMNS = [  # (header, key, format, width)
     ("case", "case", "", 18),
     ("seqs x len", "_shape", "", 11),
@@ -446,14 +430,6 @@ def format_report(rows, *, iters, repeats, memory, implementation="log") -> str:
 
 
 # -- command line --------------------------------------------------------------------------
-def _choices(text: str, allowed, what: str) -> list:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = [item for item in items if item not in allowed]
-    if unknown or not items:
-        raise argparse.ArgumentTypeError(
-            f"unknown {what} {unknown or text!r}; choose from {', '.join(allowed)}")
-    return list(dict.fromkeys(items))
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(

@@ -54,6 +54,7 @@ import argparse
 import gc
 import math
 import os
+import sys
 import platform
 import statistics
 import time
@@ -61,6 +62,11 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
+from _common import choices as _choices  # noqa: E402
+from _common import fmt as _fmt  # noqa: E402
+from _common import load_note  # noqa: E402
 
 SEED = 0
 
@@ -349,22 +355,6 @@ def machine_note() -> str:
     ])
 
 
-def load_note() -> str:
-    try:
-        loads = os.getloadavg()
-    except (AttributeError, OSError):  # pragma: no cover - not on Unix
-        return "load average: unknown"
-    return "load average (1/5/15 min): " + " ".join(f"{v:.2f}" for v in loads)
-
-
-def _fmt(value, spec: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
-
-
 _COLUMNS = [  # (header, key, format, width)
     ("dataset", "dataset", "", 8),
     ("n x D", "_shape", "", 9),
@@ -509,14 +499,6 @@ def format_report(rows, *, seeds, em_tol=None, mixture_max_iter=None) -> str:
 
 
 # -- command line ----------------------------------------------------------------------------
-def _choices(text: str, allowed, what: str) -> list:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = [item for item in items if item not in allowed]
-    if unknown or not items:
-        raise argparse.ArgumentTypeError(
-            f"unknown {what} {unknown or text!r}; choose from {', '.join(allowed)}")
-    return list(dict.fromkeys(items))
-
 
 def _rates(text: str) -> list:
     try:
