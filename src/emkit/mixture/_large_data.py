@@ -15,7 +15,8 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .._em import Monitor, RowBlocks, fit_with_restarts
 from .._online import OnlineState, online_step, run_minibatch_em
-from .._sources import BlockStream, DaskBlocks, is_block_source, is_dask_collection
+from .._sources import (BlockStream, DaskBlocks, is_block_source, is_dask_collection,
+                        release_pages)
 from .._validation import check_sample_weight, validate_params
 from ._init import initial_responsibilities
 from ._missing import MissingDataProblem, fill_with_column_means
@@ -85,7 +86,8 @@ class LargeDataFitting:
             # distinct random rows, drawn without a permutation of all n rows
             rows = X.shape[0] if X.shape[0] <= self.INIT_ROWS else np.unique(
                 rng.randint(0, X.shape[0], size=self.INIT_ROWS))
-            sample = check(np.asarray(X[:rows] if np.isscalar(rows) else X[rows]))
+            sample = check(np.array(X[:rows] if np.isscalar(rows) else X[rows]))
+            release_pages(X, 0, X.shape[0])  # the scattered reads mapped much of the file
             rows_per_block = self.batch_size or self._block_rows(X.shape[1], check.dtype)
             blocks = RowBlocks(X, weights, rows_per_block, check)
             return blocks, sample, check
