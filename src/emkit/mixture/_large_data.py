@@ -48,6 +48,17 @@ class _BlockCheck:
         return X.astype(self.dtype, copy=False)
 
 
+def _read_rows(X, rows, chunk=1024):
+    """X[rows] (sorted indices) read a chunk at a time, a memmap's pages released after
+    each chunk: readahead around scattered rows would otherwise map much of the file."""
+    parts = []
+    for start in range(0, rows.size, chunk):
+        part = rows[start:start + chunk]
+        parts.append(np.array(X[part]))
+        release_pages(X, int(part[0]), int(part[-1]) + 1)
+    return np.concatenate(parts)
+
+
 class LargeDataFitting:
     """``partial_fit`` and the streamed ``fit`` of GaussianMixture (a mixin)."""
 
@@ -86,8 +97,7 @@ class LargeDataFitting:
             # distinct random rows, drawn without a permutation of all n rows
             rows = X.shape[0] if X.shape[0] <= self.INIT_ROWS else np.unique(
                 rng.randint(0, X.shape[0], size=self.INIT_ROWS))
-            sample = check(np.array(X[:rows] if np.isscalar(rows) else X[rows]))
-            release_pages(X, 0, X.shape[0])  # the scattered reads mapped much of the file
+            sample = check(_read_rows(X, np.arange(rows) if np.isscalar(rows) else rows))
             rows_per_block = self.batch_size or self._block_rows(X.shape[1], check.dtype)
             blocks = RowBlocks(X, weights, rows_per_block, check)
             return blocks, sample, check
