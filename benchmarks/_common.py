@@ -39,3 +39,22 @@ def load_note() -> str:
 def relative_difference(a: float, b: float) -> float:
     """|a - b| / max(1, |b|): relative for log-likelihoods far from 0, absolute near it."""
     return abs(a - b) / max(1.0, abs(b))
+
+
+def run_with_threads(run, args, load_libraries):
+    """``run(args)``, with BLAS/OpenMP (threadpoolctl) and numba limited to ``args.threads``
+    threads when it is set. ``load_libraries()`` is called first, so that the limit
+    reaches libraries that load lazily."""
+    if args.threads is None:
+        return run(args)
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    load_libraries()
+    numba_threads = numba.get_num_threads()
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=args.threads):
+            return run(args)
+    finally:
+        numba.set_num_threads(numba_threads)

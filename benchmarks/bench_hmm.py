@@ -47,6 +47,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
 from _common import fmt as _fmt  # noqa: E402
+from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
 from _common import load_note  # noqa: E402
 
@@ -467,20 +468,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> list:
     """Run the benchmark, print the report, return one dict per case."""
-    args = parse_args(argv)
-    if args.threads is None:
-        return _run(args)
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    machine_note()  # loads the BLAS and OpenMP libraries, so that the limit reaches them
-    numba_threads = numba.get_num_threads()
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        with threadpool_limits(limits=args.threads):
-            return _run(args)
-    finally:
-        numba.set_num_threads(numba_threads)
+    # machine_note() loads the BLAS and OpenMP libraries, so that a thread limit reaches them
+    return run_with_threads(_run, parse_args(argv), machine_note)
 
 
 def _run(args) -> list:
