@@ -2,6 +2,7 @@
 
 from ._exceptions import (
     ConvergenceWarning,
+    DegenerateFitWarning,
     InvalidParameterError,
     LikelihoodDecreaseWarning,
     ModelFileError,
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "DegenerateFitWarning",
     "GaussianMixture",
     "InvalidParameterError",
     "LikelihoodDecreaseWarning",

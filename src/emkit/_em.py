@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
-from ._exceptions import ConvergenceWarning, LikelihoodDecreaseWarning
+from ._exceptions import ConvergenceWarning, DegenerateFitWarning, LikelihoodDecreaseWarning
 from ._sources import release_pages
 
 #: Rows per block are chosen so that a block's (rows x width) temporaries stay near this size.
@@ -80,7 +80,14 @@ def block_rows_for(row_width: int, itemsize: int = 8, budget: int = DEFAULT_BLOC
 
 def expectation(problem: EMProblem, blocks, theta) -> tuple[Any, float]:
     """One E-step over all blocks: the summed statistics and the log-likelihood per unit
-    of weight (``blocks.total_weight``; when that is None, the weight of the rows seen).
+    of weight (``blocks.total_weight``; when that is None, the weight of the rows seen)."""
+    stats, loglik, weight = summed_expectation(problem, blocks, theta)
+    return stats, loglik / weight
+
+
+def summed_expectation(problem: EMProblem, blocks, theta) -> tuple[Any, float, float]:
+    """One E-step over all blocks: the summed statistics, the summed log-likelihood and
+    the weight it is per (``blocks.total_weight``, else the weight of the rows seen).
 
     A data source may compute the whole E-step itself (``blocks.expectation``: on a Dask
     cluster, say) and return the summed statistics, log-likelihood and weight.
@@ -100,7 +107,7 @@ def expectation(problem: EMProblem, blocks, theta) -> tuple[Any, float]:
         if stats is None:
             raise ValueError("the data have no rows")
     total = getattr(blocks, "total_weight", None)
-    return stats, loglik / (weight if total is None else total)
+    return stats, loglik, float(weight if total is None else total)
 
 
 @dataclass
@@ -114,6 +121,21 @@ class EMRun:
     lower_bound: float = -np.inf
     #: Set by fit_with_restarts: the lower-bound history of every restart, in order.
     restart_lower_bounds: list = field(default_factory=list)
+    #: Indices of the components judged degenerate (spurious); empty when none is.
+    degenerate: tuple = ()
+    #: The weight (rows, or total row weight) the last E-step's lower bound is per; None
+    #: when the runner does not record it.
+    weight: float | None = None
+
+    def preferred_to(self, other: "EMRun | None") -> bool:
+        """Whether this run beats ``other``: a non-degenerate run beats a degenerate one;
+        otherwise scikit-learn's rule, kept for identical results (a higher final lower
+        bound, or ``other`` has none)."""
+        if other is None:
+            return True
+        if bool(self.degenerate) != bool(other.degenerate):
+            return not self.degenerate
+        return self.lower_bound > other.lower_bound or other.lower_bound == -np.inf
 
 
 class Monitor:
@@ -199,7 +221,8 @@ def run_em(
     slack = 0.0
     for n_iter in range(1, max_iter + 1):
         previous, old_theta = run.lower_bound, run.theta
-        stats, current = expectation(problem, blocks, run.theta)
+        stats, loglik, run.weight = summed_expectation(problem, blocks, run.theta)
+        current = loglik / run.weight
         run.theta = problem.m_step(stats, run.theta)
         run.lower_bound, run.n_iter = current, n_iter
         run.lower_bounds.append(current)
@@ -224,26 +247,45 @@ def fit_with_restarts(
     monitor: Monitor,
     lower_bound: float = -np.inf,
     runner: Callable[..., EMRun] | None = None,
+    degenerate: Callable[[EMRun], Any] | None = None,
+    extra_starts: int = 0,
 ) -> EMRun:
-    """Run EM from ``n_init`` starting points drawn by ``start()``; keep the run with the
-    highest final lower bound. Warns with ConvergenceWarning when that run did not converge.
+    """Run EM from ``n_init`` starting points drawn by ``start()``; keep the best run.
+
+    The best run is the one with the highest final lower bound among the runs that are not
+    degenerate (``degenerate(run)`` returns the indices of the run's spurious components;
+    without it no run is). When every run so far is degenerate, up to ``extra_starts``
+    more starts are drawn until one is not; if none is, the best degenerate run is kept
+    with a DegenerateFitWarning naming its components. Warns with ConvergenceWarning when
+    the kept run did not converge.
 
     ``runner`` replaces :func:`run_em` for each run (mini-batch EM, say); it takes the same
     arguments.
     """
-    best, histories = None, []
-    for init in range(n_init):
+    best, histories, init = None, [], 0
+    while init < n_init or (best.degenerate and init < n_init + extra_starts):
         monitor.start(init)
         theta = start()
         run = (runner or run_em)(problem, blocks, theta, tol=tol, max_iter=max_iter,
                                  monitor=monitor, lower_bound=lower_bound)
         if max_iter > 0:
             monitor.end(run.lower_bound, run.converged)
+        if degenerate is not None:
+            run.degenerate = tuple(int(k) for k in degenerate(run))
         histories.append(list(run.lower_bounds))
-        # scikit-learn's rule, kept for identical results: the first run, or a better one.
-        if best is None or run.lower_bound > best.lower_bound or best.lower_bound == -np.inf:
+        if run.preferred_to(best):
             best = run
+        init += 1
     best.restart_lower_bounds = histories
+    if best.degenerate:
+        warnings.warn(
+            f"Every one of the {init} EM runs ended in a degenerate fit; in the one kept, "
+            f"component(s) {list(best.degenerate)} collapsed (too few rows, or a covariance "
+            "at the reg_covar floor). Try fewer components, a larger reg_covar, rescaled "
+            "features, or init_params='hierarchical'.",
+            DegenerateFitWarning,
+            stacklevel=3,
+        )
     if max_iter > 0 and not best.converged:
         warnings.warn(
             "Best performing initialization did not converge. Try different init "
@@ -252,3 +294,32 @@ def fit_with_restarts(
             stacklevel=3,
         )
     return best
+
+
+def short_run_starts(
+    problem: EMProblem,
+    blocks: RowBlocks,
+    draw: Callable[[], Any],
+    *,
+    n_runs: int,
+    n_keep: int,
+    max_iter: int,
+    tol: float,
+    degenerate: Callable[[EMRun], Any] | None = None,
+) -> list:
+    """em-EM starting points (Biernacki, Celeux and Govaert 2003): ``n_runs`` short EM
+    runs from ``draw()`` starts (at most ``max_iter`` iterations, or until the lower bound
+    changes by less than ``tol``); the parameters of the ``n_keep`` best, best first, a
+    non-degenerate run before any degenerate one."""
+    quiet = Monitor(0)
+    runs = []
+    for _ in range(n_runs):
+        with warnings.catch_warnings():
+            # a short run from a rough start may wobble; only its end point matters
+            warnings.simplefilter("ignore", LikelihoodDecreaseWarning)
+            run = run_em(problem, blocks, draw(), tol=tol, max_iter=max_iter, monitor=quiet)
+        if degenerate is not None:
+            run.degenerate = tuple(int(k) for k in degenerate(run))
+        runs.append(run)
+    runs.sort(key=lambda run: (bool(run.degenerate), -run.lower_bound))
+    return [run.theta for run in runs[:n_keep]]

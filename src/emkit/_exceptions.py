@@ -4,12 +4,17 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 __all__ = [
     "ConvergenceWarning",
+    "DegenerateFitWarning",
     "InvalidParameterError",
     "LikelihoodDecreaseWarning",
     "ModelFileError",
     "NotFittedError",
     "UnvisitedStateWarning",
 ]
+
+
+class DegenerateFitWarning(UserWarning):
+    """Every restart of a fit ended with a spurious (collapsed or near-empty) component."""
 
 
 class InvalidParameterError(ValueError, TypeError):

@@ -6,11 +6,13 @@ import numbers
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
+from ..mixture._init import hierarchical_start
 from ._base import BaseHMM, check_feature_count
 from ._gaussian_emission import GaussianEmission, gaussian_emission_params
 
@@ -91,6 +93,12 @@ class GaussianHMM(BaseHMM):
     learning_decay, learning_offset : float
         Step sizes of :meth:`partial_fit` (online Baum-Welch): (t + learning_offset) **
         -learning_decay after t updates.
+    emission_init : {'kmeans', 'hierarchical'}, default='kmeans'
+        How the starting means are found (init_params 'm'): hmmlearn's k-means, or the
+        cluster means of mclust's model-based hierarchical clustering of at most
+        ``init_subsample`` rows (deterministic with no more rows than that).
+    init_subsample : int, default=2000
+        Rows the 'hierarchical' start clusters (a random subsample when there are more).
 
     Attributes
     ----------
@@ -109,6 +117,8 @@ class GaussianHMM(BaseHMM):
         **BaseHMM._parameter_constraints,
         "covariance_type": [Options(("spherical", "diag", "full", "tied"))],
         "min_covar": [Interval(numbers.Real, 0, None, closed="left")],
+        "emission_init": [Options(("kmeans", "hierarchical"))],
+        "init_subsample": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(self, n_components=1, covariance_type="diag", min_covar=1e-3,
@@ -116,7 +126,7 @@ class GaussianHMM(BaseHMM):
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
                  implementation="log", learning_decay=0.7,
-                 learning_offset=10.0):
+                 learning_offset=10.0, emission_init="kmeans", init_subsample=2000):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
@@ -128,6 +138,8 @@ class GaussianHMM(BaseHMM):
         self.means_weight = means_weight
         self.covars_prior = covars_prior
         self.covars_weight = covars_weight
+        self.emission_init = emission_init
+        self.init_subsample = init_subsample
 
     @property
     def covars_(self):
@@ -156,9 +168,7 @@ class GaussianHMM(BaseHMM):
         attributes = {}
         if needs_init("m", "means_"):
             check_enough_rows(X, self.n_components)
-            kmeans = KMeans(n_clusters=self.n_components, random_state=self.random_state,
-                            n_init=10)
-            attributes["means_"] = kmeans.fit(X).cluster_centers_
+            attributes["means_"] = self._starting_means(X)
         if needs_init("c", "covariances_"):
             cv = starting_covariance(X, self.min_covar)
             K = self.n_components
@@ -169,6 +179,20 @@ class GaussianHMM(BaseHMM):
                 "tied": cv,
             }[self.covariance_type]
         return attributes
+
+    def _starting_means(self, X):
+        K = self.n_components
+        if self.emission_init == "kmeans":
+            kmeans = KMeans(n_clusters=K, random_state=self.random_state, n_init=10)
+            return kmeans.fit(X).cluster_centers_
+        if self.init_subsample < K:
+            raise ValueError(f"init_subsample={self.init_subsample} is smaller than "
+                             f"n_components={K}: the hierarchical start cuts the subsample "
+                             "into n_components clusters")
+        rows, resp = hierarchical_start(X, K, None, check_random_state(self.random_state),
+                                        subsample=self.init_subsample,
+                                        covariance_type=self.covariance_type)
+        return (resp.T @ X[rows]) / resp.sum(axis=0)[:, None]
 
     def _emission_params(self, attributes):
         K = self.n_components

@@ -12,11 +12,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..io import register_model
-from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_run_starts
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
-from ._init import INIT_METHODS, initial_responsibilities
+from ._degeneracy import degenerate_components
+from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
 from .._sources import is_dask_collection
 from ._large_data import LargeDataFitting, is_streamed
 from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
@@ -46,8 +47,21 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         Maximum number of EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the fit with the highest final lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the starting responsibilities are drawn.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hierarchical', \
+'em-em'}, default='kmeans'
+        How each run starts. The first four are scikit-learn's (the same draws from the
+        same ``random_state``). 'hierarchical': mclust's start, the ``n_components``-cluster
+        cut of a model-based agglomerative hierarchical clustering (Fraley 1998) of at most
+        ``init_subsample`` rows; with no more rows than that it is deterministic and one
+        run is made whatever ``n_init``. 'em-em': ``EM_EM_SHORT_RUNS`` (or 5 per restart,
+        if more) short EM runs of at most ``EM_EM_SHORT_ITER`` iterations from random
+        partitions (rows assigned to the nearest of k-means++ seeds), the ``n_init``
+        best continued to convergence (Biernacki, Celeux and Govaert 2003); a streamed
+        fit runs the short runs on its starting sample.
+    init_subsample : int, default=2000
+        Rows the 'hierarchical' start clusters: a random subsample (in proportion to the
+        row weights) when there are more. At least ``n_components``; its cost grows as
+        its square.
     weights_init : array-like of shape (n_components,), default=None
         User-provided initial weights.
     means_init : array-like of shape (n_components, n_features), default=None
@@ -77,6 +91,12 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         updates (0.5 < learning_decay <= 1), as in scikit-learn's
         LatentDirichletAllocation.
 
+    Spurious solutions: a run whose fit has a degenerate component (fewer effective rows
+    than its covariance needs, or a covariance at the ``reg_covar`` floor; the rule is in
+    :mod:`emkit.mixture._degeneracy`) loses to any run without one, whatever their
+    likelihoods; when every run is degenerate, up to ``EXTRA_STARTS`` more random starts
+    are tried, and if all fail the fit warns with DegenerateFitWarning.
+
     Large data: ``fit`` also takes a NumPy memmap (read a block at a time), any
     re-iterable source of row blocks (a list of arrays, an object whose ``__iter__``
     starts over, or a function returning a fresh iterator; read once per iteration, never
@@ -103,6 +123,10 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         Mean log-likelihood at each iteration of the best run.
     restart_lower_bounds_ : list of list of float
         The same history for every restart of the last fit (emkit only).
+    degenerate_ : bool
+        Whether the fit kept has a degenerate component (emkit only).
+    degenerate_components_ : ndarray of int
+        Which components are degenerate (emkit only).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X has string column names.
@@ -126,6 +150,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "init_params": [Options(INIT_METHODS)],
+        "init_subsample": [Interval(numbers.Integral, 1, None, closed="left")],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
@@ -141,6 +166,11 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
 
     #: Rows the starting values of a streamed / Dask fit are computed from.
     INIT_ROWS = 100_000
+    #: More random starts tried when every one of the n_init runs ended degenerate.
+    EXTRA_STARTS = 10
+    #: em-EM: the least number of short runs, and the iterations of each.
+    EM_EM_SHORT_RUNS = 20
+    EM_EM_SHORT_ITER = 10
 
     def __init__(
         self,
@@ -152,6 +182,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         max_iter=100,
         n_init=1,
         init_params="kmeans",
+        init_subsample=2000,
         weights_init=None,
         means_init=None,
         precisions_init=None,
@@ -171,6 +202,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         self.max_iter = max_iter
         self.n_init = n_init
         self.init_params = init_params
+        self.init_subsample = init_subsample
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
@@ -255,28 +287,32 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
         # starts (k-means, ...) see the missing entries as their column means
         X_start = fill_with_column_means(X).astype(X.dtype) if has_missing else X
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        rng = check_random_state(self.random_state)
-
-        def start():
-            if not do_init:
-                return self._theta()
-            resp = None
-            if any(value is None for value in user_init):
-                resp = initial_responsibilities(self.init_params, X_start, self.n_components,
-                                                weights, rng)
-            return self._start_from(problem, X_start, weights, resp, user_init)
-
+        warm = self.warm_start and hasattr(self, "converged_")
         if self.batch_size is not None:
             blocks = RowBlocks(X, weights, self.batch_size)
+        best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init, warm,
+                                  check_random_state(self.random_state))
+        self.__dict__.pop("n_batches_", None)
+        return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
+
+    def _fit_restarts(self, problem, blocks, short_blocks, X_start, weights, user_init,
+                      warm, rng):
+        """EM from every start (the engine's restarts), the best run kept and stored.
+
+        ``short_blocks`` feed em-EM's short runs; ``X_start`` (with ``weights``) are the
+        rows the other starting points are computed from; ``rng`` draws them.
+        """
+        start, n_init, extra_starts = self._starts(problem, short_blocks, X_start, weights,
+                                                   user_init, rng, warm)
         best = fit_with_restarts(
             problem, blocks, start,
-            n_init=self.n_init if do_init else 1,
+            n_init=n_init, extra_starts=extra_starts,
             tol=self.tol, max_iter=self.max_iter,
             monitor=Monitor(self.verbose, self.verbose_interval,
-                            rtol=1e-9 if X.dtype == np.float64 else 1e-4),
-            lower_bound=-np.inf if do_init else self.lower_bound_,
+                            rtol=1e-9 if X_start.dtype == np.float64 else 1e-4),
+            lower_bound=self.lower_bound_ if warm else -np.inf,
             runner=self._runner(),
+            degenerate=self._degeneracy_check(problem),
         )
         self._store(best.theta)
         self.converged_ = bool(best.converged)
@@ -284,9 +320,66 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = list(best.lower_bounds)
         self.restart_lower_bounds_ = best.restart_lower_bounds
+        self.degenerate_components_ = np.asarray(best.degenerate, dtype=np.int64)
+        self.degenerate_ = bool(best.degenerate)
         self._online = None  # online EM after a fit starts its running statistics anew
-        self.__dict__.pop("n_batches_", None)
-        return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
+        return best
+
+    def _degeneracy_check(self, problem):
+        """``check(run)``: the degenerate components of a run's fit (see _degeneracy)."""
+        def check(run):
+            # mini-batch runs do not record their total weight: no size rule then
+            total = np.inf if run.weight is None else run.weight
+            return degenerate_components(problem.covariance, run.theta, total, self.reg_covar)
+        return check
+
+    def _starts(self, problem, short_blocks, X, weights, user_init, rng, warm):
+        """``(start, n_init, extra_starts)``: the function that draws each run's starting
+        parameters, the number of runs, and how many more starts may replace degenerate
+        runs (none when every start is the same)."""
+        if warm:
+            return self._theta, 1, 0
+        if all(value is not None for value in user_init):
+            given = self._start_from(problem, X, weights, None, user_init)
+            return (lambda: given), self.n_init, 0
+        method, K = self.init_params, self.n_components
+        if method == "hierarchical":
+            if self.init_subsample < K:
+                raise ValueError(f"init_subsample={self.init_subsample} is smaller than "
+                                 f"n_components={K}: the hierarchical start cuts the "
+                                 "subsample into n_components clusters")
+            available = X.shape[0] if weights is None else np.count_nonzero(weights)
+
+            def start():
+                rows, resp = hierarchical_start(X, K, weights, rng,
+                                                subsample=self.init_subsample,
+                                                covariance_type=self.covariance_type)
+                return self._start_from(problem, X[rows],
+                                        None if weights is None else weights[rows], resp,
+                                        user_init)
+
+            if available <= self.init_subsample:  # deterministic: one run is enough
+                theta = start()
+                return (lambda: theta), 1, 0
+            return start, self.n_init, self.EXTRA_STARTS
+
+        if method == "em-em":
+            def draw():
+                return self._with_user_init(seeded_partition(problem, X, K, weights, rng),
+                                            user_init, X.dtype)
+
+            kept = short_run_starts(
+                problem, short_blocks, draw,
+                n_runs=max(self.EM_EM_SHORT_RUNS, 5 * self.n_init),
+                n_keep=self.n_init + self.EXTRA_STARTS, max_iter=self.EM_EM_SHORT_ITER,
+                tol=self.tol, degenerate=self._degeneracy_check(problem))
+            queue = iter(kept)
+            return (lambda: next(queue, None) or draw()), self.n_init, self.EXTRA_STARTS
+
+        def start():
+            resp = initial_responsibilities(method, X, K, weights, rng)
+            return self._start_from(problem, X, weights, resp, user_init)
+        return start, self.n_init, self.EXTRA_STARTS
 
     def _problem(self, missing: bool = False) -> GaussianMixtureProblem:
         """The EM problem; ``missing``: rows may hold NaN (their missing coordinates are
@@ -305,9 +398,13 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     def _start_from(self, problem, X, weights, resp, user_init) -> GaussianMixtureParams:
         """Starting parameters: the M-step on ``resp`` (None when every parameter is
         user-given), overridden by the user-given weights, means and precisions."""
-        w_init, m_init, p_init = user_init
-        cov = problem.covariance
         theta = None if resp is None else problem.params_from_resp(X, resp, weights)
+        return self._with_user_init(theta, user_init, X.dtype)
+
+    def _with_user_init(self, theta, user_init, dtype) -> GaussianMixtureParams:
+        """``theta`` with the user-given weights, means and precisions in its place."""
+        w_init, m_init, p_init = user_init
+        cov = covariance_model(self.covariance_type)
         if p_init is not None:
             covariances = cov.covariances_from_precisions(p_init)
             prec_chol = cov.precisions_cholesky_from_precisions(p_init)
@@ -316,8 +413,8 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         return GaussianMixtureParams(
             weights=theta.weights if w_init is None else w_init,
             means=theta.means if m_init is None else m_init,
-            covariances=covariances.astype(X.dtype, copy=False),
-            precisions_cholesky=prec_chol.astype(X.dtype, copy=False),
+            covariances=covariances.astype(dtype, copy=False),
+            precisions_cholesky=prec_chol.astype(dtype, copy=False),
         )
 
     def _checked_user_init(self, n_features, dtype):

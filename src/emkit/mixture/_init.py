@@ -1,7 +1,8 @@
-"""Starting responsibilities for a mixture: k-means, k-means++, random, random rows.
+"""Starting points of a mixture: k-means, k-means++, random, random rows, model-based
+hierarchical clustering, and the random partitions em-EM's short runs start from.
 
-The draws reproduce scikit-learn's exactly (same generator calls in the same order), so the
-same ``random_state`` starts emkit and scikit-learn from the same point.
+The first four reproduce scikit-learn's draws exactly (same generator calls in the same
+order), so the same ``random_state`` starts emkit and scikit-learn from the same point.
 """
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+from ._hierarchical import hierarchical_labels
+
+#: Methods that give starting responsibilities (scikit-learn's four).
+RESPONSIBILITY_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+#: Every init_params value: those, plus model-based hierarchical clustering (mclust's
+#: start) and em-EM (the best of many short EM runs from random centres).
+INIT_METHODS = RESPONSIBILITY_METHODS + ("hierarchical", "em-em")
 
 
 def initial_responsibilities(method: str, X: np.ndarray, n_components: int,
@@ -36,7 +43,46 @@ def initial_responsibilities(method: str, X: np.ndarray, n_components: int,
         _, rows = kmeans_plusplus(X, n_components, sample_weight=sample_weight,
                                   random_state=rng)
         return _one_hot_rows(rows, n_samples, n_components, X.dtype)
-    raise ValueError(f"Unknown init_params {method!r}; expected one of {INIT_METHODS}.")
+    raise ValueError(f"Unknown init_params {method!r}; expected one of "
+                     f"{RESPONSIBILITY_METHODS}.")
+
+
+def subsample_rows(n_samples: int, size: int, sample_weight, rng) -> np.ndarray:
+    """Sorted indices of at most ``size`` rows: all rows (with a positive weight) when
+    there are no more, else a random subsample drawn in proportion to the weights."""
+    positive = (np.arange(n_samples) if sample_weight is None
+                else np.flatnonzero(sample_weight > 0))
+    if positive.size <= size:
+        return positive
+    p = None if sample_weight is None else sample_weight[positive] / sample_weight[positive].sum()
+    return np.sort(rng.choice(positive, size=size, replace=False, p=p))
+
+
+def hierarchical_start(X: np.ndarray, n_components: int, sample_weight, rng, *,
+                       subsample: int, covariance_type: str):
+    """Rows and one-hot responsibilities of the ``n_components``-cluster cut of a
+    model-based hierarchical clustering of at most ``subsample`` rows (all rows, and so
+    deterministic, when there are no more). The spherical mixture merges by the
+    spherical criterion, every other by the unconstrained one, as in mclust."""
+    rows = subsample_rows(X.shape[0], subsample, sample_weight, rng)
+    if rows.size < n_components:
+        raise ValueError(f"init_params='hierarchical' needs at least n_components="
+                         f"{n_components} rows with a positive sample_weight; got "
+                         f"{rows.size}.")
+    criterion = "VII" if covariance_type == "spherical" else "VVV"
+    labels = hierarchical_labels(X[rows], n_components, criterion)
+    return rows, _one_hot(labels, rows.size, n_components, X.dtype)
+
+
+def seeded_partition(problem, X: np.ndarray, n_components: int, sample_weight, rng):
+    """em-EM's random starts: k-means++ seeds (random rows, spread out by D^2 sampling),
+    every row assigned to its nearest seed, and the M-step on that partition."""
+    centres, _ = kmeans_plusplus(X, n_components, sample_weight=sample_weight,
+                                 random_state=rng)
+    distances = (np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * X @ centres.T
+                 + np.einsum("ij,ij->i", centres, centres)[None, :])
+    resp = _one_hot(np.argmin(distances, axis=1), X.shape[0], n_components, X.dtype)
+    return problem.params_from_resp(X, resp, sample_weight)
 
 
 def _one_hot(labels, n_samples, n_components, dtype):

@@ -13,12 +13,11 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, validate_data
 
-from .._em import Monitor, RowBlocks, fit_with_restarts
+from .._em import RowBlocks
 from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import (BlockStream, DaskBlocks, is_block_source, is_dask_collection,
                         release_pages)
 from .._validation import check_sample_weight, validate_params
-from ._init import initial_responsibilities
 from ._missing import MissingDataProblem, fill_with_column_means
 
 
@@ -121,30 +120,11 @@ class LargeDataFitting:
         user_init = self._checked_user_init(check.n_features, check.dtype)
         start_rows = fill_with_column_means(sample).astype(check.dtype)
         warm = self.warm_start and hasattr(self, "converged_")
-
-        def start():
-            if warm:
-                return self._theta()
-            resp = None
-            if any(value is None for value in user_init):
-                resp = initial_responsibilities(self.init_params, start_rows,
-                                                self.n_components, None, rng)
-            return self._start_from(problem, start_rows, None, resp, user_init)
-
-        best = fit_with_restarts(
-            problem, blocks, start, n_init=1 if warm else self.n_init, tol=self.tol,
-            max_iter=self.max_iter, runner=self._runner(),
-            monitor=Monitor(self.verbose, self.verbose_interval,
-                            rtol=1e-9 if check.dtype == np.float64 else 1e-4),
-            lower_bound=self.lower_bound_ if warm else -np.inf)
-        self._store(best.theta)
+        sample_blocks = RowBlocks(start_rows, None, self._block_rows(check.n_features,
+                                                                     check.dtype))
+        self._fit_restarts(problem, blocks, sample_blocks, start_rows, None, user_init, warm,
+                           rng)
         self.n_features_in_ = check.n_features
-        self.converged_ = bool(best.converged)
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = list(best.lower_bounds)
-        self.restart_lower_bounds_ = best.restart_lower_bounds
-        self._online = None
 
     def _map_dask(self, X, method, per_row: bool):
         """``method`` applied partition by partition to a Dask array or dataframe: a lazy
@@ -191,11 +171,10 @@ class LargeDataFitting:
             rng = check_random_state(self.random_state)
             start_rows = fill_with_column_means(X).astype(X.dtype)
             user_init = self._checked_user_init(X.shape[1], X.dtype)
-            resp = None
-            if any(value is None for value in user_init):
-                resp = initial_responsibilities(self.init_params, start_rows,
-                                                self.n_components, weights, rng)
-            theta = self._start_from(problem, start_rows, weights, resp, user_init)
+            batch = RowBlocks(start_rows, weights, self._block_rows(X.shape[1], X.dtype))
+            start, _, _ = self._starts(problem, batch, start_rows, weights, user_init, rng,
+                                       warm=False)
+            theta = start()
             state, history = OnlineState(), []
         else:
             state = getattr(self, "_online", None) or OnlineState()

@@ -12,7 +12,7 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from .._exceptions import ConvergenceWarning, InvalidParameterError
+from .._exceptions import ConvergenceWarning, DegenerateFitWarning, InvalidParameterError
 from ._covariance import COVARIANCE_MODELS
 from ._gaussian_mixture import GaussianMixture
 
@@ -26,10 +26,12 @@ class SelectionResult:
     Attributes
     ----------
     best_ : GaussianMixture
-        The fitted model with the lowest criterion.
+        The fitted model with the lowest criterion among the fits that are not degenerate
+        (among all of them when every fit is).
     table : list of dict
         One row per fit, in grid order: n_components, covariance_type, log_likelihood
-        (total, on the data), n_parameters, bic, aic, icl, converged, n_iter.
+        (total, on the data), n_parameters, bic, aic, icl, converged, n_iter, and
+        degenerate (whether the fit has a collapsed component; see GaussianMixture).
     criterion : str
         The criterion that chose ``best_``.
     models_ : dict
@@ -81,11 +83,14 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params):
     model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=seed,
                             **params)
     with warnings.catch_warnings():
+        # reported in the table instead (converged, degenerate)
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateFitWarning)
         model.fit(X, sample_weight=sample_weight)
     row = dict(n_components=n_components, covariance_type=covariance_type)
     row.update(criteria(model, X, sample_weight))
-    row.update(converged=model.converged_, n_iter=model.n_iter_)
+    row.update(converged=model.converged_, n_iter=model.n_iter_,
+               degenerate=bool(model.degenerate_))
     return model, row
 
 
@@ -93,7 +98,7 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
            criterion="bic", *, n_init=1, random_state=None, n_jobs=None, sample_weight=None,
            progress=None, **params) -> SelectionResult:
     """Fit a Gaussian mixture for every number of components and covariance type; keep the
-    one with the lowest criterion.
+    one with the lowest criterion, a degenerate fit only when every fit is degenerate.
 
     Parameters
     ----------
@@ -157,7 +162,8 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
         if progress is not None:
             progress(len(fitted), len(tasks))
     table = [row for _, row in fitted]
-    best = min(range(len(table)), key=lambda i: table[i][criterion])
+    # a spurious (degenerate) fit never wins over a sound one, however good its criterion
+    best = min(range(len(table)), key=lambda i: (table[i]["degenerate"], table[i][criterion]))
     models = {(row["n_components"], row["covariance_type"]): model for model, row in fitted}
     return SelectionResult(best_=fitted[best][0], table=table, criterion=criterion,
                            models_=models)

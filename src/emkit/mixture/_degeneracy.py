@@ -1,0 +1,88 @@
+"""Which components of a fitted Gaussian mixture are degenerate (spurious solutions).
+
+EM's likelihood is unbounded: a component can collapse onto a few rows, or onto a plane
+that some rows share exactly (discretised measurements), and then the likelihood grows
+without limit, stopped only by ``reg_covar``. Such a fit can win a comparison of
+restarts while describing nothing. A component k is *degenerate* when either
+
+1. its effective size n_k (the sum of its responsibilities, in units of row weight) is
+   below the rows a covariance of its type needs to be non-singular: D + 1 for 'full',
+   2 for 'diag' and 'spherical' (one variance per component from at least two rows), and
+   1 for 'tied' (the shared covariance comes from every row; a component without rows
+   is still spurious); or
+2. its covariance is at the ``reg_covar`` floor: its smallest eigenvalue (each variance,
+   for 'diag' and 'spherical') is at most ``FLOOR_FACTOR * reg_covar`` plus
+   ``RELATIVE_FLOOR`` times the data's largest variance (the latter covers
+   ``reg_covar=0`` and round-off), in a direction where the data themselves spread
+   above that floor. Data that are flat in some direction (a constant column, exactly
+   collinear features) make every component flat there; that is the data's property,
+   not a component's collapse, and is not counted.
+
+The data's covariance is the mixture's own (sum_k w_k (Sigma_k + mu_k mu_k^T) - mu mu^T),
+so the rule needs the fitted parameters and the total weight only, whatever fed the fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: A covariance eigenvalue within this factor of reg_covar counts as collapsed.
+FLOOR_FACTOR = 10.0
+#: ... or within this fraction of the data's largest variance.
+RELATIVE_FLOOR = 1e-10
+
+
+def minimum_component_size(covariance_type: str, n_features: int) -> int:
+    """Rows a covariance of ``covariance_type`` needs to be non-singular (rule 1)."""
+    return {"full": n_features + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
+
+
+def degenerate_components(covariance, theta, total_weight: float, reg_covar: float
+                          ) -> np.ndarray:
+    """Indices of the degenerate components of the mixture ``theta``.
+
+    Parameters
+    ----------
+    covariance : CovarianceModel
+        The parametrisation ``theta`` was fitted under.
+    theta : GaussianMixtureParams
+    total_weight : float
+        Rows (or total row weight) the mixture was fitted to; ``weights * total_weight``
+        are the components' effective sizes.
+    reg_covar : float
+
+    Returns
+    -------
+    ndarray of int
+        Sorted component indices; empty when the fit is not degenerate.
+    """
+    weights = np.asarray(theta.weights, dtype=np.float64)
+    means = np.asarray(theta.means, dtype=np.float64)
+    n_components, n_features = means.shape
+    sizes = weights * float(total_weight)
+    too_small = sizes < minimum_component_size(covariance.name, n_features)
+
+    matrices = covariance.full_matrices(np.asarray(theta.covariances, dtype=np.float64),
+                                        n_components, n_features)
+    matrices = np.broadcast_to(matrices, (n_components, n_features, n_features))
+    centre = weights @ means
+    spread = np.einsum("k,kij->ij", weights,
+                       matrices + np.einsum("ki,kj->kij", means, means))
+    spread = spread - np.outer(centre, centre)
+    spread = 0.5 * (spread + spread.T)
+    data_eigenvalues, data_axes = np.linalg.eigh(spread)
+    floor = FLOOR_FACTOR * reg_covar + RELATIVE_FLOOR * max(float(data_eigenvalues[-1]), 0.0)
+
+    if covariance.name in ("full", "tied"):
+        # the components' variances along the directions in which the data spread
+        spread_axes = data_axes[:, data_eigenvalues > floor]
+        if spread_axes.shape[1] == 0:
+            flat = np.zeros(n_components, dtype=bool)
+        else:
+            projected = np.einsum("ia,kij,jb->kab", spread_axes, matrices, spread_axes)
+            flat = np.linalg.eigvalsh(projected)[:, 0] <= floor
+    else:
+        variances = np.diagonal(matrices, axis1=1, axis2=2)
+        spread_features = np.diagonal(spread) > floor
+        flat = np.any((variances <= floor) & spread_features[None, :], axis=1)
+    return np.flatnonzero(too_small | flat)
