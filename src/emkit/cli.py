@@ -910,5 +910,17 @@ def hmm_decode(model, data, lengths_column, algorithm, proba, output, drop_non_n
                    f"{algorithm.lower()} log-probability = {log_prob:.4f}")
 
 
+def _add_model_commands():
+    """The commands each model family defines next to its code."""
+    from .motif._cli import command as motif_command
+    from .segment._cli import command as segment_command
+    from .topics._cli import command as topics_command
+
+    for command in (segment_command, motif_command, topics_command):
+        main.add_command(command)
+
+
+_add_model_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
