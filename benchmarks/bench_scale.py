@@ -1,6 +1,7 @@
-"""Scale benchmark of emkit.GaussianMixture: out-of-core fits and online EM.
+"""Scale benchmark of emkit.GaussianMixture (out-of-core fits, online EM) and GaussianHMM
+(out-of-core fit).
 
-Two acceptance points, each measured in fresh child processes (one per fit) whose memory
+Three parts, each measured in fresh child processes (one per fit) whose memory
 is watched from outside:
 
 1. **Out-of-core fit.** A ``--rows`` x 8 float32 file (default 100,000,000 rows, 3.2 GB)
@@ -30,6 +31,14 @@ is watched from outside:
    mixture's held-out log-likelihood is shown as the ceiling. Target: online within 0.5% of
    the batch fit's held-out mean log-likelihood, peak memory under 500 MiB.
 
+3. **HMM out-of-core fit.** ``--hmm-sequences`` sequences of ``HMM_LENGTH`` rows (default
+   2,000 x 1,000 = 2,000,000 rows x 4 float64) drawn from bench_hmm's 'gaussian-full' case
+   (K=8 states), written to a file; ``GaussianHMM`` fitted from bench_hmm's fixed perturbed
+   initial parameters (``init_params=''``), ``tol=0``, ``--iters`` iterations: emkit on the
+   ``np.memmap`` (read a block of whole sequences at a time), emkit in memory, and
+   hmmlearn in memory (per-iteration times from hmmlearn's convergence monitor). Same data,
+   same start: the log-likelihoods agree to round-off.
+
 How memory is measured. Each fit runs in its own ``python`` child process. The parent reads
 ``/proc/<pid>/status`` every ``--sample-interval`` seconds (10 ms) and keeps the peaks of
 ``VmRSS`` and of its two parts, ``RssAnon`` (anonymous memory: the heap, numpy arrays, the
@@ -58,6 +67,7 @@ Usage::
     python benchmarks/bench_scale.py                  # full benchmark (10-15 minutes on 2 cores)
     python benchmarks/bench_scale.py --quick          # tiny sizes (smoke test)
     python benchmarks/bench_scale.py --parts online --stream-rows 2000000
+    python benchmarks/bench_scale.py --parts hmm --hmm-sequences 500
 """
 
 from __future__ import annotations
@@ -103,10 +113,15 @@ WRITE_CHUNK_ROWS = 250_000
 FILE_SEED, STREAM_SEED, BATCH_SEED, HELDOUT_SEED = 1, 2, 3, 4
 
 FULL = dict(rows=100_000_000, subset_rows=10_000_000, stream_rows=10_000_000,
-            stream_batch=10_000, batch_rows=1_000_000, heldout_rows=200_000)
+            stream_batch=10_000, batch_rows=1_000_000, heldout_rows=200_000,
+            hmm_sequences=2_000)
 QUICK = dict(rows=200_000, subset_rows=50_000, stream_rows=200_000, stream_batch=4_000,
-             batch_rows=50_000, heldout_rows=20_000)
-PARTS = ("ooc", "online")
+             batch_rows=50_000, heldout_rows=20_000, hmm_sequences=20)
+PARTS = ("ooc", "online", "hmm")
+
+#: The HMM part: bench_hmm's case, rows per sequence (full / quick).
+HMM_CASE = "gaussian-full"
+HMM_LENGTH, HMM_QUICK_LENGTH = 1_000, 100
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,6 +129,16 @@ def _bench_gmm():
     """benchmarks/bench_gmm.py, for its initial parameters, report helpers, machine note."""
     spec = importlib.util.spec_from_file_location("emkit_bench_gmm_for_scale",
                                                   HERE / "bench_gmm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.lru_cache(maxsize=None)
+def _bench_hmm():
+    """benchmarks/bench_hmm.py, for its HMM cases, data, initial parameters and estimators."""
+    spec = importlib.util.spec_from_file_location("emkit_bench_hmm_for_scale",
+                                                  HERE / "bench_hmm.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -323,6 +348,73 @@ def _timed_sklearn_class():
     return TimedGaussianMixture
 
 
+def _instrument_hmm(library):
+    """Time stamps at the start of Baum-Welch and at each iteration's end: emkit's monitor
+    (made just before the first E-step, called once per iteration), hmmlearn's convergence
+    monitor (reset before the first E-step, told every iteration's log-likelihood)."""
+    if library == "emkit":
+        import emkit.hmm._base as base
+
+        class TimedMonitor(base.VerboseMonitor):
+            def __init__(self, verbose):
+                EVENTS.append(("start", time.perf_counter()))
+                super().__init__(verbose)
+
+            def iteration(self, n_iter, lower_bound, change):
+                EVENTS.append(("iter", time.perf_counter()))
+                super().iteration(n_iter, lower_bound, change)
+
+        base.VerboseMonitor = TimedMonitor
+        return
+    from hmmlearn.base import ConvergenceMonitor
+
+    reset, report = ConvergenceMonitor._reset, ConvergenceMonitor.report
+
+    def timed_reset(self):
+        EVENTS.append(("start", time.perf_counter()))
+        reset(self)
+
+    def timed_report(self, log_prob):
+        EVENTS.append(("iter", time.perf_counter()))
+        report(self, log_prob)
+
+    ConvergenceMonitor._reset, ConvergenceMonitor.report = timed_reset, timed_report
+
+
+def child_hmm(spec) -> dict:
+    bench_hmm = _bench_hmm()
+    library = spec["library"]
+    _instrument_hmm(library)
+    case, sizes = bench_hmm.CASES[HMM_CASE], bench_hmm.Sizes(**spec["sizes"])
+    with np.load(spec["init"]) as f:
+        init = {name: f[name] for name in f.files}
+    lengths = np.load(spec["lengths"])
+    n_rows, D = int(lengths.sum()), sizes.n_features
+
+    def open_data(n):
+        if spec["source"] == "memmap":
+            return np.memmap(spec["path"], dtype=np.float64, mode="r", shape=(n, D))
+        return np.fromfile(spec["path"], dtype=np.float64, count=n * D).reshape(n, D)
+
+    # warm-up: numba kernels (on-disk cache) and first-call costs, same library and source
+    bench_hmm.make_estimator(library, case, sizes, init, 1).fit(open_data(lengths[0]),
+                                                                 lengths[:1])
+    EVENTS.clear()
+    baseline = proc_status()
+    t0 = time.perf_counter()
+    X = open_data(n_rows)
+    load_s = time.perf_counter() - t0 if spec["source"] == "memory" else None
+    model = bench_hmm.make_estimator(library, case, sizes, init, spec["iters"])
+    t_fit0 = time.perf_counter()
+    model.fit(X, lengths)
+    t_fit1 = time.perf_counter()
+    history = model.lower_bounds_ if library == "emkit" else list(model.monitor_.history)
+    return {"load_s": load_s, "fit_s": t_fit1 - t_fit0,
+            "n_iter": bench_hmm.iterations_run(library, model),
+            "lower_bound": float(history[-1]), **_timings(t_fit0, t_fit1),
+            "status_baseline": baseline}
+
+
 def _estimator(spec, init, max_iter):
     weights, means, precisions = init
     kwargs = dict(n_components=spec["n_components"], covariance_type=COVARIANCE_TYPE,
@@ -454,7 +546,8 @@ def child_main(spec_path) -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)  # tol=0 fits and 1-iteration warm-ups
     spec = json.loads(Path(spec_path).read_text())
     threads = spec.get("threads")
-    task = {"fit": child_fit, "online": child_online, "batch": child_batch}[spec["task"]]
+    task = {"fit": child_fit, "online": child_online, "batch": child_batch,
+            "hmm": child_hmm}[spec["task"]]
     if threads:
         import numba
         from threadpoolctl import threadpool_limits
@@ -513,14 +606,8 @@ def part_ooc(args, workdir: Path, log) -> dict:
                     reader_rows=args.reader_rows, threads=args.threads)
         log(f"fit: {library} {name}, {n:,} rows ...")
         result = run_child(spec, workdir, args.sample_interval)
-        iter_s = result["iter_s"]
-        row = dict(library=library, source=name, rows=n, cold_cache=dropped, **result)
-        row["s_per_iter"] = _median(iter_s)
-        row["iter1_s"] = iter_s[0] if iter_s else None
-        row["later_iter_s"] = _median(iter_s[1:])
-        row["ns_per_row_iter"] = (row["s_per_iter"] / n * 1e9
-                                  if row["s_per_iter"] is not None else None)
-        row["baseline_rss_mib"] = result["status_baseline"].get("VmRSS")
+        row = _iteration_times(dict(library=library, source=name, rows=n,
+                                    cold_cache=dropped, **result), n)
         rows.append(row)
         log(f"  {row['s_per_iter']:.3f} s/iter, lower bound {row['lower_bound']:.6f}, "
             f"peak RSS {row['peak_rss_mib']:.0f} MiB, peak anon {row['peak_anon_mib']:.0f} MiB")
@@ -547,6 +634,49 @@ def part_online(args, workdir: Path, log) -> dict:
     online["rel_diff_vs_batch"] = _rel(online["heldout_loglik"], batch["heldout_loglik"])
     return {"online": online, "batch": batch, "true_heldout_loglik": truth,
             "heldout_rows": args.heldout_rows}
+
+
+def _iteration_times(row, rows_fitted):
+    """s/iter (median), the first and the later iterations' times, ns per row and
+    iteration, from a child's per-iteration times."""
+    iter_s = row["iter_s"]
+    row["s_per_iter"] = _median(iter_s)
+    row["iter1_s"] = iter_s[0] if iter_s else None
+    row["later_iter_s"] = _median(iter_s[1:])
+    row["ns_per_row_iter"] = (row["s_per_iter"] / rows_fitted * 1e9
+                              if row["s_per_iter"] is not None else None)
+    row["baseline_rss_mib"] = row["status_baseline"].get("VmRSS")
+    return row
+
+
+def part_hmm(args, workdir: Path, log) -> dict:
+    bench_hmm = _bench_hmm()
+    case = bench_hmm.CASES[HMM_CASE]
+    sizes = bench_hmm.Sizes(case.n_components, case.n_features, args.hmm_sequences,
+                            HMM_QUICK_LENGTH if args.quick else HMM_LENGTH)
+    X, lengths, init = bench_hmm.make_case_data(case, sizes)
+    path = workdir / "hmm.f8"
+    X.tofile(path)
+    n_rows, file_bytes = X.shape[0], X.nbytes
+    del X
+    np.save(workdir / "hmm-lengths.npy", lengths)
+    np.savez(workdir / "hmm-init.npz", **init)
+    rows = []
+    for library, source in (("emkit", "memmap"), ("emkit", "memory"), ("hmmlearn", "memory")):
+        dropped = drop_page_cache(path) if args.drop_cache else False
+        spec = dict(task="hmm", name=f"hmm-{library}-{source}", library=library,
+                    source=source, path=str(path), lengths=str(workdir / "hmm-lengths.npy"),
+                    init=str(workdir / "hmm-init.npz"), sizes=sizes._asdict(),
+                    iters=args.iters, threads=args.threads)
+        log(f"hmm fit: {library} {source}, {n_rows:,} rows ...")
+        result = run_child(spec, workdir, args.sample_interval)
+        row = _iteration_times(dict(library=library, source="in-memory" if source == "memory"
+                                    else source, rows=n_rows, cold_cache=dropped, **result),
+                               n_rows)
+        rows.append(row)
+        log(f"  {row['s_per_iter']:.3f} s/iter, log-likelihood {row['lower_bound']:.6f}, "
+            f"peak RSS {row['peak_rss_mib']:.0f} MiB")
+    return {"rows": rows, "sizes": sizes._asdict(), "file_bytes": file_bytes}
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -689,6 +819,37 @@ def format_online(res, args) -> str:
     ])
 
 
+def format_hmm(res, args) -> str:
+    rows, sizes = res["rows"], res["sizes"]
+    columns = [("library", "library", "", 8)] + [
+        column for column in _OOC_COLUMNS if column[1] not in ("library", "lower_bound")] + [
+        ("log-likelihood", "lower_bound", ".6f", 16)]
+    by = {(r["library"], r["source"]): r for r in rows}
+    mm, mem, hl = (by.get(("emkit", "memmap")), by.get(("emkit", "in-memory")),
+                   by.get(("hmmlearn", "in-memory")))
+    out = [
+        f"[3] HMM out-of-core fit: GaussianHMM '{HMM_CASE}' (K={sizes['n_components']}, "
+        f"D={sizes['n_features']}), {sizes['n_sequences']:,} sequences x {sizes['length']:,} "
+        f"rows, float64 file {res['file_bytes'] / 1e9:.2f} GB, bench_hmm's fixed initial "
+        f"parameters, tol=0, {args.iters} iterations",
+        _table(columns, rows, _bench_gmm()._fmt),
+        "",
+        "log-likelihood: of the parameters entering the last iteration (emkit lower_bounds_, "
+        "hmmlearn monitor_.history); times and memory as in [1].",
+    ]
+    if mm and mem:
+        out.append(f"emkit memmap vs in-memory: s/iter ratio "
+                   f"{mm['s_per_iter'] / mem['s_per_iter']:.2f}, log-likelihood rel diff "
+                   f"{_rel(mm['lower_bound'], mem['lower_bound']):.1e}")
+    if hl and mem:
+        out.append(f"hmmlearn s/iter / emkit s/iter: in-memory "
+                   f"{hl['s_per_iter'] / mem['s_per_iter']:.1f}x"
+                   + (f", memmap {hl['s_per_iter'] / mm['s_per_iter']:.1f}x" if mm else "")
+                   + f"; log-likelihood rel diff emkit vs hmmlearn "
+                   f"{_rel(mem['lower_bound'], hl['lower_bound']):.1e}")
+    return "\n".join(out)
+
+
 def _table(columns, rows, fmt) -> str:
     def line(cells):
         return "  ".join(cell.rjust(width) if i else cell.ljust(width)
@@ -713,10 +874,11 @@ def _parts(text):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="bench_scale.py",
-        description="Out-of-core and online EM benchmark of emkit.GaussianMixture.")
+        description="Out-of-core and online EM benchmark of emkit.GaussianMixture, "
+                    "out-of-core benchmark of emkit.GaussianHMM.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--parts", type=_parts, default=list(PARTS),
-                        help="comma-separated, from ooc,online")
+                        help="comma-separated, from ooc,online,hmm")
     parser.add_argument("--workdir", default=None,
                         help="where the data file goes (a new subdirectory, removed "
                              "afterwards); default: the system's temporary directory")
@@ -727,7 +889,8 @@ def parse_args(argv=None):
                             ("stream-rows", "rows of the online stream"),
                             ("stream-batch", "rows per partial_fit"),
                             ("batch-rows", "rows of the batch fit"),
-                            ("heldout-rows", "held-out rows")):
+                            ("heldout-rows", "held-out rows"),
+                            ("hmm-sequences", "sequences of the HMM fit")):
         key = name.replace("-", "_")
         parser.add_argument(f"--{name}", type=int, default=None,
                             help=f"{help_text} (default {FULL[key]:,}; quick {QUICK[key]:,})")
@@ -764,7 +927,7 @@ def _load_note() -> str:
 
 
 def main(argv=None) -> dict:
-    """Run the benchmark, print the report; returns {'ooc': ..., 'online': ...}."""
+    """Run the benchmark, print the report; returns {'ooc': ..., 'online': ..., 'hmm': ...}."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child"]:
         child_main(argv[1])
@@ -787,6 +950,8 @@ def main(argv=None) -> dict:
             results["ooc"] = part_ooc(args, workdir, log)
         if "online" in args.parts:
             results["online"] = part_online(args, workdir, log)
+        if "hmm" in args.parts:
+            results["hmm"] = part_hmm(args, workdir, log)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -797,6 +962,9 @@ def main(argv=None) -> dict:
         print()
     if "online" in results:
         print(format_online(results["online"], args))
+    if "hmm" in results:
+        print()
+        print(format_hmm(results["hmm"], args))
     return results
 
 

@@ -268,8 +268,24 @@ def test_quick_scale_benchmark(tmp_path, capsys):
     assert online["online"]["rel_diff_vs_batch"] <= 0.05  # loose: 200,000 rows only
     assert online["true_heldout_loglik"] >= online["batch"]["heldout_loglik"] - 0.05
 
+    hmm_rows = results["hmm"]["rows"]
+    n_hmm = bench.QUICK["hmm_sequences"] * bench.HMM_QUICK_LENGTH
+    assert [(r["library"], r["source"], r["rows"]) for r in hmm_rows] == [
+        ("emkit", "memmap", n_hmm), ("emkit", "in-memory", n_hmm),
+        ("hmmlearn", "in-memory", n_hmm)]
+    for row in hmm_rows:
+        assert row["n_iter"] == 3 and len(row["iter_s"]) == 3, row
+        assert all(_positive_finite(t) for t in row["iter_s"]), row
+        for key in ("fit_s", "s_per_iter", "peak_rss_mib", "peak_anon_mib"):
+            assert _positive_finite(row[key]), (key, row)
+    # same data, same start, same iterations: the same log-likelihood (memmap and in
+    # memory sum the same statistics; hmmlearn is the same algorithm)
+    bounds = [row["lower_bound"] for row in hmm_rows]
+    assert abs(bounds[0] - bounds[1]) <= 1e-9 * abs(bounds[1]), bounds
+    assert abs(bounds[2] - bounds[1]) <= 1e-6 * abs(bounds[1]), bounds
+
     for label in ("VERDICT [1]", "VERDICT [2]", "peak RSS", "peak anon", "s/iter",
-                  "held-out mean LL"):
+                  "held-out mean LL", "[3] HMM out-of-core fit", "hmmlearn s/iter"):
         assert label in report
 
 
@@ -278,7 +294,8 @@ def test_scale_benchmark_options():
     args = bench.parse_args([])
     assert (args.rows, args.subset_rows, args.stream_rows, args.batch_rows) == (
         100_000_000, 10_000_000, 10_000_000, 1_000_000)
-    assert args.iters == 3 and args.parts == ["ooc", "online"] and args.drop_cache
+    assert args.iters == 3 and args.parts == ["ooc", "online", "hmm"] and args.drop_cache
+    assert args.hmm_sequences == bench.FULL["hmm_sequences"]
     quick = bench.parse_args(["--quick", "--parts", "online", "--stream-rows", "1000"])
     assert quick.rows == bench.QUICK["rows"] and quick.stream_rows == 1000
     assert quick.parts == ["online"]

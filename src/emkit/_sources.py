@@ -7,9 +7,12 @@
   summed by a tree reduction; only parameters and statistics travel.
 
 A NumPy memmap needs nothing special: :class:`emkit._em.RowBlocks` slices it a block at a
-time, so only one block is read into memory at once. Every source yields or computes
-``(X_block, weights_block)`` pairs; the engine sums their statistics, log-likelihoods and
-weights (``total_weight`` None: the weights are counted as the blocks go by).
+time, so only one block is read into memory at once (:func:`read_rows` draws a sample of its
+rows the same way). Every source yields or computes ``(X_block, companion)`` pairs, the
+companion being what the model's E-step takes with the rows: row weights for a mixture
+(None: every row weighs 1), the offsets of a block's sequences for an HMM. The engine sums
+their statistics, log-likelihoods and weights (``total_weight`` None: the weights are
+counted as the blocks go by; an HMM's lower bound is a plain sum, ``total_weight`` 1).
 """
 
 from __future__ import annotations
@@ -41,10 +44,35 @@ def release_pages(X, start: int, stop: int) -> None:
             pass
 
 
+def read_rows(X, rows, chunk: int = 1024) -> np.ndarray:
+    """X[rows] (sorted indices) read a chunk at a time, a memmap's pages released after
+    each chunk: readahead around scattered rows would otherwise map much of the file."""
+    parts = []
+    for start in range(0, rows.size, chunk):
+        part = rows[start:start + chunk]
+        parts.append(np.array(X[part]))
+        release_pages(X, int(part[0]), int(part[-1]) + 1)
+    return np.concatenate(parts)
+
+
+def sample_row_indices(n_rows: int, n_sample: int, rng) -> np.ndarray:
+    """All row indices when ``n_rows <= n_sample``, else at most ``n_sample`` distinct random
+    ones, sorted (drawn without a permutation of all ``n_rows``)."""
+    if n_rows <= n_sample:
+        return np.arange(n_rows)
+    return np.unique(rng.randint(0, n_rows, size=n_sample))
+
+
 def is_dask_collection(X) -> bool:
     """Whether X is a Dask array or dataframe (without importing dask when it is not)."""
     module = type(X).__module__
     return module.startswith("dask.") or module.startswith("dask_expr")
+
+
+def is_streamed(X) -> bool:
+    """Whether a ``fit`` reads X a block at a time: a memmap, a Dask collection or a block
+    source."""
+    return isinstance(X, np.memmap) or is_dask_collection(X) or is_block_source(X)
 
 
 def is_block_source(X) -> bool:
@@ -59,20 +87,37 @@ def is_block_source(X) -> bool:
         and not isinstance(X, (str, bytes, dict))
 
 
+def check_block_weights(X: np.ndarray, w) -> np.ndarray | None:
+    """A block's row weights (None: every row weighs 1), one per row, in X's dtype."""
+    if w is None:
+        return None
+    w = np.asarray(w, dtype=X.dtype)
+    if w.shape != (X.shape[0],):
+        raise ValueError(f"a block's sample_weight has shape {w.shape}, its rows "
+                         f"are {X.shape[0]}")
+    return w
+
+
 class BlockStream:
     """Row blocks from a re-iterable source, checked one at a time.
 
     Parameters
     ----------
     source : list, re-iterable object, or callable returning an iterator
-        Each item is an (n_i, n_features) array or an ``(X, sample_weight)`` pair.
+        Each item is an (n_i, n_features) array or an ``(X, companion)`` pair.
     check : callable
         ``check(X) -> X``: validates and converts one block (raising ValueError).
+    companion : callable, optional
+        ``companion(X, value) -> value``: validates the second item of a pair (None for a
+        bare block) into what the E-step takes with the rows. Default: row weights
+        (:func:`check_block_weights`).
+    total_weight : float or None, optional
+        The engine's ``total_weight`` (None: the weights seen).
     """
 
-    total_weight = None
-
-    def __init__(self, source, check: Callable[[np.ndarray], np.ndarray]):
+    def __init__(self, source, check: Callable[[np.ndarray], np.ndarray],
+                 companion: Callable[[np.ndarray, Any], Any] = check_block_weights,
+                 total_weight: float | None = None):
         if not callable(source) and iter(source) is source:
             raise ValueError("a one-shot iterator (a generator, say) can be read only once, "
                              "but EM reads the data once per iteration: pass a list of "
@@ -80,18 +125,15 @@ class BlockStream:
                              "fresh iterator.")
         self.source = source
         self.check = check
+        self.companion = companion
+        self.total_weight = total_weight
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, Any]]:
         items = self.source() if callable(self.source) else iter(self.source)
         for item in items:
             X, w = item if isinstance(item, tuple) else (item, None)
             X = self.check(X)
-            if w is not None:
-                w = np.asarray(w, dtype=X.dtype)
-                if w.shape != (X.shape[0],):
-                    raise ValueError(f"a block's sample_weight has shape {w.shape}, its rows "
-                                     f"are {X.shape[0]}")
-            yield X, w
+            yield X, self.companion(X, w)
 
     def rebatched(self, batch_rows: int) -> "Rebatched":
         """The same rows in batches of at most ``batch_rows`` (mini-batch EM)."""
@@ -126,12 +168,12 @@ class Rebatched:
                 yield X[start:stop], None if w is None else w[start:stop]
 
 
-def _partition_e_step(problem, X, theta, w, check):
+def _partition_e_step(problem, X, theta, w, check, weighted):
     X = check(np.asarray(X))
     if X.shape[0] == 0:
         return None
     stats, loglik = problem.e_step(X, theta, w)
-    weight = float(X.shape[0] if w is None else np.sum(w))
+    weight = float(np.sum(w) if weighted and w is not None else X.shape[0])
     return stats, float(loglik), weight
 
 
@@ -153,13 +195,25 @@ class DaskBlocks:
     sample_weight : dask.array.Array or None
     check : callable
         Applied to each partition on its worker.
+    companions : list, optional
+        Instead of ``sample_weight``: one small in-memory value per row partition, handed
+        to the E-step with that partition's rows (an HMM's sequence offsets, say).
+    total_weight : float or None, optional
+        The engine's ``total_weight`` (None: the rows or weights of all partitions).
     """
 
-    total_weight = None
-
-    def __init__(self, X, sample_weight, check):
+    def __init__(self, X, sample_weight, check, companions=None, total_weight=None):
         self.X = X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
-        if sample_weight is None:
+        self.total_weight = total_weight
+        self.companions = companions
+        if companions is not None:
+            if sample_weight is not None:
+                raise ValueError("give either sample_weight or per-partition companions")
+            if len(companions) != self.X.numblocks[0]:
+                raise ValueError(f"{len(companions)} companions for "
+                                 f"{self.X.numblocks[0]} partitions")
+            self.sample_weight = None
+        elif sample_weight is None:
             self.sample_weight = None
         else:
             import dask.array as da
@@ -177,10 +231,15 @@ class DaskBlocks:
         import dask
 
         parts = self.X.to_delayed().ravel()
-        weights = [None] * len(parts) if self.sample_weight is None else \
-            list(self.sample_weight.to_delayed().ravel())
+        if self.companions is not None:
+            weights = list(self.companions)
+        elif self.sample_weight is not None:
+            weights = list(self.sample_weight.to_delayed().ravel())
+        else:
+            weights = [None] * len(parts)
         step = dask.delayed(_partition_e_step)
-        partials = [step(problem, part, theta, w, self.check)
+        weighted = self.companions is None
+        partials = [step(problem, part, theta, w, self.check, weighted)
                     for part, w in zip(parts, weights)]
         add = dask.delayed(_add_partials)
         while len(partials) > 1:

@@ -17,8 +17,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._em import run_em
 from .._online import OnlineState, online_step
+from .._sources import is_dask_collection, is_streamed
 from .._validation import Interval, Options, validate_params
 from . import _kernels
+from ._large_data import INIT_ROWS, lazy_rows, per_partition, streamed_source
 from ._monitor import ConvergenceMonitor, VerboseMonitor
 from ._problem import HMMParams, HMMProblem
 from ._sequences import SequenceBlocks, check_lengths, sequence_block_rows
@@ -59,6 +61,9 @@ class BaseHMM(BaseEstimator):
     #: Letters of the emission parameters, in hmmlearn's ``params`` strings.
     _emission_letters = ""
 
+    #: A streamed fit draws its starting values from at most this many rows.
+    INIT_ROWS = INIT_ROWS
+
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "algorithm": [Options(("viterbi", "map"))],
@@ -69,12 +74,13 @@ class BaseHMM(BaseEstimator):
         "implementation": [Options(("log", "scaling"))],
         "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "block_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
                  params="st", init_params="st", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0):
+                 learning_offset=10.0, block_size=None):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -88,6 +94,7 @@ class BaseHMM(BaseEstimator):
         self.implementation = implementation
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.block_size = block_size
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
@@ -154,33 +161,57 @@ class BaseHMM(BaseEstimator):
     def fit(self, X, lengths=None):
         """Estimate the parameters by Baum-Welch (EM).
 
+        Data larger than memory are read a block of whole sequences at a time, once per
+        iteration, and give the in-memory fit (the statistics only add up in another
+        order): X may be a NumPy memmap, a Dask array or dataframe, or a source of blocks.
+        Their starting values (``init_params``) come from at most ``INIT_ROWS`` rows: all
+        of them when there are no more, else a random sample of a memmap or the first rows
+        of a block source or Dask array.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The sequences, one after another.
+        X : array-like of shape (n_samples, n_features), memmap, Dask array or dataframe, \
+or block source
+            The sequences, one after another. A memmap is read a block of whole sequences
+            at a time (pages released after each block). A Dask array (or dataframe) is
+            re-chunked so that each partition holds whole sequences (each chunk boundary
+            moves to the nearest sequence boundary); the E-step runs per partition where
+            the data live, its statistics are summed by a tree reduction and the M-step runs
+            here (with ``dask.distributed.Client`` or the default scheduler). A block source
+            is a list of blocks, an object whose ``__iter__`` starts over, or a function
+            returning a fresh iterator (not a one-shot generator: EM reads the data once per
+            iteration); each block is an ``(X_block, lengths_block)`` pair holding whole
+            sequences, or a bare 2-d ``X_block`` holding one sequence.
         lengths : array-like of int, optional
-            Length of each sequence; their sum is n_samples. None: one sequence.
+            Length of each sequence; their sum is n_samples. None: one sequence. Not given
+            with a block source (its blocks carry their own).
 
         Returns
         -------
         self
         """
         self._validate_hyperparameters()
-        X = self._check_X(X)
-        offsets = check_lengths(lengths, X.shape[0])
-        attributes = self._starting_attributes(X)
+        check = None
+        if is_streamed(X):
+            blocks, sample, check = streamed_source(self, X, lengths, self._block_rows)
+        else:
+            sample = self._check_X(X)
+            offsets = check_lengths(lengths, sample.shape[0])
+            blocks = SequenceBlocks(sample, offsets, self._block_rows(sample.shape[1]))
+        attributes = self._starting_attributes(sample)
         theta = self._chain_and_emission(attributes)
-        self._check_X_against(X, theta.emission)
+        self._check_X_against(sample, theta.emission)
+        if check is not None:  # later blocks must fit the starting parameters too
+            check.emission = theta.emission
         update = "".join(c for c in "st" + self._emission_letters if c in self.params)
         problem = self._problem(update)
-        blocks = SequenceBlocks(X, offsets, sequence_block_rows(self._lattice_width(), X.shape[1]))
         run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
                      monitor=VerboseMonitor(self.verbose))
         # nothing above touched the estimator: a failed fit leaves it as it was
         for name, value in attributes.items():
             setattr(self, name, value)
         self._store(run.theta)
-        self.n_features_in_ = self._n_features_of(X)
+        self.n_features_in_ = self._n_features_of(sample)
         self.lower_bounds_ = [float(v) for v in run.lower_bounds]
         self.converged_ = bool(run.converged)
         self.n_iter_ = int(run.n_iter)
@@ -221,6 +252,14 @@ class BaseHMM(BaseEstimator):
         self.converged_ = False
         self.n_iter_ = self.n_batches_ = state.n_updates
         return self
+
+    def _block_rows(self, n_features: int) -> int:
+        """Rows per block of whole sequences: ``block_size``, or so that the E-step's
+        lattices fit the engine's memory budget (a block always holds whole sequences, so
+        one longer than this is a block of its own)."""
+        if self.block_size is not None:
+            return self.block_size
+        return sequence_block_rows(self._lattice_width(), n_features)
 
     def _lattice_width(self) -> int:
         """Values per row of the E-step's per-state lattices (states x mixture components
@@ -274,10 +313,18 @@ class BaseHMM(BaseEstimator):
     def score(self, X, lengths=None):
         """Log-likelihood of X under the model (summed over sequences).
 
+        X may be a Dask array or dataframe: each partition of whole sequences is scored
+        where it lives (as in :meth:`fit`).
+
         Returns
         -------
         log_prob : float
         """
+        if is_dask_collection(X):
+            import dask
+
+            return float(sum(dask.compute(*[result for result, _ in
+                                            per_partition(self.score, X, lengths)])))
         theta, _, log_frame, offsets = self._prepared(X, lengths)
         return float(_kernels.forward(log_frame, offsets, theta.startprob,
                                       theta.transmat).sum())
@@ -296,7 +343,10 @@ class BaseHMM(BaseEstimator):
         return float(loglik.sum()), gamma
 
     def predict_proba(self, X, lengths=None):
-        """State posteriors of every sample, shape (n_samples, n_components)."""
+        """State posteriors of every sample, shape (n_samples, n_components); a lazy Dask
+        array, computed partition by partition, for Dask input."""
+        if is_dask_collection(X):
+            return lazy_rows(self.predict_proba, X, lengths, np.float64, self.n_components)
         return self.score_samples(X, lengths)[1]
 
     def decode(self, X, lengths=None, algorithm=None):
@@ -328,7 +378,10 @@ class BaseHMM(BaseEstimator):
         return float(log_prob.sum()), path
 
     def predict(self, X, lengths=None):
-        """The decoded states (by ``algorithm``), shape (n_samples,)."""
+        """The decoded states (by ``algorithm``), shape (n_samples,); a lazy Dask array,
+        computed partition by partition, for Dask input."""
+        if is_dask_collection(X):
+            return lazy_rows(self.predict, X, lengths, np.int64)
         return self.decode(X, lengths)[1]
 
     def sample(self, n_samples=1, random_state=None, currstate=None):

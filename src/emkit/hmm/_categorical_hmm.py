@@ -51,6 +51,9 @@ class CategoricalHMM(BaseHMM):
         As in :class:`GaussianHMM`.
     params, init_params : str
         's' start, 't' transitions, 'e' emission probabilities.
+    block_size : int or None, default=None
+        Rows per E-step block of whole sequences (None: sized to a memory budget); a
+        sequence longer than this is a block of its own.
 
     Attributes
     ----------
@@ -65,12 +68,13 @@ class CategoricalHMM(BaseHMM):
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
                  init_params="ste", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0):
+                 learning_offset=10.0, block_size=None):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
-                         learning_offset=learning_offset)
+                         learning_offset=learning_offset,
+                         block_size=block_size)
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from .._em import block_rows_for
+from .._sources import release_pages
 
 
 def check_lengths(lengths, n_samples: int) -> np.ndarray:
@@ -57,23 +58,40 @@ class SequenceBlocks:
     is a block of its own): the E-step's memory grows with the block, not with the data.
     Each block is ``(X_block, offsets_block)``. ``total_weight`` is 1: the engine's
     lower bound is the summed log-likelihood over all sequences, as in hmmlearn.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        In memory, or a numpy memmap: only one block is read at a time, and the memmap's
+        pages are released after each block.
+    offsets : ndarray of shape (n_sequences + 1,)
+        From :func:`check_lengths`.
+    block_rows : int
+    check : callable, optional
+        ``check(X_block) -> X_block``, applied to each block as it is read.
     """
 
     total_weight = 1.0
 
-    def __init__(self, X: np.ndarray, offsets: np.ndarray, block_rows: int):
+    def __init__(self, X: np.ndarray, offsets: np.ndarray, block_rows: int,
+                 check: Callable[[np.ndarray], np.ndarray] | None = None):
         self.X = X
         self.offsets = offsets
         self.block_rows = max(1, int(block_rows))
-        self.bounds = _group_sequences(offsets, self.block_rows)
+        self.bounds = group_sequences(offsets, self.block_rows)
+        self.check = check
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for s0, s1 in self.bounds:
             r0, r1 = self.offsets[s0], self.offsets[s1]
-            yield self.X[r0:r1], self.offsets[s0:s1 + 1] - r0
+            X = self.X[r0:r1]
+            yield (X if self.check is None else self.check(X)), self.offsets[s0:s1 + 1] - r0
+            release_pages(self.X, int(r0), int(r1))
 
 
-def _group_sequences(offsets: np.ndarray, block_rows: int) -> list[tuple[int, int]]:
+def group_sequences(offsets: np.ndarray, block_rows: int) -> list[tuple[int, int]]:
+    """Consecutive sequences grouped into blocks of about ``block_rows`` rows: the
+    ``(first, stop)`` sequence indices of each block (a longer sequence alone)."""
     bounds, s0, n_seq = [], 0, offsets.shape[0] - 1
     while s0 < n_seq:
         # the last sequence index s1 with offsets[s1] - offsets[s0] <= block_rows, at least one

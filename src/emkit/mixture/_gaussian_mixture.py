@@ -18,8 +18,8 @@ from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._degeneracy import degenerate_components
 from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
-from .._sources import is_dask_collection
-from ._large_data import LargeDataFitting, is_streamed
+from .._sources import is_dask_collection, is_streamed
+from ._large_data import LargeDataFitting
 from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
 
@@ -605,9 +605,18 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
                    "restart_lower_bounds_")
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
         missing = set(arrays + scalars) - present
-        unknown = present - set(arrays + scalars) - {"feature_names_in_", "n_batches_"}
+        optional = {"feature_names_in_", "n_batches_", "degenerate_", "degenerate_components_"}
+        unknown = present - set(arrays + scalars) - optional
         if missing or unknown:
             raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
+        if "degenerate_" in present or "degenerate_components_" in present:
+            flagged = np.asarray(getattr(self, "degenerate_components_", None))
+            if not isinstance(getattr(self, "degenerate_", None), bool) \
+                    or flagged.dtype.kind not in "iu" or flagged.ndim != 1 \
+                    or np.any((flagged < 0) | (flagged >= self.n_components)) \
+                    or self.degenerate_ != bool(flagged.size):
+                raise ValueError("degenerate_ must be a bool and degenerate_components_ the "
+                                 "indices of the components it names")
         D = self.n_features_in_
         if isinstance(D, bool) or not isinstance(D, int) or D < 1:
             raise ValueError(f"n_features_in_ must be a positive int, got {D!r}")

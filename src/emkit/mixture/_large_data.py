@@ -15,16 +15,10 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .._em import RowBlocks
 from .._online import OnlineState, online_step, run_minibatch_em
-from .._sources import (BlockStream, DaskBlocks, is_block_source, is_dask_collection,
-                        release_pages)
+from .._sources import (BlockStream, DaskBlocks, is_dask_collection, read_rows,
+                        sample_row_indices)
 from .._validation import check_sample_weight, validate_params
 from ._missing import MissingDataProblem, fill_with_column_means
-
-
-def is_streamed(X) -> bool:
-    """Whether ``fit`` reads X a block at a time: a memmap, a Dask collection or a block
-    source."""
-    return isinstance(X, np.memmap) or is_dask_collection(X) or is_block_source(X)
 
 
 class _BlockCheck:
@@ -45,17 +39,6 @@ class _BlockCheck:
             raise ValueError(f"a block of X has {X.shape[1]} features, the first had "
                              f"{self.n_features}")
         return X.astype(self.dtype, copy=False)
-
-
-def _read_rows(X, rows, chunk=1024):
-    """X[rows] (sorted indices) read a chunk at a time, a memmap's pages released after
-    each chunk: readahead around scattered rows would otherwise map much of the file."""
-    parts = []
-    for start in range(0, rows.size, chunk):
-        part = rows[start:start + chunk]
-        parts.append(np.array(X[part]))
-        release_pages(X, int(part[0]), int(part[-1]) + 1)
-    return np.concatenate(parts)
 
 
 class LargeDataFitting:
@@ -93,10 +76,7 @@ class LargeDataFitting:
                 raise ValueError(f"X must be 2-d, got a memmap of shape {X.shape}")
             check = _BlockCheck(X.shape[1], np.float32 if X.dtype == np.float32 else np.float64)
             weights = check_sample_weight(sample_weight, X.shape[0], check.dtype)
-            # distinct random rows, drawn without a permutation of all n rows
-            rows = X.shape[0] if X.shape[0] <= self.INIT_ROWS else np.unique(
-                rng.randint(0, X.shape[0], size=self.INIT_ROWS))
-            sample = check(_read_rows(X, np.arange(rows) if np.isscalar(rows) else rows))
+            sample = check(read_rows(X, sample_row_indices(X.shape[0], self.INIT_ROWS, rng)))
             rows_per_block = self.batch_size or self._block_rows(X.shape[1], check.dtype)
             blocks = RowBlocks(X, weights, rows_per_block, check)
             return blocks, sample, check
@@ -184,6 +164,8 @@ class LargeDataFitting:
         total = float(X.shape[0] if weights is None else weights.sum())
         self._store(theta)
         self._online = state
+        for stale in ("degenerate_", "degenerate_components_"):  # judged by fit only
+            self.__dict__.pop(stale, None)
         self.n_batches_ = state.n_updates
         self.n_iter_ = state.n_updates
         self.converged_ = False
