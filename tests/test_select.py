@@ -28,7 +28,8 @@ def test_iris_table_matches_scikit_learn():
         best["n_components"], best["covariance_type"])
     frame = result.to_frame()
     assert list(frame.columns) == ["n_components", "covariance_type", "log_likelihood",
-                                   "n_parameters", "bic", "aic", "icl", "converged", "n_iter"]
+                                   "n_parameters", "bic", "aic", "icl", "converged", "n_iter",
+                                   "degenerate"]
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -236,6 +236,85 @@ def run_em(
     return run
 
 
+def run_accelerated_em(
+    problem: EMProblem,
+    blocks: RowBlocks,
+    theta,
+    *,
+    tol: float,
+    max_iter: int,
+    monitor: Monitor,
+    lower_bound: float = -np.inf,
+) -> EMRun:
+    """EM accelerated by squared extrapolation (SQUAREM, Varadhan and Roland 2008), kept
+    monotone: same contract and fixed point as :func:`run_em`, in fewer E-steps.
+
+    From parameters t0 with known statistics, two EM maps give t1 = M(t0) and t2 = M(t1);
+    with r = t1 - t0 and v = t2 - t1 - r (the problem's ``to_vector``), the step
+    t' = t0 - 2 a r + a^2 v with a = -|r| / |v| (at most -1; a = -1 is t2 itself) jumps
+    along the EM path. t' is kept only when the problem accepts it as parameters
+    (``from_vector`` returns None otherwise: a covariance that is not positive-definite,
+    a negative weight) and its log-likelihood is at least that of t1; otherwise t2 is
+    taken, an ordinary EM step. So the recorded lower bounds never decrease. An iteration
+    is one recorded E-step (a rejected jump costs one more, unrecorded).
+    """
+    run = EMRun(theta=theta, lower_bound=lower_bound)
+    slack_of = getattr(problem, "likelihood_slack", None)
+
+    def evaluate(point):
+        stats, loglik, run.weight = summed_expectation(problem, blocks, point)
+        return stats, loglik / run.weight
+
+    def record(value) -> bool:
+        """Append a lower bound; True when EM has converged."""
+        previous = run.lower_bound
+        run.lower_bound = value
+        run.n_iter += 1
+        run.lower_bounds.append(value)
+        change = value - previous
+        monitor.iteration(run.n_iter, value, change)
+        decreased = monitor.decreased(previous, value, slack)
+        return abs(change) < tol and not decreased
+
+    if max_iter < 1:
+        return run
+    slack = 0.0
+    stats, value = evaluate(theta)
+    current = theta
+    converged = record(value)
+    while not converged and run.n_iter < max_iter:
+        first = problem.m_step(stats, current)
+        slack = slack_of(stats, first, current) if slack_of is not None else 0.0
+        first_stats, first_value = evaluate(first)
+        converged = record(first_value)
+        second = problem.m_step(first_stats, first)
+        if converged or run.n_iter >= max_iter:
+            current, stats = first, first_stats
+            break
+        r = problem.to_vector(first) - problem.to_vector(current)
+        v = problem.to_vector(second) - problem.to_vector(first) - r
+        norm_v = float(np.linalg.norm(v))
+        alpha = -float(np.linalg.norm(r)) / norm_v if norm_v > 0 else -1.0
+        jumped = None
+        if alpha < -1.0 and np.isfinite(alpha):
+            jumped = problem.from_vector(
+                problem.to_vector(current) - 2.0 * alpha * r + alpha * alpha * v, second)
+        if jumped is not None:
+            jumped_stats, jumped_value = evaluate(jumped)
+            if jumped_value >= first_value:
+                slack = 0.0
+                current, stats = jumped, jumped_stats
+                converged = record(jumped_value)
+                continue
+        slack = slack_of(first_stats, second, first) if slack_of is not None else 0.0
+        current = second
+        stats, value = evaluate(second)
+        converged = record(value)
+    run.theta = problem.m_step(stats, current)
+    run.converged = converged
+    return run
+
+
 def fit_with_restarts(
     problem: EMProblem,
     blocks: RowBlocks,

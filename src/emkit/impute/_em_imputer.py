@@ -10,13 +10,14 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, run_accelerated_em
 from .._exceptions import InvalidParameterError
 from .._validation import Interval, Options, validate_params
 from ..io import register_model
 from ..mixture._covariance import covariance_model
 from ..mixture._gaussian_problem import GaussianMixtureParams
-from ..mixture._init import INIT_METHODS, initial_responsibilities
+from ..mixture._degeneracy import degenerate_components
+from ..mixture._init import RESPONSIBILITY_METHODS, hierarchical_start, initial_responsibilities
 from ..mixture._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
 
@@ -43,6 +44,8 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     tol : float, default=1e-6
         Stop when the mean observed-data log-likelihood gains less than this.
     max_iter : int, default=500
+        Most iterations (E-steps). EM is accelerated by squared extrapolation (SQUAREM),
+        kept monotone: the same fixed point in far fewer iterations.
     reg_covar : float or None, default=None
         Added to the covariance diagonals. None: 0 for one component (the exact
         maximum-likelihood estimate; a singular covariance still gets the smallest jitter
@@ -50,9 +53,11 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         could otherwise collapse onto a few rows.
     n_init : int, default=1
         Restarts (for mixtures); the highest likelihood is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hierarchical'}, \
+default='kmeans'
         Starting responsibilities, computed on the data with missing entries at their
-        column means.
+        column means ('hierarchical': mclust's model-based hierarchical clustering of at
+        most 2000 rows, as in GaussianMixture).
     sample_posterior : bool, default=False
         ``transform`` draws each row's missing entries from their conditional distribution
         (multiple imputation: call it with different ``random_state``) instead of taking
@@ -79,7 +84,7 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "reg_covar": [Interval(numbers.Real, 0.0, None, closed="left"), None],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
-        "init_params": [Options(tuple(INIT_METHODS))],
+        "init_params": [Options(RESPONSIBILITY_METHODS + ("hierarchical",))],
         "sample_posterior": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -156,12 +161,25 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
 
         def start():
+            if self.init_params == "hierarchical":
+                rows, resp = hierarchical_start(filled, self.n_components, None, rng,
+                                                subsample=2000,
+                                                covariance_type=self.covariance_type)
+                return problem.params_from_resp(filled[rows], resp, None)
             resp = initial_responsibilities(self.init_params, filled, self.n_components, None,
                                             rng)
             return problem.params_from_resp(filled, resp, None)
 
+        def degenerate(run):
+            if self.n_components == 1:
+                return ()
+            return degenerate_components(problem.covariance, run.theta, n_samples,
+                                         problem.reg_covar)
+
         best = fit_with_restarts(problem, blocks, start, n_init=self.n_init, tol=self.tol,
-                                 max_iter=self.max_iter, monitor=Monitor(self.verbose))
+                                 max_iter=self.max_iter, monitor=Monitor(self.verbose),
+                                 runner=run_accelerated_em, degenerate=degenerate,
+                                 extra_starts=0 if self.n_components == 1 else 10)
         theta = best.theta
         self.weights_, self.means_ = theta.weights, theta.means
         self.covariances_, self.precisions_cholesky_ = theta.covariances, theta.precisions_cholesky

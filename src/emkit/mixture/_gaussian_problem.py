@@ -120,6 +120,34 @@ class GaussianMixtureProblem:
             theta.covariances, stats.weight, self.reg_covar, stats.first.shape[1])
         return loss / max(float(stats.weight.sum()), np.finfo(np.float64).tiny)
 
+    # -- parameters as one vector (for accelerated EM) -------------------------------------
+    def to_vector(self, theta: GaussianMixtureParams) -> np.ndarray:
+        """Weights, means and covariances, flattened into one float64 vector."""
+        return np.concatenate([np.ravel(theta.weights), np.ravel(theta.means),
+                               np.ravel(theta.covariances)]).astype(np.float64, copy=False)
+
+    def from_vector(self, vector: np.ndarray, like: GaussianMixtureParams):
+        """Parameters shaped like ``like`` from :meth:`to_vector`'s layout, or None when
+        they are not valid parameters (a weight outside (0, 1], a covariance that is not
+        positive-definite)."""
+        dtype = like.means.dtype
+        sizes = np.cumsum([np.size(like.weights), np.size(like.means)])
+        weights, means, covariances = np.split(vector, sizes)
+        if not (np.all(np.isfinite(vector)) and np.all(weights > 0)):
+            return None
+        weights = weights / weights.sum()
+        covariances = covariances.reshape(np.shape(like.covariances))
+        if covariances.ndim >= 2:
+            covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
+        try:
+            precisions_cholesky = self.covariance.precisions_cholesky(covariances,
+                                                                      jitter=False)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        return GaussianMixtureParams(
+            weights.astype(dtype), means.reshape(np.shape(like.means)).astype(dtype),
+            covariances.astype(dtype), precisions_cholesky.astype(dtype))
+
     def params_from_resp(self, X, resp, sample_weight) -> GaussianMixtureParams:
         """The M-step applied to starting responsibilities (every init method goes here)."""
         if sample_weight is not None:
