@@ -17,6 +17,17 @@ def format_topics(model, vocabulary, n_top: int) -> list:
             + " ".join(words[k]) for k in order]
 
 
+def _write_doc_topics(path: Path, names, doc_topic) -> None:
+    """CSV: a header (document, topic 1, ...), then one row per document."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["document"] + [f"topic {k + 1}" for k in range(doc_topic.shape[1])])
+        for name, row in zip(names, doc_topic):
+            writer.writerow([name] + [repr(float(v)) for v in row])
+
+
 def _vectorize(documents, stop_words, min_df, max_df, max_features):
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -55,11 +66,15 @@ def _vectorize(documents, stop_words, min_df, max_df, max_features):
               help="Keep only this many most frequent words.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed of the starting topics.")
+@click.option("--doc-topics", "doc_topics", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, metavar="CSV",
+              help="Also write each document's topic mixture P(topic | document) to this "
+                   "CSV file (one row per document, named by its file or file:line).")
 @click.option("--save", "save_to", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="MODEL",
               help="Also save the fitted model (MODEL.json + MODEL.npz).")
 def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_words, min_df,
-            max_df, max_features, seed, save_to):
+            max_df, max_features, seed, doc_topics, save_to):
     """Print the topics of the plain-text CORPUS found by PLSA (EM).
 
     CORPUS is a directory, whose files are the documents (one document per file, read
@@ -72,7 +87,7 @@ def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_word
     from ._plsa import PLSA
 
     try:
-        documents, _ = read_corpus(corpus)
+        documents, names = read_corpus(corpus)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     X, vocabulary = _vectorize(documents, stop_words, min_df, max_df, max_features)
@@ -94,6 +109,9 @@ def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_word
     for message in dict.fromkeys(str(w.message) for w in caught
                                  if "did not converge" not in str(w.message)):
         click.echo(f"emkit: warning: {' '.join(message.split())}", err=True)
+    if doc_topics is not None:
+        _write_doc_topics(doc_topics, names, model.transform(X))
+        click.echo(f"wrote the documents' topic mixtures to {doc_topics}")
     if save_to is not None:
         model.save(save_to)
         click.echo(f"saved the model to {save_to}")
