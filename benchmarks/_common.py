@@ -58,3 +58,49 @@ def run_with_threads(run, args, load_libraries):
             return run(args)
     finally:
         numba.set_num_threads(numba_threads)
+
+
+def machine_note(peers=(), extra: str = "") -> str:
+    """Machine, library versions, thread pools and load: what a table's seconds depend on.
+
+    ``peers`` names further packages whose versions belong in the note (hmmlearn, ...);
+    ``extra`` is appended to the thread-pool line."""
+    import importlib
+    import platform
+
+    import numba
+    import numpy as np
+    import scipy
+    import scipy.linalg  # noqa: F401  (loads its BLAS, so threadpoolctl sees it)
+    import sklearn
+    import sklearn.cluster  # noqa: F401  (loads OpenMP)
+    from threadpoolctl import threadpool_info
+
+    import emkit
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        usable = os.cpu_count()
+    pools = {}
+    for info in threadpool_info():
+        key = (info.get("user_api"), info.get("internal_api"), info.get("version"),
+               info.get("threading_layer"))
+        pools.setdefault(key, info.get("num_threads"))
+    pool_text = "; ".join(
+        f"{api}: {name} {version or ''}{f' ({layer})' if layer else ''} x{threads} threads"
+        .replace("  ", " ")
+        for (api, name, version, layer), threads in pools.items())
+    versions = [f"numpy {np.__version__}", f"scipy {scipy.__version__}",
+                f"scikit-learn {sklearn.__version__}"]
+    versions += [f"{name} {importlib.import_module(name).__version__}" for name in peers]
+    versions += [f"emkit {emkit.__version__}",
+                 f"numba {numba.__version__} (threads {numba.get_num_threads()} of "
+                 f"NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})"]
+    return "\n".join([
+        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores "
+        f"({usable} usable), Python {platform.python_version()}",
+        "versions: " + ", ".join(versions),
+        f"threadpools: {pool_text or 'none found'}{extra}",
+        load_note(),
+    ])

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -46,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
+from _common import machine_note as common_machine_note  # noqa: E402
 from _common import fmt as _fmt  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
@@ -268,37 +267,7 @@ def compare_float32(rows: list) -> None:
 
 # -- report ----------------------------------------------------------------------------------
 def machine_note() -> str:
-    import numba
-    import scipy
-    import scipy.linalg  # noqa: F401  (loads its BLAS, so threadpoolctl sees it)
-    import sklearn
-    import sklearn.cluster  # noqa: F401  (loads OpenMP)
-    from threadpoolctl import threadpool_info
-
-    import emkit
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        usable = os.cpu_count()
-    pools = {}
-    for info in threadpool_info():
-        key = (info.get("user_api"), info.get("internal_api"), info.get("version"),
-               info.get("threading_layer"))
-        pools.setdefault(key, info.get("num_threads"))
-    pool_text = "; ".join(
-        f"{api}: {name} {version or ''}{f' ({layer})' if layer else ''} x{threads} threads"
-        .replace("  ", " ")
-        for (api, name, version, layer), threads in pools.items())
-    return "\n".join([
-        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores "
-        f"({usable} usable), Python {platform.python_version()}",
-        f"versions: numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn "
-        f"{sklearn.__version__}, emkit {emkit.__version__}, numba {numba.__version__} "
-        f"(threads {numba.get_num_threads()} of NUMBA_NUM_THREADS="
-        f"{numba.config.NUMBA_NUM_THREADS})",
-        f"threadpools: {pool_text or 'none found'}",
-    ])
+    return common_machine_note()
 
 
 _COLUMNS = [  # (header, key, format, width)

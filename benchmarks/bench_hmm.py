@@ -32,9 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -46,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
+from _common import machine_note as common_machine_note  # noqa: E402
 from _common import fmt as _fmt  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
@@ -324,39 +323,10 @@ def bench_row(case: Case, sizes: Sizes, X, lengths, init, *, iters, repeats, mem
 
 # -- report --------------------------------------------------------------------------------
 def machine_note() -> str:
-    import hmmlearn
-    import numba
-    import scipy
-    import scipy.linalg  # noqa: F401  (loads its BLAS, so threadpoolctl sees it)
-    import sklearn
-    from threadpoolctl import threadpool_info
-
-    import emkit
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        usable = os.cpu_count()
-    pools = {}
-    for info in threadpool_info():
-        key = (info.get("user_api"), info.get("internal_api"), info.get("version"),
-               info.get("threading_layer"))
-        pools.setdefault(key, info.get("num_threads"))
-    pool_text = "; ".join(
-        f"{api}: {name} {version or ''}{f' ({layer})' if layer else ''} x{threads} threads"
-        .replace("  ", " ")
-        for (api, name, version, layer), threads in pools.items())
-    return "\n".join([
-        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores "
-        f"({usable} usable), Python {platform.python_version()}",
-        f"versions: numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn "
-        f"{sklearn.__version__}, hmmlearn {hmmlearn.__version__}, emkit {emkit.__version__}, "
-        f"numba {numba.__version__} (threads {numba.get_num_threads()} of "
-        f"NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})",
-        f"threadpools: {pool_text or 'none found'}; numba threading layer "
-        f"{_threading_layer()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
-        load_note(),
-    ])
+    return common_machine_note(
+        peers=("hmmlearn",),
+        extra=f"; numba threading layer {_threading_layer()}, "
+              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
 
 
 def _threading_layer() -> str:

@@ -55,7 +55,6 @@ import gc
 import math
 import os
 import sys
-import platform
 import statistics
 import time
 import warnings
@@ -65,6 +64,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
+from _common import machine_note as common_machine_note  # noqa: E402
 from _common import fmt as _fmt  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 from _common import load_note  # noqa: E402
@@ -327,33 +327,7 @@ def bench_case(name: str, rate: float, seeds, methods, *, n_samples=None, **opti
 
 # -- report ----------------------------------------------------------------------------------
 def machine_note() -> str:
-    import numba
-    import scipy
-    import scipy.linalg  # noqa: F401  (loads its BLAS, so threadpoolctl sees it)
-    import sklearn
-    import sklearn.neighbors  # noqa: F401  (loads OpenMP)
-    from threadpoolctl import threadpool_info
-
-    import emkit
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        usable = os.cpu_count()
-    pools = {}
-    for info in threadpool_info():
-        key = (info.get("user_api"), info.get("internal_api"), info.get("version"))
-        pools.setdefault(key, info.get("num_threads"))
-    pool_text = "; ".join(f"{api}: {name} {version or ''} x{threads} threads".replace("  ", " ")
-                          for (api, name, version), threads in pools.items())
-    return "\n".join([
-        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores "
-        f"({usable} usable), Python {platform.python_version()}",
-        f"versions: numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn "
-        f"{sklearn.__version__}, emkit {emkit.__version__}, numba {numba.__version__}",
-        f"threadpools: {pool_text or 'none found'}",
-        load_note(),
-    ])
+    return common_machine_note()
 
 
 _COLUMNS = [  # (header, key, format, width)

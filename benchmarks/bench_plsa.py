@@ -42,7 +42,6 @@ import argparse
 import gc
 import math
 import os
-import platform
 import sys
 import time
 import warnings
@@ -51,6 +50,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import fmt as _fmt  # noqa: E402
+from _common import machine_note as common_machine_note  # noqa: E402
 from _common import load_note  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 
@@ -225,26 +225,7 @@ def warm_up(n_topics):
 
 # -- report ----------------------------------------------------------------------------------
 def machine_note() -> str:
-    import numba
-    import scipy
-    import sklearn
-    from threadpoolctl import threadpool_info
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        usable = os.cpu_count()
-    pools = sorted({f"{i.get('internal_api')} x{i.get('num_threads')}"
-                    for i in threadpool_info()})
-    return "\n".join([
-        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores "
-        f"({usable} usable), Python {platform.python_version()}; numba threads "
-        f"{numba.get_num_threads()}",
-        f"versions: numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn "
-        f"{sklearn.__version__}, numba {numba.__version__}",
-        f"threadpools: {', '.join(pools) or 'none found'}",
-        load_note(),
-    ])
+    return common_machine_note()
 
 
 _COLUMNS = [  # (header, key, format, width)
