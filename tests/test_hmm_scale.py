@@ -7,9 +7,6 @@ so the parameters and the log-likelihood history must agree to round-off (1e-9 r
 """
 
 import math
-import os
-import signal
-import threading
 import time
 
 import numpy as np
@@ -19,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from emkit.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 from emkit.hmm import _base, _large_data
-from test_large_data import Reiterable, write_memmap
+from test_large_data import Reiterable, fit_while_killing_a_worker, write_memmap
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
@@ -387,29 +384,10 @@ def test_worker_killed_mid_fit_does_not_corrupt_the_result(cluster_client):
     n_iter = int(np.clip(math.ceil(3.0 / per_iteration), 20, 200))  # a fit of ~3 s
     ref = GaussianHMM(3, n_iter=n_iter, **kw).fit(X, lengths)
 
-    outcome = {}
     model = GaussianHMM(3, n_iter=n_iter, **kw)
-
-    def fit():
-        try:
-            outcome["model"] = model.fit(dX, lengths)
-        except BaseException as exc:  # reported below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=fit, daemon=True)
-    thread.start()
-    time.sleep(min(1.0, 0.25 * n_iter * per_iteration))
-    assert thread.is_alive(), "the fit ended before a worker could be killed"
-    pid = next(iter(cluster.workers.values())).process.pid
-    assert pid is not None and pid != os.getpid()
-    os.kill(pid, signal.SIGKILL)
-    killed_mid_fit = thread.is_alive()
-    thread.join(timeout=90)
-    assert not thread.is_alive(), "the fit hung after a worker was killed"
-    assert killed_mid_fit
+    outcome = fit_while_killing_a_worker(cluster, lambda: model.fit(dX, lengths),
+                                         min(1.0, 0.25 * n_iter * per_iteration))
     if "error" in outcome:
-        exc = outcome["error"]
-        assert isinstance(exc, Exception) and str(exc)
         assert not hasattr(model, "startprob_")  # a failed fit leaves nothing half-done
     else:
         assert outcome["model"] is model
@@ -422,13 +400,12 @@ def test_worker_killed_mid_fit_does_not_corrupt_the_result(cluster_client):
     client.wait_for_workers(2, timeout=60)  # the nanny restarted the worker
 
 
-def test_block_size_bounds_the_blocks_and_keeps_the_fit(tmp_path):
-    from emkit.hmm import GaussianHMM
+def test_block_size_bounds_the_blocks_and_keeps_the_fit():
     from emkit.hmm._sequences import SequenceBlocks
 
     rng = np.random.RandomState(3)
     lengths = rng.randint(20, 60, size=30)
-    X = rng.randn(lengths.sum(), 2) + np.repeat(rng.randint(0, 2, lengths.sum()), 1)[:, None] * 3
+    X = rng.randn(lengths.sum(), 2) + rng.randint(0, 2, lengths.sum())[:, None] * 3
     reference = GaussianHMM(2, random_state=0, n_iter=5).fit(X, lengths)
     seen = []
     original = SequenceBlocks.__iter__

@@ -675,6 +675,35 @@ def test_distributed_fit_matches_in_memory(cluster_client, covariance_type):
 
 
 @pytest.mark.filterwarnings("ignore::emkit.ConvergenceWarning")
+def fit_while_killing_a_worker(cluster, fit, delay):
+    """Run ``fit()`` in a thread and SIGKILL one worker process of ``cluster`` after
+    ``delay`` seconds, while it runs. Returns ``{"model": ...}`` or ``{"error": exc}``;
+    asserts the kill happened mid-fit, that the fit did not hang, and that an error (if
+    any) is an Exception with a message."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["model"] = fit()
+        except BaseException as exc:  # reported to the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(delay)
+    assert thread.is_alive(), "the fit ended before a worker could be killed"
+    pid = next(iter(cluster.workers.values())).process.pid
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    killed_mid_fit = thread.is_alive()
+    thread.join(timeout=90)
+    assert not thread.is_alive(), "the fit hung after a worker was killed"
+    assert killed_mid_fit
+    if "error" in outcome:
+        assert isinstance(outcome["error"], Exception) and str(outcome["error"])
+    return outcome
+
+
 def test_worker_killed_mid_fit_does_not_corrupt_the_result(cluster_client):
     """SIGKILL one of the two worker processes while a distributed fit runs: the fit
     either returns exactly the in-memory parameters (the lost partitions recomputed) or
@@ -693,30 +722,10 @@ def test_worker_killed_mid_fit_does_not_corrupt_the_result(cluster_client):
     max_iter = int(np.clip(math.ceil(4.0 / per_iteration), 20, 200))  # a fit of ~4 s
     ref = GaussianMixture(max_iter=max_iter, **kw).fit(X)
 
-    outcome = {}
     model = GaussianMixture(max_iter=max_iter, **kw)
-
-    def fit():
-        try:
-            outcome["model"] = model.fit(dX)
-        except BaseException as exc:  # reported below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=fit, daemon=True)
-    thread.start()
-    time.sleep(min(1.0, 0.25 * max_iter * per_iteration))
-    assert thread.is_alive(), "the fit ended before a worker could be killed"
-    nanny = next(iter(cluster.workers.values()))
-    pid = nanny.process.pid
-    assert pid is not None and pid != os.getpid()
-    os.kill(pid, signal.SIGKILL)
-    killed_mid_fit = thread.is_alive()
-    thread.join(timeout=90)
-    assert not thread.is_alive(), "the fit hung after a worker was killed"
-    assert killed_mid_fit
+    outcome = fit_while_killing_a_worker(cluster, lambda: model.fit(dX),
+                                         min(1.0, 0.25 * max_iter * per_iteration))
     if "error" in outcome:
-        exc = outcome["error"]
-        assert isinstance(exc, Exception) and str(exc)
         assert not hasattr(model, "means_")  # a failed fit leaves nothing half-done
     else:
         assert outcome["model"] is model
