@@ -401,3 +401,27 @@ def test_save_load_round_trip(tmp_path, kw):
     imp.set_params(sample_posterior=True, random_state=5)
     loaded.set_params(sample_posterior=True, random_state=5)
     assert_array_equal(imp.transform(X), loaded.transform(X))
+
+
+def test_hierarchical_start_is_deterministic_and_em_em_is_refused():
+    X, _ = two_clusters_with_nan()
+    a = EMImputer(n_components=2, init_params="hierarchical", random_state=0).fit(X)
+    b = EMImputer(n_components=2, init_params="hierarchical", random_state=1).fit(X)
+    assert_array_equal(a.means_, b.means_)
+    assert np.all(np.isfinite(a.transform(X)))
+    with pytest.raises(ValueError, match="init_params"):
+        EMImputer(n_components=2, init_params="em-em").fit(X)
+
+
+def test_accelerated_fit_needs_far_fewer_iterations_than_plain_em():
+    # the imputer's EM is accelerated: compare its iterations with the mixture's plain EM
+    from emkit import GaussianMixture
+
+    _, X, _, _ = correlated_gaussian(n=400, D=6, missing=0.5, seed=3)
+    X = X[~np.isnan(X).all(axis=1)]
+    imp = EMImputer(tol=1e-8, max_iter=5000).fit(X)
+    plain = GaussianMixture(1, reg_covar=0.0, tol=1e-8, max_iter=5000).fit(X)
+    assert imp.converged_ and plain.converged_
+    assert imp.n_iter_ < plain.n_iter_ / 2
+    assert imp.score(X) >= plain.score(X) - 1e-9
+    assert np.all(np.diff(imp.lower_bounds_) >= 0)
