@@ -404,7 +404,7 @@ def test_save_load_round_trip(tmp_path, kw):
 
 
 def test_hierarchical_start_is_deterministic_and_em_em_is_refused():
-    X, _ = two_clusters_with_nan()
+    _, X = two_clusters_with_nan()
     a = EMImputer(n_components=2, init_params="hierarchical", random_state=0).fit(X)
     b = EMImputer(n_components=2, init_params="hierarchical", random_state=1).fit(X)
     assert_array_equal(a.means_, b.means_)
