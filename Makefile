@@ -28,6 +28,10 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_hmm.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_impute.py
+	$(BIN)/python benchmarks/bench_init.py
+	$(BIN)/python benchmarks/bench_segment.py
+	$(BIN)/python benchmarks/bench_motif.py
+	$(BIN)/python benchmarks/bench_plsa.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -10,7 +10,7 @@ from ._exceptions import (
     UnvisitedStateWarning,
 )
 from .io import load
-from . import hmm, impute
+from . import hmm, impute, motif, segment, topics
 from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
@@ -28,4 +28,7 @@ __all__ = [
     "hmm",
     "impute",
     "load",
+    "motif",
+    "segment",
+    "topics",
 ]

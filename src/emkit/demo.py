@@ -1,4 +1,5 @@
-"""The main job on bundled data: what ``make demo`` and ``emkit demo`` run."""
+"""The main job on bundled data: what ``make demo`` and ``emkit demo`` run: Gaussian
+mixtures on iris and on a synthetic set, then one short run of each other model family."""
 
 from __future__ import annotations
 
@@ -73,3 +74,20 @@ def run_demo(seed: int = 0, report: str | Path | None = "emkit-demo-report.html"
             print(f"  truth {k}:     weight {truth.weights[k]:.3f}  mean {truth.means[k]}")
     print(f"  label agreement with the truth: "
           f"{_best_label_agreement(model.predict(truth.X), truth.labels):.1%}")
+
+    run_model_family_demos(seed)
+
+
+def run_model_family_demos(seed: int = 0) -> None:
+    """The other model families, each on its own data: image segmentation of a photograph
+    shipped with scikit-learn, motif discovery in planted DNA sequences, and topics of
+    Python's own help texts."""
+    from .motif._demo import run_demo as motif_demo
+    from .segment._demo import run_demo as segment_demo
+    from .topics._demo import run_demo as topics_demo
+
+    for title, demo in (("image segmentation", segment_demo),
+                        ("DNA motif discovery (MEME-style EM)", motif_demo),
+                        ("topic model (PLSA)", topics_demo)):
+        print(f"\n== {title}")
+        demo(seed=seed)
