@@ -53,7 +53,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         same ``random_state``). 'hierarchical': mclust's start, the ``n_components``-cluster
         cut of a model-based agglomerative hierarchical clustering (Fraley 1998) of at most
         ``init_subsample`` rows; with no more rows than that it is deterministic and one
-        run is made whatever ``n_init``. 'em-em': ``EM_EM_SHORT_RUNS`` (or 5 per restart,
+        run is made whatever ``n_init``. 'em-em': ``EM_EM_SHORT_RUNS`` (or 2 per restart,
         if more) short EM runs of at most ``EM_EM_SHORT_ITER`` iterations from random
         partitions (rows assigned to the nearest of k-means++ seeds), the ``n_init``
         best continued to convergence (Biernacki, Celeux and Govaert 2003); a streamed
@@ -169,8 +169,8 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     #: More random starts tried when every one of the n_init runs ended degenerate.
     EXTRA_STARTS = 10
     #: em-EM: the least number of short runs, and the iterations of each.
-    EM_EM_SHORT_RUNS = 20
-    EM_EM_SHORT_ITER = 10
+    EM_EM_SHORT_RUNS = 100
+    EM_EM_SHORT_ITER = 20
 
     def __init__(
         self,
@@ -370,7 +370,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
 
             kept = short_run_starts(
                 problem, short_blocks, draw,
-                n_runs=max(self.EM_EM_SHORT_RUNS, 5 * self.n_init),
+                n_runs=max(self.EM_EM_SHORT_RUNS, 2 * self.n_init),
                 n_keep=self.n_init + self.EXTRA_STARTS, max_iter=self.EM_EM_SHORT_ITER,
                 tol=self.tol, degenerate=self._degeneracy_check(problem))
             queue = iter(kept)
