@@ -35,6 +35,26 @@ def exp_nonpositive(x, out, scratch, n):
     raise NotImplementedError("exp_nonpositive is called from numba-compiled code")
 
 
+#: log of the smallest responsibility kept, per precision: below it a responsibility is set
+#: to zero. In float32, exp(-50) ~ 2e-22 keeps every product of a kept responsibility with
+#: squared deviations clear of the subnormal range, whose arithmetic is many times slower;
+#: such a responsibility changes no float32 sum it enters.
+LOG_RESP_FLOOR_F64 = -350.0
+LOG_RESP_FLOOR_F32 = -50.0
+
+
+def log_resp_floor(x):
+    """The log-responsibility floor for ``x``'s precision (numba-compiled code only)."""
+    raise NotImplementedError("log_resp_floor is called from numba-compiled code")
+
+
+@overload(log_resp_floor, inline="always")
+def _log_resp_floor_overload(x):
+    if x.dtype == types.float32:
+        return lambda x: LOG_RESP_FLOOR_F32
+    return lambda x: LOG_RESP_FLOOR_F64
+
+
 @overload(exp_nonpositive, inline="always", jit_options={"fastmath": {"contract"}})
 def _exp_nonpositive_overload(x, out, scratch, n):
     if x.dtype == types.float32:

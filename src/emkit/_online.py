@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._em import EMRun, Monitor
+from ._em import EMRun, Monitor, single_threaded_blas
 
 
 def step_size(n_updates: int, learning_offset: float, learning_decay: float) -> float:
@@ -44,7 +44,8 @@ def online_step(problem, state: OnlineState, X, theta, w, learning_offset, learn
     log-likelihood under the old theta)``."""
     stats, loglik = problem.e_step(X, theta, w)
     running = state.update(stats, learning_offset, learning_decay)
-    return problem.m_step(running, theta), float(loglik)
+    with single_threaded_blas():
+        return problem.m_step(running, theta), float(loglik)
 
 
 def run_minibatch_em(problem, batches, theta, *, tol, max_iter, learning_offset,

@@ -79,7 +79,7 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
         if spread_axes.shape[1] == 0:
             flat = np.zeros(n_components, dtype=bool)
         else:
-            projected = np.einsum("ia,kij,jb->kab", spread_axes, matrices, spread_axes)
+            projected = spread_axes.T @ matrices @ spread_axes
             flat = np.linalg.eigvalsh(projected)[:, 0] <= floor
     else:
         variances = np.diagonal(matrices, axis1=1, axis2=2)

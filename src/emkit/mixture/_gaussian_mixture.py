@@ -233,7 +233,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         if is_streamed(X):
             self._guarded(self._fit_streamed, X, sample_weight)
         else:
-            self.fit_predict(X, y, sample_weight=sample_weight)
+            self._guarded(self._fit, X, sample_weight, False)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -248,7 +248,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         if is_streamed(X):
             self.fit(X, y, sample_weight)
             return self.predict(X)
-        return self._guarded(self._fit, X, sample_weight)
+        return self._guarded(self._fit, X, sample_weight, True)
 
     def _guarded(self, function, *args):
         """Run ``function``; if it fails, the model is left exactly as it was."""
@@ -265,7 +265,9 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         tags.input_tags.allow_nan = True  # missing entries are marginalised
         return tags
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, labels: bool):
+        """Fit in memory; return the labels of X's rows under the fit (the final E-step)
+        when ``labels``, else None."""
         validate_params(self, self._parameter_constraints)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                           ensure_all_finite="allow-nan")
@@ -293,6 +295,8 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init, warm,
                                   check_random_state(self.random_state))
         self.__dict__.pop("n_batches_", None)
+        if not labels:
+            return None
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
 
     def _fit_restarts(self, problem, blocks, short_blocks, X_start, weights, user_init,

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .._numba_math import exp_nonpositive
+from .._numba_math import LOG_RESP_FLOOR_F64, exp_nonpositive, log_resp_floor
 
 # Re-association and contraction let the compiler vectorise the inner loops; infinities and
 # NaN keep their IEEE meaning (a zero weight has log-weight -inf).
@@ -24,8 +24,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 #: Responsibilities below exp(LOG_RESP_FLOOR) (about 1e-152) are set to zero: they change no
 #: statistic at float64 precision, and subnormal numbers they would breed slow every
-#: arithmetic unit down by orders of magnitude.
-LOG_RESP_FLOOR = -350.0
+#: arithmetic unit down by orders of magnitude (float32 kernels use a higher floor, see
+#: emkit._numba_math.log_resp_floor).
+LOG_RESP_FLOOR = LOG_RESP_FLOOR_F64
 
 
 def flushed_exp(log_resp: np.ndarray) -> np.ndarray:
@@ -160,7 +161,8 @@ def _tile_responsibilities(logp, nt, w, i0, resp, scratch):
     K = logp.shape[0]
     top, total, gap, expd = scratch[0], scratch[1], scratch[2], scratch[3]
     typed = np.empty(3, dtype=logp.dtype)  # constants in the tile's precision
-    typed[0], typed[1], typed[2] = 0.0, LOG_RESP_FLOOR, LOG_RESP_FLOOR - 1.0
+    floor_value = log_resp_floor(logp)
+    typed[0], typed[1], typed[2] = 0.0, floor_value, floor_value - 1.0
     zero, floor, below_floor = typed[0], typed[1], typed[2]
     for t in range(nt):
         top[t] = logp[0, t]
