@@ -67,3 +67,37 @@ def test_step_size_parameters_are_validated_and_saved(tmp_path):
     model.save(tmp_path / "online")
     loaded = emkit.load(tmp_path / "online")
     assert loaded.n_batches_ == 1 and loaded.score(X) == model.score(X)
+
+
+def test_mini_batch_fit_learns_what_batch_em_learns():
+    from emkit.hmm import GaussianHMM
+
+    rng = np.random.RandomState(0)
+    model = GaussianHMM(2, covariance_type="diag", random_state=0)
+    model.startprob_ = np.array([0.5, 0.5])
+    model.transmat_ = np.array([[0.95, 0.05], [0.1, 0.9]])
+    model.means_ = np.array([[0.0, 0.0], [4.0, 4.0]])
+    model.covars_ = np.array([[1.0, 1.0], [1.0, 1.0]])
+    X, _ = model.sample(20_000, random_state=rng)
+    lengths = np.full(40, 500)
+    batch = GaussianHMM(2, covariance_type="diag", random_state=1, n_iter=30).fit(X, lengths)
+    mini = GaussianHMM(2, covariance_type="diag", random_state=1, n_iter=5,
+                       batch_size=2000).fit(X, lengths)
+    assert mini.n_iter_ <= 5 and np.all(np.isfinite(mini.lower_bounds_))
+    order = np.argsort(mini.means_[:, 0])
+    reference = np.argsort(batch.means_[:, 0])
+    np.testing.assert_allclose(mini.means_[order], batch.means_[reference], atol=0.1)
+    np.testing.assert_allclose(mini.transmat_[np.ix_(order, order)],
+                               batch.transmat_[np.ix_(reference, reference)], atol=0.03)
+    # the iteration's bound is the summed log-likelihood of its batches, like fit's
+    total = batch.score(X, lengths)
+    assert abs(mini.lower_bounds_[-1] - total) < 0.01 * abs(total)
+
+
+def test_mini_batch_refuses_dask_input():
+    da = pytest.importorskip("dask.array")
+    from emkit.hmm import GaussianHMM
+
+    X = da.from_array(np.random.RandomState(0).randn(400, 2), chunks=(100, 2))
+    with pytest.raises(ValueError, match="batch_size"):
+        GaussianHMM(2, batch_size=100).fit(X, [100] * 4)

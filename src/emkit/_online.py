@@ -52,9 +52,12 @@ def run_minibatch_em(problem, batches, theta, *, tol, max_iter, learning_offset,
                      learning_decay, monitor: Monitor, lower_bound=float("-inf")) -> EMRun:
     """Mini-batch EM: each iteration streams the batches once, updating the parameters
     after every batch. An iteration's lower bound is the mean log-likelihood of its
-    batches, each under the parameters current when it was read; the run has converged
-    when that changes by less than ``tol`` (a stochastic value: no decrease check)."""
+    batches, each under the parameters current when it was read (per unit of
+    ``batches.total_weight`` when the source sets it, else of the weight read); the run
+    has converged when that changes by less than ``tol`` (a stochastic value: no decrease
+    check)."""
     run, state = EMRun(theta=theta, lower_bound=lower_bound), OnlineState()
+    total = getattr(batches, "total_weight", None)
     for n_iter in range(1, max_iter + 1):
         loglik, weight = 0.0, 0.0
         for X, w in batches:
@@ -64,7 +67,7 @@ def run_minibatch_em(problem, batches, theta, *, tol, max_iter, learning_offset,
                                                   learning_offset, learning_decay)
             loglik += batch_loglik
             weight += float(X.shape[0] if w is None else w.sum())
-        previous, current = run.lower_bound, loglik / weight
+        previous, current = run.lower_bound, loglik / (weight if total is None else total)
         run.lower_bound, run.n_iter = current, n_iter
         run.lower_bounds.append(current)
         monitor.iteration(n_iter, current, current - previous)

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._em import run_em
-from .._online import OnlineState, online_step
+from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import is_dask_collection, is_streamed
 from .._validation import Interval, Options, validate_params
 from . import _kernels
@@ -75,12 +75,13 @@ class BaseHMM(BaseEstimator):
         "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
         "block_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
                  params="st", init_params="st", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None):
+                 learning_offset=10.0, block_size=None, batch_size=None):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -95,6 +96,7 @@ class BaseHMM(BaseEstimator):
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.block_size = block_size
+        self.batch_size = batch_size
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
@@ -192,12 +194,19 @@ or block source
         """
         self._validate_hyperparameters()
         check = None
+        # mini-batch EM: batches of whole sequences of about batch_size rows
+        block_rows = self._block_rows if self.batch_size is None else (
+            lambda n_features: self.batch_size)
+        if self.batch_size is not None and is_dask_collection(X):
+            raise ValueError("batch_size (mini-batch EM) is not available for Dask input: "
+                             "each iteration reduces every partition's statistics at once; "
+                             "use batch_size=None")
         if is_streamed(X):
-            blocks, sample, check = streamed_source(self, X, lengths, self._block_rows)
+            blocks, sample, check = streamed_source(self, X, lengths, block_rows)
         else:
             sample = self._check_X(X)
             offsets = check_lengths(lengths, sample.shape[0])
-            blocks = SequenceBlocks(sample, offsets, self._block_rows(sample.shape[1]))
+            blocks = SequenceBlocks(sample, offsets, block_rows(sample.shape[1]))
         attributes = self._starting_attributes(sample)
         theta = self._chain_and_emission(attributes)
         self._check_X_against(sample, theta.emission)
@@ -205,8 +214,14 @@ or block source
             check.emission = theta.emission
         update = "".join(c for c in "st" + self._emission_letters if c in self.params)
         problem = self._problem(update)
-        run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
-                     monitor=VerboseMonitor(self.verbose))
+        if self.batch_size is None:
+            run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
+                         monitor=VerboseMonitor(self.verbose))
+        else:
+            run = run_minibatch_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
+                                   learning_offset=self.learning_offset,
+                                   learning_decay=self.learning_decay,
+                                   monitor=VerboseMonitor(self.verbose))
         # nothing above touched the estimator: a failed fit leaves it as it was
         for name, value in attributes.items():
             setattr(self, name, value)

@@ -96,6 +96,10 @@ class GaussianHMM(BaseHMM):
     block_size : int or None, default=None
         Rows per E-step block of whole sequences (memory grows with this); None: blocks
         sized to a fixed memory budget. A sequence longer than this is a block of its own.
+    batch_size : int or None, default=None
+        Mini-batch EM inside :meth:`fit`: each iteration streams batches of whole
+        sequences of about this many rows and re-estimates after every batch (stepwise
+        EM, step sizes as in :meth:`partial_fit`). None: batch EM.
     emission_init : {'kmeans', 'hierarchical'}, default='kmeans'
         How the starting means are found (init_params 'm'): hmmlearn's k-means, or the
         cluster means of mclust's model-based hierarchical clustering of at most
@@ -129,14 +133,14 @@ class GaussianHMM(BaseHMM):
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
                  implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None, emission_init="kmeans",
-                 init_subsample=2000):
+                 learning_offset=10.0, block_size=None, batch_size=None,
+                 emission_init="kmeans", init_subsample=2000):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size)
+                         block_size=block_size, batch_size=batch_size)
         self.covariance_type = covariance_type
         self.min_covar = min_covar
         self.means_prior = means_prior

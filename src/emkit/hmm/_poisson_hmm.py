@@ -31,6 +31,10 @@ class PoissonHMM(BaseHMM):
     block_size : int or None, default=None
         Rows per E-step block of whole sequences (None: sized to a memory budget); a
         sequence longer than this is a block of its own.
+    batch_size : int or None, default=None
+        Mini-batch EM inside :meth:`fit`: each iteration streams batches of whole
+        sequences of about this many rows and re-estimates after every batch (stepwise
+        EM, step sizes as in :meth:`partial_fit`). None: batch EM.
 
     Attributes
     ----------
@@ -45,13 +49,13 @@ class PoissonHMM(BaseHMM):
                  lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="stl",
                  init_params="stl", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None):
+                 learning_offset=10.0, block_size=None, batch_size=None):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size)
+                         block_size=block_size, batch_size=batch_size)
         self.lambdas_prior = lambdas_prior
         self.lambdas_weight = lambdas_weight
 
