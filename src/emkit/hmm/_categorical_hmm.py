@@ -51,13 +51,8 @@ class CategoricalHMM(BaseHMM):
         As in :class:`GaussianHMM`.
     params, init_params : str
         's' start, 't' transitions, 'e' emission probabilities.
-    block_size : int or None, default=None
-        Rows per E-step block of whole sequences (None: sized to a memory budget); a
-        sequence longer than this is a block of its own.
-    batch_size : int or None, default=None
-        Mini-batch EM inside :meth:`fit`: each iteration streams batches of whole
-        sequences of about this many rows and re-estimates after every batch (stepwise
-        EM, step sizes as in :meth:`partial_fit`). None: batch EM.
+    block_size, batch_size : int or None
+        E-step blocks and mini-batch EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------

@@ -44,13 +44,8 @@ class GMMHMM(BaseHMM):
         As in :class:`GaussianHMM`.
     params, init_params : str
         's' start, 't' transitions, 'm' means, 'c' covariances, 'w' mixture weights.
-    block_size : int or None, default=None
-        Rows per E-step block of whole sequences (None: sized to a memory budget); a
-        sequence longer than this is a block of its own.
-    batch_size : int or None, default=None
-        Mini-batch EM inside :meth:`fit`: each iteration streams batches of whole
-        sequences of about this many rows and re-estimates after every batch (stepwise
-        EM, step sizes as in :meth:`partial_fit`). None: batch EM.
+    block_size, batch_size : int or None
+        E-step blocks and mini-batch EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------

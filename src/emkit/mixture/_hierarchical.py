@@ -135,6 +135,16 @@ def _vii_cost(trace, n, p, alpha):
 
 
 @numba.njit(cache=True)
+def _merged_trace(i, j, counts, means, traces):
+    """tr W of the union of clusters i and j: both traces plus the between-means term."""
+    dist = 0.0
+    for a in range(means.shape[1]):
+        d = means[i, a] - means[j, a]
+        dist += d * d
+    return traces[i] + traces[j] + counts[i] * counts[j] / (counts[i] + counts[j]) * dist
+
+
+@numba.njit(cache=True)
 def _merged_cost(kind, i, j, counts, means, scatter, factors, log_dets, traces, alpha,
                  work, solve):
     """The criterion's term for the union of clusters i and j."""
@@ -142,11 +152,7 @@ def _merged_cost(kind, i, j, counts, means, scatter, factors, log_dets, traces, 
     ni, nj = counts[i], counts[j]
     n = ni + nj
     c = ni * nj / n
-    dist = 0.0
-    for a in range(p):
-        d = means[i, a] - means[j, a]
-        dist += d * d
-    trace = traces[i] + traces[j] + c * dist
+    trace = _merged_trace(i, j, counts, means, traces)
     if kind == _VII:
         return _vii_cost(trace, n, p, alpha)
     if n <= p:
@@ -219,11 +225,7 @@ def _merge_sequence(X, kind, alpha):
         ni, nj = counts[i], counts[j]
         n = ni + nj
         c = ni * nj / n
-        dist = 0.0
-        for a in range(p):
-            d = means[i, a] - means[j, a]
-            dist += d * d
-        traces[i] += traces[j] + c * dist
+        traces[i] = _merged_trace(i, j, counts, means, traces)
         if vvv:
             for a in range(p):
                 da = means[i, a] - means[j, a]
