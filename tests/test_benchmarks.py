@@ -1,20 +1,13 @@
 """Smoke test of benchmarks/bench_gmm.py: it runs, and emkit matches scikit-learn."""
 
-import importlib.util
 import math
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gmm.py"
+from _benchmarks import load_benchmark
+
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("emkit_bench_gmm", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _positive_finite(value):
@@ -25,7 +18,7 @@ def test_quick_benchmark():
     # One test, not several sharing a module fixture: under pytest-xdist a shared fixture
     # would run the benchmark once per worker. One thread: a smoke test, and BLAS threads
     # thrash when xdist workers share the cores.
-    bench = load_bench()
+    bench = load_benchmark("bench_gmm")
     rows = bench.main(["--quick", "--threads", "1", "--cases", "wide-n,mid,high-d",
                        "--covariance", ",".join(COVARIANCE_TYPES)])
 
@@ -66,7 +59,7 @@ def test_quick_benchmark():
 
 
 def test_machine_note_and_options():
-    bench = load_bench()
+    bench = load_benchmark("bench_gmm")
     note = bench.machine_note()
     assert "cores" in note and "numba" in note and "threads" in note
     args = bench.parse_args(["--cases", "mid", "--covariance", "full,diag", "--iters", "4",
@@ -83,19 +76,11 @@ def test_machine_note_and_options():
 
 
 # -- benchmarks/bench_hmm.py -----------------------------------------------------------------
-BENCH_HMM = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_hmm.py"
-
-
-def load_bench_hmm():
-    spec = importlib.util.spec_from_file_location("emkit_bench_hmm", BENCH_HMM)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_quick_hmm_benchmark():
     # One thread, as for the GMM benchmark: a smoke test sharing the cores with xdist.
-    bench = load_bench_hmm()
+    bench = load_benchmark("bench_hmm")
     rows = bench.main(["--quick", "--threads", "1", "--cases", ",".join(bench.CASES)])
 
     assert [r["case"] for r in rows] == list(bench.CASES)
@@ -124,7 +109,7 @@ def test_quick_hmm_benchmark():
 
 
 def test_hmm_benchmark_options():
-    bench = load_bench_hmm()
+    bench = load_benchmark("bench_hmm")
     args = bench.parse_args(["--cases", "categorical,gaussian-full", "--iters", "4",
                              "--repeats", "2", "--no-memory"])
     assert (args.cases, args.iters, args.repeats, args.no_memory) == (
@@ -141,19 +126,11 @@ def test_hmm_benchmark_options():
 
 
 # -- benchmarks/bench_impute.py --------------------------------------------------------------
-BENCH_IMPUTE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_impute.py"
-
-
-def load_bench_impute():
-    spec = importlib.util.spec_from_file_location("emkit_bench_impute", BENCH_IMPUTE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_quick_impute_benchmark():
     # One thread, as for the other benchmarks: a smoke test sharing the cores with xdist.
-    bench = load_bench_impute()
+    bench = load_benchmark("bench_impute")
     rows = bench.main(["--quick", "--threads", "1"])
 
     keys = [(r["dataset"], r["rate"], r["method"]) for r in rows]
@@ -185,7 +162,7 @@ def test_quick_impute_benchmark():
 def test_impute_benchmark_pieces():
     import numpy as np
 
-    bench = load_bench_impute()
+    bench = load_benchmark("bench_impute")
     args = bench.parse_args(["--datasets", "wine,gaussian", "--rates", "0.2,0.5",
                              "--seeds", "2", "--methods", "em,mean"])
     assert (args.datasets, args.rates, args.seeds, args.methods) == (
@@ -216,19 +193,11 @@ def test_impute_benchmark_pieces():
 
 
 # -- benchmarks/bench_scale.py ---------------------------------------------------------------
-BENCH_SCALE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
-
-
-def load_bench_scale():
-    spec = importlib.util.spec_from_file_location("emkit_bench_scale", BENCH_SCALE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_quick_scale_benchmark(tmp_path, capsys):
     # Tiny sizes, one thread; every fit runs in its own child process, watched from here.
-    bench = load_bench_scale()
+    bench = load_benchmark("bench_scale")
     results = bench.main(["--quick", "--threads", "1", "--workdir", str(tmp_path)])
     report = capsys.readouterr().out
 
@@ -290,7 +259,7 @@ def test_quick_scale_benchmark(tmp_path, capsys):
 
 
 def test_scale_benchmark_options():
-    bench = load_bench_scale()
+    bench = load_benchmark("bench_scale")
     args = bench.parse_args([])
     assert (args.rows, args.subset_rows, args.stream_rows, args.batch_rows) == (
         100_000_000, 10_000_000, 10_000_000, 1_000_000)

@@ -1,16 +1,12 @@
 """Smoke test of benchmarks/bench_init.py: it runs, and its figures are sound."""
 
-import importlib.util
 import math
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_init.py"
+from _benchmarks import load_benchmark
 
 
 def test_quick_benchmark():
-    spec = importlib.util.spec_from_file_location("emkit_bench_init", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_init")
     rows = bench.main(["--quick", "--threads", "1"])
     fits = [r for r in rows if "start_cost" not in r]
     per_case = len(bench.SKLEARN_INITS) + len(bench.EMKIT_INITS)

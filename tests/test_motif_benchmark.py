@@ -1,22 +1,13 @@
 """Smoke test of benchmarks/bench_motif.py: it runs, rows are complete, strong motifs are
 recovered in every seed."""
 
-import importlib.util
 import math
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_motif.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("emkit_bench_motif", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _benchmarks import load_benchmark
 
 
 def test_quick_benchmark():
-    bench = load_bench()
+    bench = load_benchmark("bench_motif")
     rows = bench.main(["--quick", "--strengths", "0.95"])
     keys = [(r["model"], r["strength"], r["length"], r["seed"]) for r in rows]
     assert sorted(keys) == sorted((m, 0.95, 60, s) for m in ("oops", "zoops")

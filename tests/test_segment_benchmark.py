@@ -1,21 +1,12 @@
 """Smoke test of benchmarks/bench_segment.py: it runs, and its figures are consistent."""
 
-import importlib.util
 import math
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_segment.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("emkit_bench_segment", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _benchmarks import load_benchmark
 
 
 def test_quick_benchmark(capsys):
-    bench = load_bench()
+    bench = load_benchmark("bench_segment")
     rows = bench.main(["--quick", "--no-volume"])
     keys = [(r["dim"], r["snr"], r["method"]) for r in rows]
     expected = {(d, s, m) for d in (2, 3) for s in bench.QUICK_SNRS
@@ -34,7 +25,7 @@ def test_quick_benchmark(capsys):
 
 
 def test_options():
-    bench = load_bench()
+    bench = load_benchmark("bench_segment")
     args = bench.parse_args(["--smoothing-2d", "0.7", "--smoothing-3d", "0.3", "--no-volume"])
     assert (args.smoothing_2d, args.smoothing_3d, args.no_volume, args.quick) == (
         0.7, 0.3, True, False)

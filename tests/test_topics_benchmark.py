@@ -1,24 +1,15 @@
 """Smoke test of benchmarks/bench_plsa.py: it runs, and its figures make sense."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_plsa.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("emkit_bench_plsa", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _benchmarks import load_benchmark
 
 
 def test_quick_benchmark():
-    bench = load_bench()
+    bench = load_benchmark("bench_plsa")
     rows = bench.main(["--quick", "--threads", "1", "--tempering", "1,0.8"])
     recovered = [r for r in rows if r["kind"] == "recovery"]
     rows = [r for r in rows if r["kind"] != "recovery"]
@@ -48,7 +39,7 @@ def test_quick_benchmark():
 
 
 def test_corpus_has_the_exact_size_and_halves_add_up():
-    bench = load_bench()
+    bench = load_benchmark("bench_plsa")
     X, heldout, truth = bench.make_corpus(100, 80, 2500, 3, 20, seed=1)
     assert X.shape == (100, 80) and X.nnz == 2500 and heldout.shape == (20, 80)
     assert truth.shape == (3, 80) and np.allclose(truth.sum(axis=1), 1.0)
@@ -62,7 +53,7 @@ def test_corpus_has_the_exact_size_and_halves_add_up():
 
 
 def test_options():
-    bench = load_bench()
+    bench = load_benchmark("bench_plsa")
     args = bench.parse_args(["--quick", "--docs", "50", "--tempering", "0.9,1"])
     assert args.n_docs == 50 and args.n_words == 300 and args.tempering == [0.9, 1.0]
     full = bench.parse_args([])
