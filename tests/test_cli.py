@@ -127,9 +127,11 @@ def test_model_selection_over_a_range(tmp_path, iris_csv):
     result = run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag",
                  "--criterion", "bic", "-o", tmp_path / "best")
     assert_ok(result)
+    # rows end with: converged, iterations, degenerate
     table = [line for line in result.stdout.splitlines()
-             if line[:3] in (" * ", "   ") and line.split()[-2:-1] in (["True"], ["False"])]
+             if line[:3] in (" * ", "   ") and line.split()[-3:-2] in (["True"], ["False"])]
     assert len(table) == 6
+    assert all(line.split()[-1] in ("True", "False") for line in table)
     assert sum(line.startswith(" * ") for line in table) == 1
     chosen = next(line for line in table if line.startswith(" * ")).split()
     best = emkit.load(tmp_path / "best")

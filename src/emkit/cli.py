@@ -213,9 +213,9 @@ def _print_table(table, criterion, best):
     import numpy as np
 
     columns = ("n_components", "covariance_type", "log_likelihood", "n_parameters", "bic",
-               "aic", "icl", "converged", "n_iter")
+               "aic", "icl", "converged", "n_iter", "degenerate")
     heads = ("K", "covariance", "log-lik", "params", "BIC", "AIC", "ICL", "converged",
-             "iter")
+             "iter", "degenerate")
     chosen = (best.n_components, best.covariance_type)
     cells = []
     for row in table:
@@ -239,7 +239,8 @@ def _print_table(table, criterion, best):
         cells.append((mark, line))
     widths = [max([len(h)] + [len(line[i]) for _, line in cells]) for i, h in
               enumerate(heads)]
-    click.echo(f"criterion table ({criterion.upper()}, lower is better; * = chosen):")
+    click.echo(f"criterion table ({criterion.upper()}, lower is better; * = chosen; a "
+               "degenerate fit, with a collapsed component, is never chosen over a sound one):")
     click.echo("   " + "  ".join(h.rjust(w) for h, w in zip(heads, widths)))
     for mark, line in cells:
         click.echo(f" {mark} " + "  ".join(c.rjust(w) for c, w in zip(line, widths)))
