@@ -156,3 +156,20 @@ def test_from_vector_refuses_invalid_parameters():
     bad = vector.copy()
     bad[0] = -0.5  # a negative weight
     assert problem.from_vector(bad, start) is None
+
+
+def test_single_threaded_blas_nests_and_restores():
+    from threadpoolctl import threadpool_info
+
+    from emkit._em import single_threaded_blas
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with single_threaded_blas():
+        assert all(n == 1 for n in blas_threads())
+        with single_threaded_blas():
+            assert all(n == 1 for n in blas_threads())
+        assert all(n == 1 for n in blas_threads())  # the outer context still holds
+    assert blas_threads() == before

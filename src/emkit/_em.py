@@ -10,6 +10,8 @@ decreasing likelihood, and restarts.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -40,23 +42,37 @@ class EMProblem(Protocol):
     # absent.
 
 
-_blas_controller = None
+_blas = {"controller": None, "limiter": None, "depth": 0}
+_blas_lock = threading.Lock()
 
 
+@contextlib.contextmanager
 def single_threaded_blas():
     """A context in which BLAS/LAPACK run on one thread.
 
     M-steps work on small matrices (Cholesky factors, inverses, eigenvalues of D x D
     covariances). A multi-threaded BLAS call on them gains nothing, and OpenBLAS's worker
     threads then busy-wait for a while, taking cores from the next E-step's numba kernels
-    (measured: a third of a high-dimensional iteration on two cores).
+    (measured: a third of a high-dimensional iteration on two cores). Nested and
+    concurrent uses (fits in several threads) share one limit, set by the first to enter
+    and restored by the last to leave.
     """
-    global _blas_controller
-    if _blas_controller is None:
-        from threadpoolctl import ThreadpoolController
+    with _blas_lock:
+        if _blas["depth"] == 0:
+            if _blas["controller"] is None:
+                from threadpoolctl import ThreadpoolController
 
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+                _blas["controller"] = ThreadpoolController()
+            _blas["limiter"] = _blas["controller"].limit(limits=1, user_api="blas")
+        _blas["depth"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                _blas["limiter"].restore_original_limits()
+                _blas["limiter"] = None
 
 
 def maximisation(problem: EMProblem, stats, theta) -> tuple[Any, Callable[[], float]]:
