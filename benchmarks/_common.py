@@ -104,3 +104,16 @@ def machine_note(peers=(), extra: str = "") -> str:
         f"threadpools: {pool_text or 'none found'}{extra}",
         load_note(),
     ])
+
+
+def table(columns, rows) -> str:
+    """A text table: ``columns`` are (header, key, format spec, width); the first column is
+    left-aligned, the others right-aligned; a rule under the header."""
+    def line(cells):
+        return "  ".join(cell.rjust(width) if i else cell.ljust(width)
+                         for i, (cell, (_, _, _, width)) in enumerate(zip(cells, columns)))
+
+    out = [line([header for header, *_ in columns])]
+    out.append("-" * len(out[0]))
+    out += [line([fmt(row.get(key), spec) for _, key, spec, _ in columns]) for row in rows]
+    return "\n".join(out)

@@ -45,7 +45,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
 from _common import machine_note as common_machine_note  # noqa: E402
-from _common import fmt as _fmt  # noqa: E402
+from _common import table  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
 
@@ -323,21 +323,9 @@ _F32_COLUMNS = [
 ]
 
 
-def _table(columns, rows) -> str:
-    def line(cells):
-        return "  ".join(cell.rjust(width) if i else cell.ljust(width)
-                         for i, (cell, (_, _, _, width)) in enumerate(zip(cells, columns)))
-
-    out = [line([header for header, *_ in columns])]
-    out.append("-" * len(out[0]))
-    for row in rows:
-        out.append(line([_fmt(row.get(key), spec) for _, key, spec, _ in columns]))
-    return "\n".join(out)
-
-
 def format_report(rows, *, iters, repeats, memory) -> str:
     parts = [
-        _table(_COLUMNS, rows),
+        table(_COLUMNS, rows),
         "",
         f"s/iter: median over {repeats} repeat(s) of fit time / n_iter_ ({iters} iterations, "
         "tol=0, same initial parameters for both; input checks and the final E-step "
@@ -369,7 +357,7 @@ def format_report(rows, *, iters, repeats, memory) -> str:
             f"float32 vs float64, emkit (target: f32 speed-up >= {FLOAT32_TARGET_SPEEDUP}x "
             f"and LB rel diff <= {FLOAT32_TARGET_LB_RTOL:g}; same initial parameters; s/iter "
             "from emkit's float64 and float32 fits timed alternately, nothing in between):",
-            _table(_F32_COLUMNS, shown),
+            table(_F32_COLUMNS, shown),
         ]
     return "\n".join(parts)
 

@@ -45,7 +45,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
 from _common import machine_note as common_machine_note  # noqa: E402
-from _common import fmt as _fmt  # noqa: E402
+from _common import table  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
 from _common import load_note  # noqa: E402
@@ -356,17 +356,9 @@ _COLUMNS = [  # (header, key, format, width)
 
 
 def _table(columns, rows) -> str:
-    def line(cells):
-        return "  ".join(cell.rjust(width) if i else cell.ljust(width)
-                         for i, (cell, (_, _, _, width)) in enumerate(zip(cells, columns)))
-
-    out = [line([header for header, *_ in columns])]
-    out.append("-" * len(out[0]))
-    for row in rows:
-        shown = {**row, "_shape": f"{row['n_sequences']}x{row['length']:,}",
-                 "_target": "yes" if row["meets_target"] else "NO"}
-        out.append(line([_fmt(shown.get(key), spec) for _, key, spec, _ in columns]))
-    return "\n".join(out)
+    return table(columns, [{**row, "_shape": f"{row['n_sequences']}x{row['length']:,}",
+                                "_target": "yes" if row["meets_target"] else "NO"}
+                               for row in rows])
 
 
 def target_line(rows) -> str:

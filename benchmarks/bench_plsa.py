@@ -49,8 +49,8 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
-from _common import fmt as _fmt  # noqa: E402
 from _common import machine_note as common_machine_note  # noqa: E402
+from _common import table  # noqa: E402
 from _common import load_note  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 
@@ -241,15 +241,9 @@ _COLUMNS = [  # (header, key, format, width)
 
 
 def format_report(rows, size) -> str:
-    def line(cells):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, (_, _, _, w)) in enumerate(zip(cells, _COLUMNS)))
-
-    header = line([h for h, *_ in _COLUMNS])
     out = [f"corpus: {size['n_docs']} x {size['n_words']} documents x words, "
            f"{size['nnz']} non-zeros (train), {size['n_heldout']} held-out documents, "
-           f"K = {size['n_topics']}", header, "-" * len(header)]
-    out += [line([_fmt(row.get(key), spec) for _, key, spec, _ in _COLUMNS]) for row in rows]
+           f"K = {size['n_topics']}", table(_COLUMNS, rows)]
     out += [
         "s/iter: fit seconds / iterations; LDA/this: LDA's s/iter over this row's.",
         "held-out ppl: each library's perplexity(X_heldout); completion ppl: topic mixture "

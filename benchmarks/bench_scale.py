@@ -91,6 +91,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import table  # noqa: E402
+
 SEED = 0
 N_FEATURES = 8
 N_COMPONENTS = 8
@@ -717,13 +720,12 @@ def _verdict(ok: bool) -> str:
 
 
 def format_ooc(ooc, args) -> str:
-    bench_gmm = _bench_gmm()
     rows = ooc["rows"]
     out = [
         f"[1] out-of-core fit: K={N_COMPONENTS}, covariance '{COVARIANCE_TYPE}', float32, "
         f"fixed init, tol=0, {args.iters} iterations; file {ooc['file_bytes'] / 1e9:.2f} GB "
         f"written in {ooc['write_s']:.1f} s",
-        _table(_OOC_COLUMNS, rows, bench_gmm._fmt),
+        table(_OOC_COLUMNS, rows),
         "",
         "memory in MiB: base RSS = after imports and the warm-up fit, before the data; peak "
         "RSS = the child's VmHWM (exact kernel peak, file-backed pages included); peak "
@@ -780,7 +782,6 @@ def format_ooc(ooc, args) -> str:
 
 
 def format_online(res, args) -> str:
-    bench_gmm = _bench_gmm()
     on, ba = res["online"], res["batch"]
     rows = [
         dict(method=f"online partial_fit (batch {args.stream_batch:,})", rows=on["rows"],
@@ -804,7 +805,7 @@ def format_online(res, args) -> str:
         f"learning_offset 10 (defaults); held-out {res['heldout_rows']:,} rows; same initial "
         f"parameters for online and batch (best of {KMEANS_N_INIT} k-means runs on the stream's "
         "first batch); the true mixture's held-out mean LL is the reference a good fit nears",
-        _table(_ONLINE_COLUMNS, rows, bench_gmm._fmt),
+        table(_ONLINE_COLUMNS, rows),
         "",
         f"steps: partial_fit calls (online) / EM iterations (batch, converged: "
         f"{ba['converged']}). rows/s of the batch fit counts rows x iterations. Online "
@@ -832,7 +833,7 @@ def format_hmm(res, args) -> str:
         f"D={sizes['n_features']}), {sizes['n_sequences']:,} sequences x {sizes['length']:,} "
         f"rows, float64 file {res['file_bytes'] / 1e9:.2f} GB, bench_hmm's fixed initial "
         f"parameters, tol=0, {args.iters} iterations",
-        _table(columns, rows, _bench_gmm()._fmt),
+        table(columns, rows),
         "",
         "log-likelihood: of the parameters entering the last iteration (emkit lower_bounds_, "
         "hmmlearn monitor_.history); times and memory as in [1].",
@@ -849,17 +850,6 @@ def format_hmm(res, args) -> str:
                    f"{_rel(mem['lower_bound'], hl['lower_bound']):.1e}")
     return "\n".join(out)
 
-
-def _table(columns, rows, fmt) -> str:
-    def line(cells):
-        return "  ".join(cell.rjust(width) if i else cell.ljust(width)
-                         for i, (cell, (_, _, _, width)) in enumerate(zip(cells, columns)))
-
-    out = [line([header for header, *_ in columns])]
-    out.append("-" * len(out[0]))
-    for row in rows:
-        out.append(line([fmt(row.get(key), spec) for _, key, spec, _ in columns]))
-    return "\n".join(out)
 
 
 # -- command line ----------------------------------------------------------------------------
