@@ -286,3 +286,25 @@ def test_bad_init_options(params, match):
 def test_bad_hmm_init_options(params, match):
     with pytest.raises(ValueError, match=match):
         GaussianHMM(3, **params).fit(IRIS)
+
+
+def test_selection_over_k_clusters_the_rows_once(monkeypatch):
+    from emkit.mixture import _hierarchical
+
+    calls = []
+    original = _hierarchical.merge_sequence
+
+    def counting(Z, criterion="VVV", alpha=_hierarchical.ALPHA):
+        calls.append(criterion)
+        return original(Z, criterion, alpha)
+
+    monkeypatch.setattr(_hierarchical, "merge_sequence", counting)
+    monkeypatch.setattr(_hierarchical, "_MERGES", {})
+    X = IRIS + 1e-3  # rows no earlier test has clustered
+    result = select(X, [2, 3, 4], covariance_types="full", init_params="hierarchical")
+    assert calls == ["VVV"]  # one clustering, cut at three numbers of clusters
+    labels = partition(original(transformed(X)), len(X), 3)
+    expected = np.array([X[labels == k].mean(axis=0) for k in range(3)])
+    start = GaussianMixture(3, init_params="hierarchical", max_iter=0).fit(X)
+    np.testing.assert_allclose(start.means_, expected, rtol=1e-12)
+    assert len(result.table) == 3

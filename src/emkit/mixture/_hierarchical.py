@@ -23,6 +23,8 @@ deterministic.
 
 from __future__ import annotations
 
+import hashlib
+
 import numba
 import numpy as np
 
@@ -94,9 +96,26 @@ def partition(merges: np.ndarray, n_samples: int, n_clusters: int) -> np.ndarray
 
 def hierarchical_labels(X: np.ndarray, n_clusters: int, criterion: str = "VVV") -> np.ndarray:
     """Labels of the rows of ``X`` cut into ``n_clusters`` clusters by model-based
-    hierarchical clustering of the transformed rows."""
-    merges = merge_sequence(transformed(X), criterion)
+    hierarchical clustering of the transformed rows.
+
+    The merges of the last few row sets are kept, so that cutting the same rows at several
+    numbers of clusters (model selection over K, as mclust does) clusters them once.
+    """
+    X = np.ascontiguousarray(X)
+    key = (hashlib.sha1(X.view(np.uint8).ravel()).hexdigest(), X.shape, X.dtype.str,
+           criterion)
+    merges = _MERGES.get(key)
+    if merges is None:
+        merges = merge_sequence(transformed(X), criterion)
+        _MERGES[key] = merges
+        while len(_MERGES) > _MERGES_KEPT:
+            _MERGES.pop(next(iter(_MERGES)))
     return partition(merges, X.shape[0], n_clusters)
+
+
+#: Merge sequences of recently clustered row sets (oldest first), by content.
+_MERGES: dict = {}
+_MERGES_KEPT = 4
 
 
 @numba.njit(cache=True)
