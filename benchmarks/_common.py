@@ -117,3 +117,25 @@ def table(columns, rows) -> str:
     out.append("-" * len(out[0]))
     out += [line([fmt(row.get(key), spec) for _, key, spec, _ in columns]) for row in rows]
     return "\n".join(out)
+
+
+def add_timing_options(parser) -> None:
+    """``--threads`` and ``--no-memory``, the options of every timed comparison."""
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit BLAS/OpenMP (threadpoolctl) and numba threads to N "
+                             "(default: the libraries' own defaults)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the (un-timed, tracemalloc) peak-memory fits")
+
+
+def settle_timing_options(parser, args, full_iters: int) -> None:
+    """Default ``--iters`` (3 quick, ``full_iters`` otherwise) and ``--repeats`` (1 quick,
+    3 otherwise), and refuse values below 1."""
+    if args.iters is None:
+        args.iters = 3 if args.quick else full_iters
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.iters < 1 or args.repeats < 1:
+        parser.error("--iters and --repeats must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")

@@ -45,7 +45,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
 from _common import machine_note as common_machine_note  # noqa: E402
-from _common import table  # noqa: E402
+from _common import add_timing_options, settle_timing_options, table  # noqa: E402
 from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
 from _common import load_note  # noqa: E402
@@ -411,20 +411,9 @@ def parse_args(argv=None):
     parser.add_argument("--hmmlearn-implementation", choices=("log", "scaling"),
                         default="log",
                         help="hmmlearn's forward-backward: 'log' (its default) or 'scaling'")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="limit BLAS/OpenMP (threadpoolctl) and numba threads to N "
-                             "(default: the libraries' own defaults)")
-    parser.add_argument("--no-memory", action="store_true",
-                        help="skip the (un-timed, tracemalloc) peak-memory fits")
+    add_timing_options(parser)
     args = parser.parse_args(argv)
-    if args.iters is None:
-        args.iters = 3 if args.quick else 5
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
-    if args.iters < 1 or args.repeats < 1:
-        parser.error("--iters and --repeats must be >= 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be >= 1")
+    settle_timing_options(parser, args, full_iters=5)
     return args
 
 

@@ -19,3 +19,17 @@ def make_blobs(n_per=(120, 90, 60), n_features=3, seed=0, spread=4.0):
 @pytest.fixture
 def blobs():
     return make_blobs()
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """A Dask LocalCluster of 2 worker processes and its client, one per test module."""
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        yield client, cluster
+    finally:
+        client.close()
+        cluster.close()

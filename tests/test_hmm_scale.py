@@ -339,20 +339,7 @@ def test_failed_streamed_fit_leaves_the_model_unchanged(tmp_path):
         assert_array_equal(vars(model)[name], value, err_msg=name)
 
 
-# -- Dask on a distributed cluster (2 worker processes) -----------------------------------
-@pytest.fixture(scope="module")
-def cluster_client():
-    distributed = pytest.importorskip("dask.distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    try:
-        yield client, cluster
-    finally:
-        client.close()
-        cluster.close()
-
-
+# -- Dask on a distributed cluster (2 worker processes; fixture in conftest.py) ----------
 def aligned_chunks(lengths, n_partitions):
     """Row chunks of whole sequences, ``n_partitions`` of them."""
     groups = np.array_split(np.asarray(lengths), n_partitions)

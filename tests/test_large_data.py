@@ -640,20 +640,7 @@ def test_save_load_after_partial_fit(tmp_path):
     assert loaded.means_.shape == (3, 2)
 
 
-# -- Dask on a distributed cluster (2 worker processes) -----------------------------------
-@pytest.fixture(scope="module")
-def cluster_client():
-    distributed = pytest.importorskip("dask.distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    try:
-        yield client, cluster
-    finally:
-        client.close()
-        cluster.close()
-
-
+# -- Dask on a distributed cluster (2 worker processes; fixture in conftest.py) ----------
 @pytest.mark.filterwarnings("ignore::emkit.ConvergenceWarning")
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_distributed_fit_matches_in_memory(cluster_client, covariance_type):
