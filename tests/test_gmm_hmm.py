@@ -53,9 +53,9 @@ def test_one_component_per_state_is_a_gaussian_hmm(covariance_type):
     mixture.covars_ = start.covariances_[:, None]
     gaussian.fit(X, lengths)
     mixture.fit(X, lengths)
-    np.testing.assert_allclose(mixture.means_[:, 0], gaussian.means_, rtol=1e-9)
-    np.testing.assert_allclose(mixture.covars_[:, 0], gaussian.covariances_, rtol=1e-9)
-    np.testing.assert_allclose(mixture.transmat_, gaussian.transmat_, rtol=1e-9)
+    np.testing.assert_allclose(mixture.means_[:, 0], gaussian.means_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(mixture.covars_[:, 0], gaussian.covariances_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(mixture.transmat_, gaussian.transmat_, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(mixture.lower_bounds_, gaussian.lower_bounds_, rtol=1e-12)
 
 

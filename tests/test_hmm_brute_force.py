@@ -16,6 +16,8 @@ from scipy.special import logsumexp
 from emkit._exceptions import UnvisitedStateWarning
 from emkit.hmm import CategoricalHMM, GaussianHMM, PoissonHMM, _kernels
 
+pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
+
 TOL = dict(rtol=1e-10, atol=1e-12)
 
 

@@ -464,5 +464,5 @@ def test_many_sequences_in_parallel_chunks_match_one_by_one():
                                                model.transmat_)
         start_sum += s
         trans_sum += t
-    np.testing.assert_allclose(start, start_sum, rtol=1e-10)
-    np.testing.assert_allclose(trans, trans_sum, rtol=1e-10)
+    np.testing.assert_allclose(start, start_sum, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(trans, trans_sum, rtol=1e-10, atol=1e-10)

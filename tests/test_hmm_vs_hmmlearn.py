@@ -12,6 +12,8 @@ from hmmlearn import hmm as hl
 
 from emkit.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 
+pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
+
 RTOL = 1e-6
 CLASSES = {"gaussian": (GaussianHMM, hl.GaussianHMM),
            "categorical": (CategoricalHMM, hl.CategoricalHMM),

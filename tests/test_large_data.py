@@ -270,7 +270,8 @@ def test_dask_array_matches_in_memory(covariance_type):
         assert_same_fit(gm, ref)
         # inference on the Dask array: lazy, partition by partition, same values
         assert_array_equal(np.asarray(gm.predict(dX)), ref.predict(X))
-        assert_allclose(np.asarray(gm.score_samples(dX)), ref.score_samples(X), rtol=1e-12)
+        assert_allclose(np.asarray(gm.score_samples(dX)), ref.score_samples(X), rtol=1e-12,
+                        atol=1e-12)
         assert_allclose(np.asarray(gm.predict_proba(dX)), ref.predict_proba(X), rtol=1e-9,
                         atol=1e-15)
 
@@ -443,13 +444,13 @@ def test_online_state_update_algebra():
         running = state.update(b, offset, decay)
         eta = 1.0 if t == 0 else (t + offset) ** -decay
         expected = b if expected is None else (1.0 - eta) * expected + eta * b
-        assert_allclose(running, expected, rtol=1e-15)
+        assert_allclose(running, expected, rtol=1e-15, atol=1e-15)
         assert state.n_updates == t + 1
     # learning_decay = 1, offset = 1: eta_t = 1 / (t + 1), the running mean of the batches
     state = OnlineState()
     for b in batches:
         running = state.update(b, 1.0, 1.0)
-    assert_allclose(running, np.mean(batches, axis=0), rtol=1e-14)
+    assert_allclose(running, np.mean(batches, axis=0), rtol=1e-14, atol=1e-14)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

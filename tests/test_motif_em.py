@@ -13,6 +13,8 @@ from emkit._exceptions import LikelihoodDecreaseWarning
 from emkit.motif import DNA, MarkovBackground, encode_sequences, make_planted_motif
 from emkit.motif._problem import MotifParams, MotifProblem
 
+pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
+
 SEQS = ["ACGTTGCA", "TTACGNAT", "GGCATG"]
 COMP = "TGCA"  # complement of ACGT
 

@@ -73,7 +73,7 @@ def test_potts_at_zero_smoothing_is_exactly_the_gaussian_mixture():
         peer.fit(feats.X)
         run, q = fit_potts(feats.X, feats.index, theta, beta=0.0, tol=1e-10, max_iter=25)
     np.testing.assert_allclose(run.lower_bounds, peer.lower_bounds_, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(run.theta.means, peer.means_, rtol=1e-10)
+    np.testing.assert_allclose(run.theta.means, peer.means_, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(q, peer.predict_proba(feats.X), atol=1e-10)
 
 

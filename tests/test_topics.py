@@ -14,6 +14,8 @@ from emkit.topics import PLSA, make_topic_corpus
 from emkit.topics import _kernels
 from emkit.topics._problem import DocumentBlocks, DocumentTopics, PLSAParams, PLSAProblem
 
+pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
+
 
 def brute_force_step(X, phi, theta, beta):
     """One tempered EM step with a dense (D, W, K) array: (new phi, new theta, objective
@@ -52,8 +54,8 @@ def test_two_em_steps_match_brute_force(beta):
         params = problem.m_step(stats, params)
         assert objective == pytest.approx(want_objective, rel=1e-12)
         assert words == X.sum()
-        np.testing.assert_allclose(params.word_topic, want_phi, rtol=1e-12)
-        np.testing.assert_allclose(documents.all_rows(), want_theta, rtol=1e-12)
+        np.testing.assert_allclose(params.word_topic, want_phi, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(documents.all_rows(), want_theta, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(params.topic_weights, stats.word_topic.sum(0) / X.sum())
 
 
@@ -66,7 +68,7 @@ def test_fold_in_matches_brute_force_iteration():
         want = (X[:, :, None] * joint / joint.sum(2, keepdims=True)).sum(1)
         want /= want.sum(1, keepdims=True)
     _kernels.fold_in(sp.csr_matrix(X), phi, 1.0, theta, max_iter=7, tol=0.0)
-    np.testing.assert_allclose(theta, want, rtol=1e-12)
+    np.testing.assert_allclose(theta, want, rtol=1e-12, atol=1e-12)
     loglik = _kernels.doc_loglik(sp.csr_matrix(X), phi, theta)
     np.testing.assert_allclose(loglik, (X * np.log(theta @ phi.T)).sum(1), rtol=1e-12)
 
@@ -81,7 +83,7 @@ def test_underflowing_word_is_computed_in_log_space():
     log_terms = np.log(phi[0]) + np.log(theta[0])
     assert loglik == pytest.approx(2 * logsumexp(log_terms), rel=1e-12)
     np.testing.assert_allclose(nwz[0], 2 * np.exp(log_terms - logsumexp(log_terms)),
-                               rtol=1e-12)
+                               rtol=1e-12, atol=1e-12)
     assert words == 2.0 and np.all(np.isfinite(nwz))
 
 
@@ -156,7 +158,7 @@ def test_parallel_chunks_equal_one_thread(monkeypatch):
     monkeypatch.setattr(_kernels, "PARALLEL_MIN_NNZ", 10**9)
     folded_serial = theta.copy()
     _kernels.fold_in(X, phi, 1.0, folded_serial, 20, 0.0)
-    np.testing.assert_allclose(folded, folded_serial, rtol=1e-12)
+    np.testing.assert_allclose(folded, folded_serial, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(loglik, _kernels.doc_loglik(X, phi, folded_serial), rtol=1e-12)
 
 
@@ -190,7 +192,8 @@ def test_block_stream_equals_in_memory_fit():
         np.testing.assert_allclose(model.components_, whole.components_, rtol=1e-10,
                                    atol=1e-13)
         np.testing.assert_allclose(model.lower_bounds_, whole.lower_bounds_, rtol=1e-10)
-        np.testing.assert_allclose(model.transform(blocks), whole.transform(X), rtol=1e-10)
+        np.testing.assert_allclose(model.transform(blocks), whole.transform(X), rtol=1e-10,
+                                   atol=1e-10)
         assert model.score(blocks) == pytest.approx(whole.score(X), rel=1e-10)
 
 
@@ -240,10 +243,12 @@ def test_weighted_counts_and_dense_input():
         warnings.simplefilter("error", LikelihoodDecreaseWarning)
         sparse_fit = PLSA(3, random_state=0).fit(weights)
     dense_fit = PLSA(3, random_state=0).fit(weights.toarray())
-    np.testing.assert_allclose(dense_fit.components_, sparse_fit.components_, rtol=1e-10)
+    np.testing.assert_allclose(dense_fit.components_, sparse_fit.components_, rtol=1e-10,
+                               atol=1e-10)
     assert np.all(np.diff(sparse_fit.lower_bounds_) >= -1e-12)
     X_csc = weights.tocsc()
-    np.testing.assert_allclose(sparse_fit.transform(X_csc), sparse_fit.transform(weights))
+    np.testing.assert_allclose(sparse_fit.transform(X_csc), sparse_fit.transform(weights),
+                               atol=1e-12)
 
 
 def test_perplexity_and_score_agree_and_tempering_smooths():
