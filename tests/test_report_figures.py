@@ -92,6 +92,16 @@ def test_1d_report_has_a_density_histogram_and_the_fitted_densities(tmp_path):
     assert high == pytest.approx(peak, rel=2e-3)
 
 
+def test_whole_numbers_get_bins_centred_on_the_values(tmp_path):
+    X, selection = tied_selection()
+    path = write_report(selection.best_, X, tmp_path / "r.html", selection=selection)
+    bars = _histogram(figure_svg(path.read_text(), "fit"))
+    edges = np.r_[bars[:, 0], bars[-1, 1]] + 0.5
+    np.testing.assert_allclose(edges, np.round(edges), atol=1e-4)
+    np.testing.assert_allclose(np.sum((bars[:, 1] - bars[:, 0]) * (bars[:, 3] - bars[:, 2])),
+                               1.0, rtol=1e-3)
+
+
 def test_criterion_plot_circles_the_chosen_fit(tmp_path):
     X, selection = tied_selection()
     best = selection.best_

@@ -74,6 +74,21 @@ def fit_figure(model, X, names, labels=None):
     return _scatter_figure(model, X, np.asarray(labels), names)
 
 
+def _bin_edges(x):
+    """numpy's 'auto' bins, at most 200; for whole numbers (counts, rounded measurements),
+    bins of a whole width centred on the values (one per value when there are at most 100),
+    so that no bin straddles a value."""
+    edges = np.histogram_bin_edges(x, bins="auto")
+    if len(edges) - 1 > _MAX_BINS:
+        edges = np.histogram_bin_edges(x, bins=_MAX_BINS)
+    if len(x) and np.all(x == np.round(x)):
+        low, high = x.min(), x.max()
+        step = 1.0 if high - low < 100 else max(np.ceil(edges[1] - edges[0]),
+                                                 np.ceil((high - low + 1) / _MAX_BINS))
+        edges = low - 0.5 + step * np.arange(np.ceil((high - low + 1) / step) + 1)
+    return edges
+
+
 def _histogram_figure(model, x, name):
     from scipy.stats import norm
 
@@ -81,9 +96,7 @@ def _histogram_figure(model, x, name):
     ax = fig.add_subplot()
     _render.mark_plot_area(ax, PLOT_AREA)
     x = x[np.isfinite(x)]
-    edges = np.histogram_bin_edges(x, bins="auto")
-    if len(edges) - 1 > _MAX_BINS:
-        edges = np.histogram_bin_edges(x, bins=_MAX_BINS)
+    edges = _bin_edges(x)
     heights, _, bars = ax.hist(x, bins=edges, density=True, color="0.82", edgecolor="0.55",
                                linewidth=0.5, label="data (density)")
     for i, bar in enumerate(bars):
@@ -99,12 +112,12 @@ def _histogram_figure(model, x, name):
     degenerate = set(np.atleast_1d(getattr(model, "degenerate_components_", [])).tolist())
     for k, density in enumerate(densities):
         note = ", degenerate" if k in degenerate else ""
-        (line,) = ax.plot(grid, density, color=f"C{k % 10}", linewidth=1.2,
+        (line,) = ax.plot(grid, density, color=f"C{k % 10}", linewidth=2,
                           linestyle=":" if k in degenerate else "-",
                           label=f"component {k} (weight {weights[k]:.3g}{note})")
         line.set_gid(f"density-component-{k}")
-    (line,) = ax.plot(grid, densities.sum(axis=0), color="black", linewidth=2,
-                      label="mixture")
+    (line,) = ax.plot(grid, densities.sum(axis=0), color="black", linewidth=1.2,
+                      linestyle="--", label="mixture")
     line.set_gid("density-mixture")
     # a collapsed component is a spike of any height: keep the histogram readable
     peak = heights.max() if len(heights) else 1.0

@@ -36,7 +36,7 @@ def _figure(fig, name: str, caption: str, plot_area=None) -> str:
         ax = fig.axes[0]
         attributes = lambda: {plot_area: _render.plot_area_attributes(ax)}  # noqa: E731
     svg = _render.inline_svg(fig, name, attributes)
-    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
+    return f'<figure aria-label="{html.escape(caption)}">{svg}</figure>'
 
 
 def _table(columns, rows, row_classes=None, row_attributes=None) -> str:
@@ -73,7 +73,9 @@ def _settings_table(settings) -> str:
     if not isinstance(settings, Mapping):
         raise TypeError(f"settings must be a dict of name -> value; got "
                         f"{type(settings).__name__}.")
-    rows = [[str(name), format_value(value)] for name, value in settings.items()]
+    # as the user gave them: 0.001 stays 0.001
+    rows = [[str(name), f"{value:.12g}" if isinstance(value, float) else format_value(value)]
+            for name, value in settings.items()]
     return "<h2>Settings</h2>" + _table(["Setting", "Value"], rows)
 
 
