@@ -127,9 +127,9 @@ def test_plot_fit_draws_the_reports_main_figure(tmp_path, two_d_report):
     assert np.asarray(image.convert("L")).std() > 10
     svg = plot_fit(selection.best_, X, tmp_path / "fit.svg", feature_names=NAMES).read_text()
     report_svg = figure_svg(text, "fit")
-    for k in range(3):  # the same drawing: the same outline, point for point
-        assert path_box(svg, f"ellipse-{k}-1sigma") == path_box(report_svg,
-                                                                f"ellipse-{k}-1sigma")
+    for k in range(3):  # the same drawing: the same outline (SVG keeps 1e-6 of a point)
+        np.testing.assert_allclose(path_box(svg, f"ellipse-{k}-1sigma"),
+                                   path_box(report_svg, f"ellipse-{k}-1sigma"), rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
         plot_fit(selection.best_, X, tmp_path / "fit.html")
     assert not (tmp_path / "fit.html").exists()
