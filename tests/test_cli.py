@@ -329,7 +329,7 @@ def test_demo_runs(tmp_path):
 def _report_images(path):
     import re
 
-    return re.findall(r'src="data:image/png;base64,', Path(path).read_text())
+    return re.findall(r'<svg class="figure"', Path(path).read_text())  # figures are inline SVG
 
 
 def test_fit_with_report_then_report_command(tmp_path, iris_csv):
