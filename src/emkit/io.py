@@ -1,9 +1,38 @@
 """Save and load fitted estimators as JSON + .npz, never pickle.
 
-A model is two files side by side: ``<stem>.json`` (format marker, class name, constructor
-parameters, scalar learned attributes, SHA-256 of the npz) and ``<stem>.npz`` (every array,
-read with ``allow_pickle=False``). Loading executes no code taken from the files: the class
-comes from an explicit registry, and every value is checked before it reaches the model.
+A model is two files side by side:
+
+- ``<stem>.npz``: every array (read with ``allow_pickle=False``) and, under the key
+  ``__header__`` (UTF-8 JSON bytes), the model's description: format marker, class name,
+  constructor parameters, scalar learned attributes and the SHA-256 of the arrays
+  (``arrays_sha256``). It is a complete model on its own.
+- ``<stem>.json``: a readable copy of that description, with the SHA-256 of the whole npz
+  (``npz_sha256``) in place of the arrays' checksum.
+
+Loading executes no code taken from the files: the class comes from an explicit registry, and
+every value is checked before it reaches the model.
+
+Why this layout: a save must leave either the old model or the new one, whatever moment it
+is killed at (kill -9, power cut), and two rename calls cannot happen at once. So the npz
+alone is the model, and its atomic rename is the moment a save happens; the JSON follows as
+a copy. :func:`load` uses the JSON when its ``npz_sha256`` matches the npz (so a hand-edited
+or forged JSON is checked exactly as before), and the description inside the npz when the
+JSON is missing or describes another npz (a save interrupted between the two renames, or
+racing with another one); the npz must then match its own ``arrays_sha256``, so modified
+arrays are still detected. Writers also hold an exclusive ``flock`` on the directory for the
+whole save, so concurrent saves (threads or processes) run one after the other and the JSON
+copy stays in step with its npz; a consistent load never depends on that lock, which some
+file systems lack. Both files are written to temporary files first, synced to disk with
+``fsync``, renamed into place, and the directory is synced after each rename, so a power cut
+cannot leave an empty renamed file. Temporary files are named
+``.<file name>.<writer pid>-<16 hex>.tmp``; they are removed when a save fails in Python (an
+exception, KeyboardInterrupt), and those left by a killed writer are removed by the next save
+or load of that model, once the writer's process is gone. If the JSON cannot be renamed after
+the npz was, the old npz is put back (from a hard link kept during the save), so a save that
+raises leaves the old pair as it was.
+
+Format 1 (before the npz held the description) is still read: its JSON is then the only
+description, and its npz must match ``npz_sha256``.
 
 Values that JSON cannot hold are written as one-key tagged objects:
 
@@ -16,6 +45,7 @@ Values that JSON cannot hold are written as one-key tagged objects:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -32,16 +62,32 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._exceptions import ModelFileError
 
+try:  # POSIX; elsewhere saves run unlocked and leftovers are not cleaned up
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 __all__ = ["load", "register_model", "save"]
 
 FORMAT = "emkit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+_HEADER_KEY = "__header__"  # the npz entry holding the description (array keys have a dot)
 
-_TOP_KEYS = frozenset(
+_JSON_KEYS = frozenset(
     {"format", "format_version", "emkit_version", "class", "params", "attributes", "npz_sha256"})
+_EMBEDDED_KEYS = _JSON_KEYS - {"npz_sha256"} | {"arrays_sha256"}
 _ARRAY_KINDS = frozenset("biufcU")  # bool, ints, floats, complex, unicode: no pickle needed
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_\Z")  # learned attributes; no dunders
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+# What reading a damaged npz can raise (zipfile, zlib, numpy's .npy parser, text decoding).
+_NPZ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError)
+
+# The steps of a save, in order; _step_hook (tests only) is called with each name.
+SAVE_STEPS = ("locked", "npz temp created", "npz temp written", "npz temp synced",
+              "json temp created", "json temp written", "json temp synced", "old npz kept",
+              "npz renamed", "json renamed", "temps removed")
+_step_hook = None
 
 # name -> (class, check): check(model) raises ValueError when loaded arrays are inconsistent.
 _REGISTRY: dict = {}
@@ -84,7 +130,21 @@ def _error(path: Path, problem: str) -> ModelFileError:
     return ModelFileError(f"{path}: {problem}")
 
 
-# -- paths and atomic writes -----------------------------------------------------------------
+def _error(path: Path, problem: str) -> ModelFileError:
+    """A one-line ModelFileError naming the file first, then the problem."""
+    problem = " ".join(str(problem).split())
+    if len(problem) > 500:
+        problem = problem[:497] + "..."
+    return ModelFileError(f"{path}: {problem}")
+
+
+def _step(name: str) -> None:
+    """Mark a step of a save (a test can pause or kill the process there)."""
+    if _step_hook is not None:
+        _step_hook(name)
+
+
+# -- paths, temporary files and the directory lock -------------------------------------------
 def _paths(path) -> tuple[Path, Path]:
     """The (json, npz) pair for ``path`` given as the .json, the .npz or the stem."""
     path = Path(os.fspath(path))
@@ -93,29 +153,88 @@ def _paths(path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".json"), path.with_name(path.name + ".npz")
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, then rename it into place."""
+def _temp_name(target: Path) -> re.Pattern:
+    """Names of temporary files for ``target``: ``.<name>.<pid>-<16 hex>.tmp``.
+
+    The pid is optional: saves by format 1 code named them ``.<name>.<16 hex>.tmp``.
+    """
+    return re.compile(rf"\.{re.escape(target.name)}\.(?:(\d+)-)?[0-9a-f]{{16}}\.tmp\Z")
+
+
+def _temp_path(target: Path) -> Path:
+    """A fresh temporary file name beside ``target``, naming this process."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(8)}.tmp")
+
+
+def _new_temp(target: Path) -> tuple[Path, int]:
+    """Create a new, empty temporary file beside ``target``; returns (path, descriptor)."""
     while True:
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+        tmp = _temp_path(target)
         try:  # mode 0o666 less the umask, as for any new file
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)
-            break
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                                getattr(os, "O_BINARY", 0), 0o666)
         except FileExistsError:
             continue
+
+
+def _process_alive(pid: str | None) -> bool:
+    """Whether process ``pid`` (a decimal string, or None when unknown) still runs here."""
+    if pid is None or int(pid) <= 0:
+        return False
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(target.parent)
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OverflowError:
+        return False
+    except OSError:  # EPERM: it exists, under another user
+        return True
+    return True
+
+
+def _remove_leftovers(*targets: Path) -> None:
+    """Remove temporary files of ``targets`` whose writer process is gone (best effort).
+
+    Call only while holding the directory lock: every writer holds it from its first
+    temporary file to its last, so no live writer can be mid-save. (On Windows, where
+    ``os.kill`` would end the process, there is no lock and this is never called.)
+    """
+    patterns = [_temp_name(target) for target in targets]
+    try:
+        entries = [entry.name for entry in os.scandir(targets[0].parent)]
+    except OSError:
+        return
+    for name in entries:
+        for pattern in patterns:
+            match = pattern.match(name)
+            if match and not _process_alive(match.group(1)):
+                with contextlib.suppress(OSError):
+                    os.unlink(targets[0].with_name(name))
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path, wait: bool):
+    """Hold an exclusive ``flock`` on ``directory``; yields whether it is held.
+
+    Not held where locks are unavailable (no fcntl, a file system without flock, a directory
+    that cannot be opened) or, with ``wait=False``, while another process holds it.
+    """
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(directory, os.O_RDONLY)
+    try:
+        held = False
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except OSError:
+                pass
+        yield held
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -130,6 +249,79 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _write_temp(target: Path, data: bytes, temps: list, label: str) -> Path:
+    """Write ``data`` to a new temporary file beside ``target``, synced to disk."""
+    tmp, fd = _new_temp(target)
+    temps.append(tmp)
+    with os.fdopen(fd, "wb") as f:
+        _step(f"{label} temp created")
+        f.write(data)
+        f.flush()
+        _step(f"{label} temp written")
+        os.fsync(f.fileno())
+    _step(f"{label} temp synced")
+    return tmp
+
+
+def _write_pair(json_path: Path, json_bytes: bytes, npz_path: Path, npz_bytes: bytes) -> None:
+    """Replace the pair: the npz (the model) first, then its JSON copy.
+
+    On a Python-level failure every temporary file is removed, and a failure after the npz
+    was renamed puts the old npz back (or removes the new one when there was none), so the
+    old pair stays exactly as it was.
+    """
+    directory = npz_path.parent
+    temps: list = []
+    try:
+        npz_tmp = _write_temp(npz_path, npz_bytes, temps, "npz")
+        json_tmp = _write_temp(json_path, json_bytes, temps, "json")
+        old_npz = _keep_old(npz_path, temps)
+        _step("old npz kept")
+        os.replace(npz_tmp, npz_path)
+        try:
+            temps.remove(npz_tmp)
+            _fsync_directory(directory)
+            _step("npz renamed")
+            os.replace(json_tmp, json_path)
+        except BaseException:
+            _put_back(npz_path, old_npz)
+            raise
+        temps.remove(json_tmp)
+        _fsync_directory(directory)
+        _step("json renamed")
+    finally:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    _step("temps removed")
+
+
+def _keep_old(npz_path: Path, temps: list):
+    """A hard link to the current npz (False when there is none, None when links fail)."""
+    if not npz_path.exists():
+        return False
+    while True:
+        link = _temp_path(npz_path)
+        try:
+            os.link(npz_path, link)
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: the new npz stays on failure
+            return None
+        temps.append(link)
+        return link
+
+
+def _put_back(npz_path: Path, old_npz) -> None:
+    """Undo the npz rename after a failed save (best effort: the failure is re-raised)."""
+    with contextlib.suppress(OSError):
+        if old_npz is False:
+            os.unlink(npz_path)
+        elif old_npz is not None:
+            os.replace(old_npz, npz_path)
+        _fsync_directory(npz_path.parent)
 
 
 # -- encoding --------------------------------------------------------------------------------
@@ -165,10 +357,41 @@ def _encode(value, key: str, arrays: dict, what: str):
                     "supported.")
 
 
+def _arrays_sha256(arrays: dict) -> str:
+    """SHA-256 of arrays by key, dtype, shape and C-order bytes (how they were stored)."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.asarray(arrays[key])
+        digest.update(json.dumps([key, array.dtype.str, list(array.shape)]).encode("utf-8"))
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _all_finite(value) -> bool:
+    """False when ``value`` (a float, float array, or list of them) holds NaN or infinity."""
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
+    if isinstance(value, (float, complex, np.inexact)):
+        return bool(np.isfinite(value))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        return bool(np.isfinite(value).all())
+    return True
+
+
+def _check_finite(model) -> None:
+    """Refuse a model with NaN or infinite learned values (a broken fit) before writing."""
+    for name, value in vars(model).items():
+        if _ATTRIBUTE_NAME.match(name) and not _all_finite(value):
+            raise ValueError(f"Cannot save {type(model).__name__}: attribute {name!r} contains "
+                             "NaN or infinity (a failed fit?); no file was written.")
+
+
 def save(model, path) -> None:
     """Write a fitted estimator as ``<stem>.json`` + ``<stem>.npz``, without pickle.
 
-    Both files are written atomically (temporary file, then rename), the npz first.
+    A save killed at any moment leaves either the old model or the new one for
+    :func:`load`; concurrent saves to the same path run one after the other; a save that
+    raises leaves the old files as they were and no temporary file behind.
 
     Parameters
     ----------
@@ -183,6 +406,8 @@ def save(model, path) -> None:
         If ``model`` is not fitted.
     TypeError
         If a parameter or attribute has a type that cannot be saved.
+    ValueError
+        If a learned attribute holds NaN or infinity (nothing is written then).
     """
     check_is_fitted(model)
     name = type(model).__name__
@@ -194,46 +419,42 @@ def save(model, path) -> None:
               for k, v in model.get_params(deep=False).items()}
     attributes = {k: _encode(v, f"attributes.{k}", arrays, f"attribute {k!r}")
                   for k, v in vars(model).items() if _ATTRIBUTE_NAME.match(k)}
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    npz_bytes = buffer.getvalue()
+    _check_finite(model)
     from . import __version__
 
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "emkit_version": __version__,
-        "class": name,
-        "params": params,
-        "attributes": attributes,
-        "npz_sha256": hashlib.sha256(npz_bytes).hexdigest(),
-    }
-    json_bytes = (json.dumps(header, indent=1, allow_nan=False) + "\n").encode("utf-8")
+    description = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                   "emkit_version": __version__, "class": name, "params": params,
+                   "attributes": attributes}
+    embedded = _dumps({**description, "arrays_sha256": _arrays_sha256(arrays)})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, **{_HEADER_KEY: np.frombuffer(embedded, dtype=np.uint8)})
+    npz_bytes = buffer.getvalue()
+    json_bytes = _dumps({**description, "npz_sha256": hashlib.sha256(npz_bytes).hexdigest()})
     json_path, npz_path = _paths(path)
-    _write_atomic(npz_path, npz_bytes)
-    try:
-        _write_atomic(json_path, json_bytes)
-    except BaseException:
-        # The npz no longer matches any JSON: remove it rather than leave a stray half.
-        try:
-            os.unlink(npz_path)
-        except OSError:
-            pass
-        raise
+    with _directory_lock(npz_path.parent, wait=True) as held:
+        if held:
+            _remove_leftovers(json_path, npz_path)
+        _step("locked")
+        _write_pair(json_path, json_bytes, npz_path, npz_bytes)
+
+
+def _dumps(header: dict) -> bytes:
+    """Strict JSON (no NaN or Infinity constants), one key per line, UTF-8."""
+    return (json.dumps(header, indent=1, allow_nan=False) + "\n").encode("utf-8")
 
 
 # -- decoding --------------------------------------------------------------------------------
 class _Reader:
     """Decodes the tagged JSON values of one model file, taking arrays from its npz."""
 
-    def __init__(self, json_path: Path, npz_path: Path, npz):
-        self.json_path = json_path
+    def __init__(self, header_path: Path, npz_path: Path, npz):
+        self.header_path = header_path
         self.npz_path = npz_path
         self.npz = npz
         self.used: set = set()
 
     def fail(self, problem: str, path: Path | None = None):
-        raise _error(path or self.json_path, problem)
+        raise _error(path or self.header_path, problem)
 
     def array(self, key, where: str) -> np.ndarray:
         if not isinstance(key, str):
@@ -295,52 +516,106 @@ class _Reader:
         return rng
 
 
-def _read_json(json_path: Path) -> dict:
+def _parse_header(text, path: Path, keys: frozenset) -> dict:
+    """The checked top level of a description (JSON text) read from ``path``."""
     try:
-        with open(json_path, encoding="utf-8") as f:
-            header = json.load(f)
-    except FileNotFoundError:
-        raise _error(json_path, "model file not found") from None
+        header = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise _error(json_path, f"not a JSON file ({exc})") from None
-    except OSError as exc:
-        raise _error(json_path, f"cannot read model file ({exc})") from None
+        raise _error(path, f"not a JSON file ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise _error(json_path, f"not an emkit model file (no 'format': {FORMAT!r} marker)")
+        raise _error(path, f"not an emkit model file (no 'format': {FORMAT!r} marker)")
     version = header.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:
-        raise _error(json_path, f"unsupported format_version {version!r} (this emkit reads "
-                                f"{FORMAT_VERSION})")
-    unknown = set(header) - _TOP_KEYS
-    missing = _TOP_KEYS - set(header)
+    if type(version) is not int or version not in _READABLE_VERSIONS:
+        raise _error(path, f"unsupported format_version {version!r} (this emkit reads "
+                           f"{', '.join(map(str, _READABLE_VERSIONS))})")
+    unknown = set(header) - keys
+    missing = keys - set(header)
     if unknown:
-        raise _error(json_path, f"unknown keys {sorted(unknown)}")
+        raise _error(path, f"unknown keys {sorted(unknown)}")
     if missing:
-        raise _error(json_path, f"missing keys {sorted(missing)}")
+        raise _error(path, f"missing keys {sorted(missing)}")
+    for key in keys & {"npz_sha256", "arrays_sha256"}:
+        if not isinstance(header[key], str):
+            raise _error(path, f"{key} is not a string")
     return header
 
 
-def _read_npz(npz_path: Path, sha256, json_path: Path):
+def _read_json(json_path: Path) -> dict | None:
+    """The JSON description, or None when the file does not exist."""
     try:
-        data = npz_path.read_bytes()
+        data = json_path.read_bytes()
     except FileNotFoundError:
-        raise _error(npz_path, "model array file not found") from None
+        return None
     except OSError as exc:
-        raise _error(npz_path, f"cannot read model array file ({exc})") from None
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
-                               f"{json_path.name} (modified, or from another save)")
+        raise _error(json_path, f"cannot read model file ({exc})") from None
+    return _parse_header(data, json_path, _JSON_KEYS)
+
+
+def _open_npz(data: bytes, npz_path: Path):
+    """The npz in ``data``, opened without pickle."""
     try:
         npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except _NPZ_ERRORS as exc:
         raise _error(npz_path, f"not a valid npz file ({exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise _error(npz_path, "not a valid npz file (a single .npy array)")
     return npz
 
 
+def _embedded_header(data: bytes, npz_path: Path) -> tuple[dict | None, str | None]:
+    """(description, None) from inside the npz when its arrays match ``arrays_sha256``.
+
+    Otherwise (None, why): why is None for an npz without a description (format 1).
+    """
+    try:
+        with _open_npz(data, npz_path) as npz:
+            if _HEADER_KEY not in npz.files:
+                return None, None
+            stored = npz[_HEADER_KEY]
+            arrays = {key: npz[key] for key in npz.files if key != _HEADER_KEY}
+    except (ModelFileError, *_NPZ_ERRORS) as exc:  # corrupted data, pickled arrays
+        return None, f"its content is unreadable ({exc})"
+    if stored.dtype != np.uint8 or stored.ndim != 1:
+        return None, f"its {_HEADER_KEY} entry is not text"
+    header = _parse_header(stored.tobytes(), npz_path, _EMBEDDED_KEYS)
+    if _arrays_sha256(arrays) != header["arrays_sha256"]:
+        return None, "its arrays differ from the SHA-256 stored with them"
+    return header, None
+
+
+def _read_description(json_path: Path, npz_path: Path) -> tuple[dict, Path, bytes]:
+    """(description, the file it comes from, npz bytes): the JSON when it matches the npz,
+    else the description inside the npz (the JSON is then missing or from another save)."""
+    header = _read_json(json_path)
+    try:
+        data = npz_path.read_bytes()
+    except FileNotFoundError:
+        if header is None:
+            raise _error(json_path, "model file not found") from None
+        raise _error(npz_path, "model array file not found") from None
+    except OSError as exc:
+        raise _error(npz_path, f"cannot read model array file ({exc})") from None
+    if header is not None and hashlib.sha256(data).hexdigest() == header["npz_sha256"]:
+        return header, json_path, data
+    embedded, problem = _embedded_header(data, npz_path)
+    if embedded is not None:
+        return embedded, npz_path, data
+    if header is None:
+        if problem is None:
+            raise _error(json_path, "model file not found")
+        raise _error(npz_path, f"checksum mismatch, {problem} (modified or corrupted)")
+    if problem is None:
+        raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
+                               f"{json_path.name} (modified, or from another save)")
+    raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
+                           f"{json_path.name} and {problem} (modified or corrupted)")
+
+
 def load(path):
     """Read an estimator written by :func:`save`; no pickle, no code from the file.
+
+    Reads format 1 and 2 files. When the JSON is missing or belongs to another npz (a save
+    interrupted between its two renames), the model comes from the npz alone.
 
     Parameters
     ----------
@@ -359,15 +634,16 @@ def load(path):
         fails its checksum, or holds arrays inconsistent with the parameters.
     """
     json_path, npz_path = _paths(path)
-    header = _read_json(json_path)
+    with _directory_lock(npz_path.parent, wait=False) as held:
+        if held:  # no save is under way: clear what killed ones left
+            _remove_leftovers(json_path, npz_path)
+    header, source, data = _read_description(json_path, npz_path)
     name = header["class"]
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise _error(json_path, f"unknown model class {name!r} (known: {sorted(_REGISTRY)})")
+        raise _error(source, f"unknown model class {name!r} (known: {sorted(_REGISTRY)})")
     cls, check = _REGISTRY[name]
-    if not isinstance(header["npz_sha256"], str):
-        raise _error(json_path, "npz_sha256 is not a string")
-    with _read_npz(npz_path, header["npz_sha256"], json_path) as npz:
-        reader = _Reader(json_path, npz_path, npz)
+    with _open_npz(data, npz_path) as npz:
+        reader = _Reader(source, npz_path, npz)
         for section in ("params", "attributes"):
             if not isinstance(header[section], dict):
                 reader.fail(f"'{section}' is not a JSON object")
@@ -386,16 +662,16 @@ def load(path):
                           for k, v in header["attributes"].items()}
         except RecursionError:
             reader.fail("values nested too deeply")
-        extra = set(npz.files) - reader.used
+        extra = set(npz.files) - reader.used - {_HEADER_KEY}
         if extra:
             reader.fail(f"unknown arrays {sorted(extra)}", npz_path)
     model = cls(**params)
     vars(model).update(attributes)
-    _check_model(model, check, json_path)
+    _check_model(model, check, source)
     return model
 
 
-def _check_model(model, check, json_path: Path) -> None:
+def _check_model(model, check, header_path: Path) -> None:
     """Validate the rebuilt model; any problem becomes a ModelFileError naming the file."""
     try:
         constraints = getattr(model, "_parameter_constraints", None)
@@ -407,4 +683,4 @@ def _check_model(model, check, json_path: Path) -> None:
         if check is not None:
             check(model)
     except (ValueError, TypeError, AttributeError, LookupError, NotFittedError) as exc:
-        raise _error(json_path, f"inconsistent model: {exc}") from None
+        raise _error(header_path, f"inconsistent model: {exc}") from None
