@@ -5,7 +5,6 @@ import json
 import math
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
