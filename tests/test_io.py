@@ -5,6 +5,7 @@ import json
 import math
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -169,6 +170,54 @@ def test_json_header(saved):
     assert header["npz_sha256"] == hashlib.sha256(saved[1].read_bytes()).hexdigest()
 
 
+def test_npz_holds_the_description(saved):
+    header = json.loads(saved[0].read_text())
+    arrays = npz_arrays(saved[1])
+    inside = json.loads(arrays.pop("__header__").tobytes().decode("utf-8"))
+    assert inside.pop("arrays_sha256") == emkit.io._arrays_sha256(arrays)
+    del header["npz_sha256"]
+    assert inside == header
+
+
+# -- format 1 files (JSON only description) --------------------------------------------------
+FORMAT_1 = os.path.join(os.path.dirname(__file__), "data", "gaussian_mixture_format_v1")
+
+
+@pytest.fixture
+def format_1(tmp_path):
+    """A copy of a model saved by format 1 code, fitted to two clusters of four rows."""
+    for suffix in (".json", ".npz"):
+        with open(FORMAT_1 + suffix, "rb") as f:
+            (tmp_path / ("old" + suffix)).write_bytes(f.read())
+    return tmp_path / "old"
+
+
+@pytest.mark.parametrize("form", ["old", "old.json", "old.npz"])
+def test_format_1_files_load(format_1, form):
+    gm = load(format_1.with_name(form))
+    assert json.loads(format_1.with_suffix(".json").read_text())["format_version"] == 1
+    assert (gm.n_components, gm.covariance_type) == (2, "diag")
+    # The cluster means of the data it was fitted to, exactly representable up to rounding.
+    np.testing.assert_allclose(gm.means_, [[5.025, 5.075], [0.15, 0.075]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gm.weights_, [0.5, 0.5], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(gm.predict([[0.1, 0.1], [5.0, 5.0]]), [1, 0])
+
+
+def test_format_1_files_are_replaced_by_format_2(format_1):
+    gm = load(format_1)
+    save(gm, format_1)
+    assert json.loads(format_1.with_suffix(".json").read_text())["format_version"] == 2
+    assert_same_model(gm, load(format_1))
+
+
+def test_format_1_tampered_npz(format_1):
+    arrays = npz_arrays(format_1.with_suffix(".npz"))
+    arrays["attributes.means_"][0, 0] += 1.0
+    np.savez(format_1.with_suffix(".npz"), **arrays)
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        load(format_1)
+
+
 def test_overwrite(X, model, tmp_path):
     save(model, tmp_path / "m")
     other = GaussianMixture(2, covariance_type="diag", random_state=1).fit(X)
@@ -187,6 +236,46 @@ def test_unfitted_model_is_refused(tmp_path):
     with pytest.raises(NotFittedError):
         save(GaussianMixture(2), tmp_path / "m")
     assert os.listdir(tmp_path) == []
+
+
+def nan_means(gm, X):
+    gm.means_[0, 1] = np.nan
+
+
+def inf_covariance(gm, X):
+    gm.covariances_[1, 0, 0] = np.inf
+
+
+def nan_lower_bound(gm, X):
+    gm.lower_bound_ = np.nan
+
+
+def minus_inf_lower_bound(gm, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.set_params(max_iter=0).fit(X)  # no iteration: lower_bound_ stays -inf
+
+
+def nan_in_lower_bounds(gm, X):
+    gm.lower_bounds_ = list(gm.lower_bounds_) + [float("nan")]
+
+
+def inf_float32_weights(gm, X):
+    gm.weights_ = np.array([np.inf, 0.5], dtype=np.float32)
+
+
+@pytest.mark.parametrize("breakage, attribute", [
+    (nan_means, "means_"), (inf_covariance, "covariances_"),
+    (nan_lower_bound, "lower_bound_"), (minus_inf_lower_bound, "lower_bound_"),
+    (nan_in_lower_bounds, "lower_bounds_"), (inf_float32_weights, "weights_")])
+def test_non_finite_model_is_refused_and_the_old_one_stays(X, saved, breakage, attribute):
+    before = {path: path.read_bytes() for path in saved}
+    broken = GaussianMixture(2, random_state=1).fit(X)
+    breakage(broken, X)
+    with pytest.raises(ValueError, match=f"attribute '{attribute}' contains NaN or infinity"):
+        save(broken, saved[0])
+    assert sorted(os.listdir(saved[0].parent)) == ["model.json", "model.npz"]
+    assert {path: path.read_bytes() for path in saved} == before
 
 
 # -- failed saves leave nothing behind -------------------------------------------------------
@@ -286,6 +375,51 @@ def test_tampered_npz(saved):
     with pytest.raises(ModelFileError, match="checksum mismatch") as info:
         load(saved[0])
     assert "model.npz" in str(info.value)
+
+
+def test_json_from_another_save_is_not_trusted(X, model, saved):
+    stale = saved[0].read_bytes()
+    other = GaussianMixture(3, covariance_type="diag", random_state=1).fit(X)
+    save(other, saved[0])
+    saved[0].write_bytes(stale)  # as after a save killed between its two renames
+    assert_same_model(other, load(saved[0]))
+    saved[0].unlink()  # as after a first save killed there
+    assert_same_model(other, load(saved[1]))
+
+
+@pytest.mark.parametrize("json_file", ["stale", "missing"])
+def test_tampered_npz_without_a_matching_json(X, saved, json_file):
+    if json_file == "stale":
+        edit_json(saved[0], lambda h: h.update(npz_sha256="0" * 64))
+    else:
+        saved[0].unlink()
+    arrays = npz_arrays(saved[1])
+    arrays["attributes.means_"][0, 0] += 1.0
+    np.savez(saved[1], **arrays)  # the description inside kept as it was
+    with pytest.raises(ModelFileError, match="checksum mismatch") as info:
+        load(saved[0])
+    assert "model.npz" in str(info.value)
+    assert "arrays differ" in str(info.value)
+
+
+def test_format_1_npz_without_json(format_1):
+    format_1.with_suffix(".json").unlink()
+    with pytest.raises(ModelFileError, match="model file not found"):
+        load(format_1)
+
+
+def test_any_damaged_byte_is_an_error_or_the_same_model(model, saved):
+    data = saved[1].read_bytes()
+    for position in range(0, len(data), 7):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x5A
+        saved[1].write_bytes(bytes(damaged))
+        try:
+            back = load(saved[0])
+        except ModelFileError as exc:
+            assert "\n" not in str(exc)
+        else:  # a byte the zip format does not check (padding, timestamps)
+            assert_same_model(model, back)
 
 
 def test_npz_missing_array(saved):

@@ -573,8 +573,8 @@ def _embedded_header(data: bytes, npz_path: Path) -> tuple[dict | None, str | No
                 return None, None
             stored = npz[_HEADER_KEY]
             arrays = {key: npz[key] for key in npz.files if key != _HEADER_KEY}
-    except (ModelFileError, *_NPZ_ERRORS) as exc:  # corrupted data, pickled arrays
-        return None, f"its content is unreadable ({exc})"
+    except Exception as exc:  # damaged bytes fail in many ways (zipfile, zlib, .npy, pickle)
+        return None, f"its content is unreadable ({type(exc).__name__}: {exc})"
     if stored.dtype != np.uint8 or stored.ndim != 1:
         return None, f"its {_HEADER_KEY} entry is not text"
     header = _parse_header(stored.tobytes(), npz_path, _EMBEDDED_KEYS)
