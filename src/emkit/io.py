@@ -13,11 +13,12 @@ Loading executes no code taken from the files: the class comes from an explicit 
 every value is checked before it reaches the model.
 
 Why this layout: a save must leave either the old model or the new one, whatever moment it
-is killed at (kill -9, power cut), and two rename calls cannot happen at once. So the npz
-alone is the model, and its atomic rename is the moment a save happens; the JSON follows as
-a copy. :func:`load` uses the JSON when its ``npz_sha256`` matches the npz (so a hand-edited
-or forged JSON is checked exactly as before), and the description inside the npz when the
-JSON is missing or describes another npz (a save interrupted between the two renames, or
+is killed at (kill -9, power cut), and two rename calls cannot happen at once; a lock alone
+cannot help, since a writer killed between its renames has already replaced the old npz. So
+the npz alone is the model, and its atomic rename is the moment a save happens; the JSON
+follows as a copy. :func:`load` uses the JSON when its ``npz_sha256`` matches the npz (so a
+hand-edited or forged JSON is checked exactly as before), and the description inside the npz
+when the JSON is missing or describes another npz (a save interrupted between the two renames, or
 racing with another one); the npz must then match its own ``arrays_sha256``, so modified
 arrays are still detected. Writers also hold an exclusive ``flock`` on the directory for the
 whole save, so concurrent saves (threads or processes) run one after the other and the JSON
@@ -29,7 +30,7 @@ cannot leave an empty renamed file. Temporary files are named
 exception, KeyboardInterrupt), and those left by a killed writer are removed by the next save
 or load of that model, once the writer's process is gone. If the JSON cannot be renamed after
 the npz was, the old npz is put back (from a hard link kept during the save), so a save that
-raises leaves the old pair as it was.
+raises leaves the old pair as it was (where the file system has hard links).
 
 Format 1 (before the npz held the description) is still read: its JSON is then the only
 description, and its npz must match ``npz_sha256``.
@@ -130,14 +131,6 @@ def _error(path: Path, problem: str) -> ModelFileError:
     return ModelFileError(f"{path}: {problem}")
 
 
-def _error(path: Path, problem: str) -> ModelFileError:
-    """A one-line ModelFileError naming the file first, then the problem."""
-    problem = " ".join(str(problem).split())
-    if len(problem) > 500:
-        problem = problem[:497] + "..."
-    return ModelFileError(f"{path}: {problem}")
-
-
 def _step(name: str) -> None:
     """Mark a step of a save (a test can pause or kill the process there)."""
     if _step_hook is not None:
@@ -183,9 +176,7 @@ def _process_alive(pid: str | None) -> bool:
         return False
     try:
         os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except OverflowError:
+    except (ProcessLookupError, OverflowError):
         return False
     except OSError:  # EPERM: it exists, under another user
         return True
