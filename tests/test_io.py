@@ -544,6 +544,34 @@ def test_register_model(X, tmp_path, monkeypatch):
         load(tmp_path / "toy")
 
 
+def test_attributes_that_may_be_infinite(X, tmp_path, monkeypatch):
+    monkeypatch.setattr(emkit.io, "_REGISTRY", dict(emkit.io._REGISTRY))
+    register_model(Toy, may_be_infinite=["center_"])
+    toy = Toy(scale=math.inf).fit(X)
+    assert np.isinf(toy.center_).all()
+    save(toy, tmp_path / "toy")
+    np.testing.assert_array_equal(load(tmp_path / "toy").center_, toy.center_)
+    toy.center_[0] = np.nan  # NaN stays refused
+    with pytest.raises(ValueError, match="attribute 'center_' contains NaN "):
+        save(toy, tmp_path / "toy")
+
+
+def test_motif_without_sites_has_an_infinite_evalue_and_saves(tmp_path):
+    from emkit.motif import MEME
+    from emkit.motif._planted import make_planted_motif
+
+    data = make_planted_motif(6, 30, 6, 0.9, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meme = MEME(width=6, n_starts=5, max_iter=10, random_state=0).fit(data.sequences)
+    meme.log10_evalue_ = np.array([math.inf])  # what a motif without sites gets
+    save(meme, tmp_path / "meme")
+    assert load(tmp_path / "meme").log10_evalue_[0] == math.inf
+    meme.ppms_[0][0, 0] = math.inf
+    with pytest.raises(ValueError, match="attribute 'ppms_' contains NaN or infinity"):
+        save(meme, tmp_path / "meme")
+
+
 def test_register_model_as_decorator_and_name_clash(monkeypatch):
     monkeypatch.setattr(emkit.io, "_REGISTRY", dict(emkit.io._REGISTRY))
 

@@ -90,11 +90,12 @@ SAVE_STEPS = ("locked", "npz temp created", "npz temp written", "npz temp synced
               "npz renamed", "json renamed", "temps removed")
 _step_hook = None
 
-# name -> (class, check): check(model) raises ValueError when loaded arrays are inconsistent.
+# name -> (class, check, may_be_infinite): check(model) raises ValueError when loaded arrays
+# are inconsistent; may_be_infinite names attributes where infinity is a legitimate value.
 _REGISTRY: dict = {}
 
 
-def register_model(cls=None, *, check=None):
+def register_model(cls=None, *, check=None, may_be_infinite=()):
     """Allow :func:`load` to rebuild instances of ``cls``; usable as a class decorator.
 
     Parameters
@@ -105,6 +106,10 @@ def register_model(cls=None, *, check=None):
         ``check(model)`` raises ValueError when the loaded attributes are inconsistent
         (shapes, dtypes, missing names). Defaults to the method ``cls._check_loaded_arrays``
         when the class defines one.
+    may_be_infinite : iterable of str, default=()
+        Learned attributes whose values may legitimately be infinite (an E-value of a motif
+        without sites, say). :func:`save` refuses infinity in any other attribute, and NaN
+        in every attribute, as the mark of a failed fit.
 
     Returns
     -------
@@ -112,14 +117,14 @@ def register_model(cls=None, *, check=None):
         Unchanged, so the function works as ``@register_model``.
     """
     if cls is None:
-        return lambda c: register_model(c, check=check)
+        return lambda c: register_model(c, check=check, may_be_infinite=may_be_infinite)
     name = cls.__name__
     known = _REGISTRY.get(name)
     if known is not None and known[0] is not cls:
         raise ValueError(f"Another class is already registered as {name!r}: {known[0]!r}.")
     if check is None:
         check = getattr(cls, "_check_loaded_arrays", None)
-    _REGISTRY[name] = (cls, check)
+    _REGISTRY[name] = (cls, check, frozenset(may_be_infinite))
     return cls
 
 
@@ -358,23 +363,25 @@ def _arrays_sha256(arrays: dict) -> str:
     return digest.hexdigest()
 
 
-def _all_finite(value) -> bool:
-    """False when ``value`` (a float, float array, or list of them) holds NaN or infinity."""
+def _non_finite(value, infinity_allowed: bool = False) -> bool:
+    """Whether ``value`` (a float, float array, or list of them) holds NaN, or infinity
+    unless ``infinity_allowed``."""
     if isinstance(value, (list, tuple)):
-        return all(_all_finite(v) for v in value)
-    if isinstance(value, (float, complex, np.inexact)):
-        return bool(np.isfinite(value))
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
-        return bool(np.isfinite(value).all())
-    return True
+        return any(_non_finite(v, infinity_allowed) for v in value)
+    if isinstance(value, (float, complex, np.inexact)) or (
+            isinstance(value, np.ndarray) and value.dtype.kind in "fc"):
+        return bool(np.any(np.isnan(value) if infinity_allowed else ~np.isfinite(value)))
+    return False
 
 
 def _check_finite(model) -> None:
     """Refuse a model with NaN or infinite learned values (a broken fit) before writing."""
+    may_be_infinite = _REGISTRY[type(model).__name__][2]
     for name, value in vars(model).items():
-        if _ATTRIBUTE_NAME.match(name) and not _all_finite(value):
+        if _ATTRIBUTE_NAME.match(name) and _non_finite(value, name in may_be_infinite):
+            kind = "NaN" if name in may_be_infinite else "NaN or infinity"
             raise ValueError(f"Cannot save {type(model).__name__}: attribute {name!r} contains "
-                             "NaN or infinity (a failed fit?); no file was written.")
+                             f"{kind} (a failed fit?); no file was written.")
 
 
 def save(model, path) -> None:
@@ -632,7 +639,7 @@ def load(path):
     name = header["class"]
     if not isinstance(name, str) or name not in _REGISTRY:
         raise _error(source, f"unknown model class {name!r} (known: {sorted(_REGISTRY)})")
-    cls, check = _REGISTRY[name]
+    cls, check, _ = _REGISTRY[name]
     with _open_npz(data, npz_path) as npz:
         reader = _Reader(source, npz_path, npz)
         for section in ("params", "attributes"):
