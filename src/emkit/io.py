@@ -4,10 +4,10 @@ A model is two files side by side:
 
 - ``<stem>.npz``: every array (read with ``allow_pickle=False``) and, under the key
   ``__header__`` (UTF-8 JSON bytes), the model's description: format marker, class name,
-  constructor parameters, scalar learned attributes and the SHA-256 of the arrays
-  (``arrays_sha256``). It is a complete model on its own.
-- ``<stem>.json``: a readable copy of that description, with the SHA-256 of the whole npz
-  (``npz_sha256``) in place of the arrays' checksum.
+  constructor parameters, scalar learned attributes, and ``content_sha256``, the SHA-256 of
+  that description and of the arrays. It is a complete model on its own.
+- ``<stem>.json``: a readable copy of that description, plus ``npz_sha256``, the SHA-256 of
+  the whole npz file.
 
 Loading executes no code taken from the files: the class comes from an explicit registry, and
 every value is checked before it reaches the model.
@@ -17,13 +17,14 @@ is killed at (kill -9, power cut), and two rename calls cannot happen at once; a
 cannot help, since a writer killed between its renames has already replaced the old npz. So
 the npz alone is the model, and its atomic rename is the moment a save happens; the JSON
 follows as a copy. :func:`load` uses the JSON when its ``npz_sha256`` matches the npz (so a
-hand-edited or forged JSON is checked exactly as before), and the description inside the npz
-when the JSON is missing or describes another npz (a save interrupted between the two renames, or
-racing with another one); the npz must then match its own ``arrays_sha256``, so modified
-arrays are still detected. Writers also hold an exclusive ``flock`` on the directory for the
-whole save, so concurrent saves (threads or processes) run one after the other and the JSON
-copy stays in step with its npz; a consistent load never depends on that lock, which some
-file systems lack. Both files are written to temporary files first, synced to disk with
+hand-edited or forged JSON is checked exactly as before). When it does not, and the JSON is
+missing or comes from another save (another ``content_sha256``: a save interrupted between
+the two renames, or racing with another one), the description inside the npz is used, and
+must match its ``content_sha256``; when the JSON comes from the same save, the npz was
+modified or damaged, an error as before. Writers also hold an exclusive ``flock`` on the
+directory for the whole save, so concurrent saves (threads or processes) run one after the
+other and the JSON copy stays in step with its npz; a consistent load never depends on that
+lock, which some file systems lack. Both files are written to temporary files first, synced to disk with
 ``fsync``, renamed into place, and the directory is synced after each rename, so a power cut
 cannot leave an empty renamed file. Temporary files are named
 ``.<file name>.<writer pid>-<16 hex>.tmp``; they are removed when a save fails in Python (an
@@ -72,12 +73,13 @@ __all__ = ["load", "register_model", "save"]
 
 FORMAT = "emkit-model"
 FORMAT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
 _HEADER_KEY = "__header__"  # the npz entry holding the description (array keys have a dot)
 
-_JSON_KEYS = frozenset(
-    {"format", "format_version", "emkit_version", "class", "params", "attributes", "npz_sha256"})
-_EMBEDDED_KEYS = _JSON_KEYS - {"npz_sha256"} | {"arrays_sha256"}
+_DESCRIPTION_KEYS = frozenset(
+    {"format", "format_version", "emkit_version", "class", "params", "attributes"})
+_JSON_KEYS = {1: _DESCRIPTION_KEYS | {"npz_sha256"},  # by format_version
+              2: _DESCRIPTION_KEYS | {"npz_sha256", "content_sha256"}}
+_EMBEDDED_KEYS = {2: _DESCRIPTION_KEYS | {"content_sha256"}}
 _ARRAY_KINDS = frozenset("biufcU")  # bool, ints, floats, complex, unicode: no pickle needed
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_\Z")  # learned attributes; no dunders
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -353,9 +355,10 @@ def _encode(value, key: str, arrays: dict, what: str):
                     "supported.")
 
 
-def _arrays_sha256(arrays: dict) -> str:
-    """SHA-256 of arrays by key, dtype, shape and C-order bytes (how they were stored)."""
-    digest = hashlib.sha256()
+def _content_sha256(description: dict, arrays: dict) -> str:
+    """SHA-256 of a description (as sorted JSON) and of its arrays by key, dtype, shape and
+    C-order bytes: the same for what save wrote and what load reads back."""
+    digest = hashlib.sha256(json.dumps(description, sort_keys=True).encode("utf-8"))
     for key in sorted(arrays):
         array = np.asarray(arrays[key])
         digest.update(json.dumps([key, array.dtype.str, list(array.shape)]).encode("utf-8"))
@@ -423,9 +426,10 @@ def save(model, path) -> None:
     description = {"format": FORMAT, "format_version": FORMAT_VERSION,
                    "emkit_version": __version__, "class": name, "params": params,
                    "attributes": attributes}
-    embedded = _dumps({**description, "arrays_sha256": _arrays_sha256(arrays)})
+    description["content_sha256"] = _content_sha256(description, arrays)
+    embedded = np.frombuffer(_dumps(description), dtype=np.uint8)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays, **{_HEADER_KEY: np.frombuffer(embedded, dtype=np.uint8)})
+    np.savez(buffer, **arrays, **{_HEADER_KEY: embedded})
     npz_bytes = buffer.getvalue()
     json_bytes = _dumps({**description, "npz_sha256": hashlib.sha256(npz_bytes).hexdigest()})
     json_path, npz_path = _paths(path)
@@ -514,7 +518,7 @@ class _Reader:
         return rng
 
 
-def _parse_header(text, path: Path, keys: frozenset) -> dict:
+def _parse_header(text, path: Path, keys_by_version: dict) -> dict:
     """The checked top level of a description (JSON text) read from ``path``."""
     try:
         header = json.loads(text)
@@ -523,16 +527,17 @@ def _parse_header(text, path: Path, keys: frozenset) -> dict:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise _error(path, f"not an emkit model file (no 'format': {FORMAT!r} marker)")
     version = header.get("format_version")
-    if type(version) is not int or version not in _READABLE_VERSIONS:
+    if type(version) is not int or version not in keys_by_version:
         raise _error(path, f"unsupported format_version {version!r} (this emkit reads "
-                           f"{', '.join(map(str, _READABLE_VERSIONS))})")
+                           f"{', '.join(map(str, keys_by_version))})")
+    keys = keys_by_version[version]
     unknown = set(header) - keys
     missing = keys - set(header)
     if unknown:
         raise _error(path, f"unknown keys {sorted(unknown)}")
     if missing:
         raise _error(path, f"missing keys {sorted(missing)}")
-    for key in keys & {"npz_sha256", "arrays_sha256"}:
+    for key in keys & {"npz_sha256", "content_sha256"}:
         if not isinstance(header[key], str):
             raise _error(path, f"{key} is not a string")
     return header
@@ -561,7 +566,8 @@ def _open_npz(data: bytes, npz_path: Path):
 
 
 def _embedded_header(data: bytes, npz_path: Path) -> tuple[dict | None, str | None]:
-    """(description, None) from inside the npz when its arrays match ``arrays_sha256``.
+    """(description, None) from inside the npz when it and the arrays match its
+    ``content_sha256``.
 
     Otherwise (None, why): why is None for an npz without a description (format 1).
     """
@@ -576,14 +582,19 @@ def _embedded_header(data: bytes, npz_path: Path) -> tuple[dict | None, str | No
     if stored.dtype != np.uint8 or stored.ndim != 1:
         return None, f"its {_HEADER_KEY} entry is not text"
     header = _parse_header(stored.tobytes(), npz_path, _EMBEDDED_KEYS)
-    if _arrays_sha256(arrays) != header["arrays_sha256"]:
-        return None, "its arrays differ from the SHA-256 stored with them"
+    description = {key: header[key] for key in _DESCRIPTION_KEYS}
+    if _content_sha256(description, arrays) != header["content_sha256"]:
+        return None, "its content differs from the SHA-256 stored in it"
     return header, None
 
 
 def _read_description(json_path: Path, npz_path: Path) -> tuple[dict, Path, bytes]:
-    """(description, the file it comes from, npz bytes): the JSON when it matches the npz,
-    else the description inside the npz (the JSON is then missing or from another save)."""
+    """(description, the file it comes from, npz bytes).
+
+    The JSON when its ``npz_sha256`` matches the npz. Otherwise the description inside the
+    npz, when the JSON is missing or from another save (another ``content_sha256``); when
+    the JSON is from the same save, the npz was modified or damaged: an error.
+    """
     header = _read_json(json_path)
     try:
         data = npz_path.read_bytes()
@@ -596,13 +607,14 @@ def _read_description(json_path: Path, npz_path: Path) -> tuple[dict, Path, byte
     if header is not None and hashlib.sha256(data).hexdigest() == header["npz_sha256"]:
         return header, json_path, data
     embedded, problem = _embedded_header(data, npz_path)
-    if embedded is not None:
+    if embedded is not None and (
+            header is None or header.get("content_sha256") != embedded["content_sha256"]):
         return embedded, npz_path, data
     if header is None:
         if problem is None:
             raise _error(json_path, "model file not found")
         raise _error(npz_path, f"checksum mismatch, {problem} (modified or corrupted)")
-    if problem is None:
+    if problem is None:  # format 1 npz, or bytes changed where its own checksum cannot tell
         raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
                                f"{json_path.name} (modified, or from another save)")
     raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
