@@ -390,6 +390,19 @@ def test_json_from_another_save_is_not_trusted(X, model, saved):
     assert_same_model(other, load(saved[1]))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_npz_alone_round_trip(X, tmp_path, dtype):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X.astype(dtype), columns=["a", "b"])
+    gm = GaussianMixture(2, covariance_type="tied", means_init=np.array([[-1.0, 0], [1, 0]]),
+                         random_state=np.random.RandomState(3)).fit(frame)
+    save(gm, tmp_path / "m")
+    os.unlink(tmp_path / "m.json")  # str, float32, integer and generator arrays, from the npz
+    back = load(tmp_path / "m.npz")
+    assert_same_model(gm, back)
+    np.testing.assert_array_equal(back.predict_proba(frame), gm.predict_proba(frame))
+
+
 @pytest.mark.parametrize("json_file", ["same save", "another save", "missing"])
 @pytest.mark.parametrize("change", ["arrays", "description"])
 def test_modified_npz_is_detected_whatever_the_json(X, model, saved, json_file, change):
