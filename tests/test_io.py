@@ -174,9 +174,10 @@ def test_npz_holds_the_description(saved):
     header = json.loads(saved[0].read_text())
     arrays = npz_arrays(saved[1])
     inside = json.loads(arrays.pop("__header__").tobytes().decode("utf-8"))
+    content = inside.pop("content_sha256")
     del header["npz_sha256"]
     assert inside == header
-    content = inside.pop("content_sha256")
+    assert len(header["save_id"]) == 32
     assert content == emkit.io._content_sha256(inside, arrays)
     arrays["attributes.means_"][0, 0] += 1e-12  # any change to the arrays shows
     assert content != emkit.io._content_sha256(inside, arrays)

@@ -4,9 +4,10 @@ A model is two files side by side:
 
 - ``<stem>.npz``: every array (read with ``allow_pickle=False``) and, under the key
   ``__header__`` (UTF-8 JSON bytes), the model's description: format marker, class name,
-  constructor parameters, scalar learned attributes, and ``content_sha256``, the SHA-256 of
-  that description and of the arrays. It is a complete model on its own.
-- ``<stem>.json``: a readable copy of that description, plus ``npz_sha256``, the SHA-256 of
+  constructor parameters, scalar learned attributes, a random ``save_id`` naming this save,
+  and ``content_sha256``, the SHA-256 of that description and of the arrays. It is a
+  complete model on its own.
+- ``<stem>.json``: a readable copy of the description, with ``npz_sha256``, the SHA-256 of
   the whole npz file.
 
 Loading executes no code taken from the files: the class comes from an explicit registry, and
@@ -18,15 +19,15 @@ cannot help, since a writer killed between its renames has already replaced the 
 the npz alone is the model, and its atomic rename is the moment a save happens; the JSON
 follows as a copy. :func:`load` uses the JSON when its ``npz_sha256`` matches the npz (so a
 hand-edited or forged JSON is checked exactly as before). When it does not, and the JSON is
-missing or comes from another save (another ``content_sha256``: a save interrupted between
-the two renames, or racing with another one), the description inside the npz is used, and
-must match its ``content_sha256``; when the JSON comes from the same save, the npz was
-modified or damaged, an error as before. Writers also hold an exclusive ``flock`` on the
-directory for the whole save, so concurrent saves (threads or processes) run one after the
-other and the JSON copy stays in step with its npz; a consistent load never depends on that
-lock, which some file systems lack. Both files are written to temporary files first, synced to disk with
-``fsync``, renamed into place, and the directory is synced after each rename, so a power cut
-cannot leave an empty renamed file. Temporary files are named
+missing or comes from another save (another ``save_id``: a save interrupted between the two
+renames, or racing with another one), the description inside the npz is used, and must match
+its ``content_sha256``; when the JSON comes from the same save, the npz was modified or
+damaged, an error as before. Writers also hold an exclusive ``flock`` on the directory for
+the whole save, so concurrent saves (threads or processes) run one after the other and the
+JSON copy stays in step with its npz; a consistent load never depends on that lock, which
+some file systems lack. Both files are written to temporary files first, synced to disk
+with ``fsync``, renamed into place, and the directory is synced after each rename, so a power
+cut cannot leave an empty renamed file. Temporary files are named
 ``.<file name>.<writer pid>-<16 hex>.tmp``; they are removed when a save fails in Python (an
 exception, KeyboardInterrupt), and those left by a killed writer are removed by the next save
 or load of that model, once the writer's process is gone. If the JSON cannot be renamed after
@@ -78,8 +79,8 @@ _HEADER_KEY = "__header__"  # the npz entry holding the description (array keys 
 _DESCRIPTION_KEYS = frozenset(
     {"format", "format_version", "emkit_version", "class", "params", "attributes"})
 _JSON_KEYS = {1: _DESCRIPTION_KEYS | {"npz_sha256"},  # by format_version
-              2: _DESCRIPTION_KEYS | {"npz_sha256", "content_sha256"}}
-_EMBEDDED_KEYS = {2: _DESCRIPTION_KEYS | {"content_sha256"}}
+              2: _DESCRIPTION_KEYS | {"save_id", "npz_sha256"}}
+_EMBEDDED_KEYS = {2: _DESCRIPTION_KEYS | {"save_id", "content_sha256"}}
 _ARRAY_KINDS = frozenset("biufcU")  # bool, ints, floats, complex, unicode: no pickle needed
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_\Z")  # learned attributes; no dunders
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -425,9 +426,9 @@ def save(model, path) -> None:
 
     description = {"format": FORMAT, "format_version": FORMAT_VERSION,
                    "emkit_version": __version__, "class": name, "params": params,
-                   "attributes": attributes}
-    description["content_sha256"] = _content_sha256(description, arrays)
-    embedded = np.frombuffer(_dumps(description), dtype=np.uint8)
+                   "attributes": attributes, "save_id": secrets.token_hex(16)}
+    content = _content_sha256(description, arrays)
+    embedded = np.frombuffer(_dumps({**description, "content_sha256": content}), np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays, **{_HEADER_KEY: embedded})
     npz_bytes = buffer.getvalue()
@@ -537,7 +538,7 @@ def _parse_header(text, path: Path, keys_by_version: dict) -> dict:
         raise _error(path, f"unknown keys {sorted(unknown)}")
     if missing:
         raise _error(path, f"missing keys {sorted(missing)}")
-    for key in keys & {"npz_sha256", "content_sha256"}:
+    for key in keys & {"save_id", "npz_sha256", "content_sha256"}:
         if not isinstance(header[key], str):
             raise _error(path, f"{key} is not a string")
     return header
@@ -582,7 +583,7 @@ def _embedded_header(data: bytes, npz_path: Path) -> tuple[dict | None, str | No
     if stored.dtype != np.uint8 or stored.ndim != 1:
         return None, f"its {_HEADER_KEY} entry is not text"
     header = _parse_header(stored.tobytes(), npz_path, _EMBEDDED_KEYS)
-    description = {key: header[key] for key in _DESCRIPTION_KEYS}
+    description = {key: value for key, value in header.items() if key != "content_sha256"}
     if _content_sha256(description, arrays) != header["content_sha256"]:
         return None, "its content differs from the SHA-256 stored in it"
     return header, None
@@ -592,7 +593,7 @@ def _read_description(json_path: Path, npz_path: Path) -> tuple[dict, Path, byte
     """(description, the file it comes from, npz bytes).
 
     The JSON when its ``npz_sha256`` matches the npz. Otherwise the description inside the
-    npz, when the JSON is missing or from another save (another ``content_sha256``); when
+    npz, when the JSON is missing or from another save (another ``save_id``); when
     the JSON is from the same save, the npz was modified or damaged: an error.
     """
     header = _read_json(json_path)
@@ -608,7 +609,7 @@ def _read_description(json_path: Path, npz_path: Path) -> tuple[dict, Path, byte
         return header, json_path, data
     embedded, problem = _embedded_header(data, npz_path)
     if embedded is not None and (
-            header is None or header.get("content_sha256") != embedded["content_sha256"]):
+            header is None or header.get("save_id") != embedded["save_id"]):
         return embedded, npz_path, data
     if header is None:
         if problem is None:
