@@ -426,6 +426,17 @@ def test_modified_npz_is_detected_whatever_the_json(X, model, saved, json_file, 
     assert "model.npz" in str(info.value)
 
 
+@pytest.mark.parametrize("json_file", ["same save", "missing"])
+def test_damaged_description_inside_the_npz(saved, json_file):
+    if json_file == "missing":
+        saved[0].unlink()
+    arrays = npz_arrays(saved[1])
+    arrays["__header__"] = np.frombuffer(b"{not json", dtype=np.uint8)
+    np.savez(saved[1], **arrays)
+    with pytest.raises(ModelFileError, match="checksum mismatch.*description is unusable"):
+        load(saved[1])
+
+
 def test_format_1_npz_without_json(format_1):
     format_1.with_suffix(".json").unlink()
     with pytest.raises(ModelFileError, match="model file not found"):

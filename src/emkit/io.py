@@ -582,7 +582,10 @@ def _embedded_header(data: bytes, npz_path: Path) -> tuple[dict | None, str | No
         return None, f"its content is unreadable ({type(exc).__name__}: {exc})"
     if stored.dtype != np.uint8 or stored.ndim != 1:
         return None, f"its {_HEADER_KEY} entry is not text"
-    header = _parse_header(stored.tobytes(), npz_path, _EMBEDDED_KEYS)
+    try:
+        header = _parse_header(stored.tobytes(), npz_path, _EMBEDDED_KEYS)
+    except ModelFileError as exc:  # its message is "<npz_path>: <problem>"
+        return None, f"its description is unusable ({str(exc)[len(str(npz_path)) + 2:]})"
     description = {key: value for key, value in header.items() if key != "content_sha256"}
     if _content_sha256(description, arrays) != header["content_sha256"]:
         return None, "its content differs from the SHA-256 stored in it"
@@ -615,9 +618,9 @@ def _read_description(json_path: Path, npz_path: Path) -> tuple[dict, Path, byte
         if problem is None:
             raise _error(json_path, "model file not found")
         raise _error(npz_path, f"checksum mismatch, {problem} (modified or corrupted)")
-    if problem is None:  # format 1 npz, or bytes changed where its own checksum cannot tell
+    if problem is None:  # a format 1 npz, or bytes its own checksum does not cover
         raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
-                               f"{json_path.name} (modified, or from another save)")
+                               f"{json_path.name} (modified, corrupted, or from another save)")
     raise _error(npz_path, f"checksum mismatch, the SHA-256 differs from the one in "
                            f"{json_path.name} and {problem} (modified or corrupted)")
 
