@@ -4,6 +4,7 @@ leave behind."""
 
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -55,24 +56,20 @@ def copy_is_current(target):
                                                   ).hexdigest()
 
 
-def in_child(function, *args):
-    """Run ``function(*args)`` in a forked process; returns its exit code."""
-    import multiprocessing
-
-    process = multiprocessing.get_context("fork").Process(target=function, args=args)
-    process.start()
-    process.join(120)
-    return process.exitcode
-
-
 def start_children(function, argument_lists):
-    import multiprocessing
-
+    """Start ``function(*args)`` in a forked process for each ``args``."""
     fork = multiprocessing.get_context("fork")
     children = [fork.Process(target=function, args=args) for args in argument_lists]
     for child in children:
         child.start()
     return children
+
+
+def in_child(function, *args):
+    """Run ``function(*args)`` in a forked process; returns its exit code."""
+    (child,) = start_children(function, [args])
+    child.join(120)
+    return child.exitcode
 
 
 def save_killed_at(step, model, path):
