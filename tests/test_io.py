@@ -109,18 +109,16 @@ def test_array_params_and_random_state_round_trip(X, tmp_path):
 
 
 def test_non_finite_floats_are_strict_json(X, tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gm = GaussianMixture(2, max_iter=0, random_state=0).fit(X)
-    assert gm.lower_bound_ == -math.inf
+    gm = GaussianMixture(2, tol=math.inf, random_state=0).fit(X)
     save(gm, tmp_path / "m")
 
     def no_constants(name):
         raise AssertionError(f"non-standard JSON constant {name}")
 
-    json.loads((tmp_path / "m.json").read_text(), parse_constant=no_constants)
+    header = json.loads((tmp_path / "m.json").read_text(), parse_constant=no_constants)
+    assert header["params"]["tol"] == {"__float__": "inf"}
     back = load(tmp_path / "m")
-    assert back.lower_bound_ == -math.inf
+    assert back.tol == math.inf
     assert_same_model(gm, back)
 
 
@@ -164,12 +162,64 @@ def test_other_suffix_is_kept(model, tmp_path):
 def test_json_header(saved):
     header = json.loads(saved[0].read_text())
     assert header["format"] == "emkit-model"
-    assert header["format_version"] == 1
+    assert header["format_version"] == 2
     assert header["class"] == "GaussianMixture"
     assert header["emkit_version"] == emkit.__version__
     assert header["params"]["n_components"] == 2
     assert header["attributes"]["n_features_in_"] == 2
     assert header["npz_sha256"] == hashlib.sha256(saved[1].read_bytes()).hexdigest()
+
+
+def test_npz_holds_the_description(saved):
+    header = json.loads(saved[0].read_text())
+    arrays = npz_arrays(saved[1])
+    inside = json.loads(arrays.pop("__header__").tobytes().decode("utf-8"))
+    content = inside.pop("content_sha256")
+    del header["npz_sha256"]
+    assert inside == header
+    assert len(header["save_id"]) == 32
+    assert content == emkit.io._content_sha256(inside, arrays)
+    arrays["attributes.means_"][0, 0] += 1e-12  # any change to the arrays shows
+    assert content != emkit.io._content_sha256(inside, arrays)
+
+
+# -- format 1 files (JSON only description) --------------------------------------------------
+FORMAT_1 = os.path.join(os.path.dirname(__file__), "data", "gaussian_mixture_format_v1")
+
+
+@pytest.fixture
+def format_1(tmp_path):
+    """A copy of a model saved by format 1 code, fitted to two clusters of four rows."""
+    for suffix in (".json", ".npz"):
+        with open(FORMAT_1 + suffix, "rb") as f:
+            (tmp_path / ("old" + suffix)).write_bytes(f.read())
+    return tmp_path / "old"
+
+
+@pytest.mark.parametrize("form", ["old", "old.json", "old.npz"])
+def test_format_1_files_load(format_1, form):
+    gm = load(format_1.with_name(form))
+    assert json.loads(format_1.with_suffix(".json").read_text())["format_version"] == 1
+    assert (gm.n_components, gm.covariance_type) == (2, "diag")
+    # The cluster means of the data it was fitted to, exactly representable up to rounding.
+    np.testing.assert_allclose(gm.means_, [[5.025, 5.075], [0.15, 0.075]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gm.weights_, [0.5, 0.5], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(gm.predict([[0.1, 0.1], [5.0, 5.0]]), [1, 0])
+
+
+def test_format_1_files_are_replaced_by_format_2(format_1):
+    gm = load(format_1)
+    save(gm, format_1)
+    assert json.loads(format_1.with_suffix(".json").read_text())["format_version"] == 2
+    assert_same_model(gm, load(format_1))
+
+
+def test_format_1_tampered_npz(format_1):
+    arrays = npz_arrays(format_1.with_suffix(".npz"))
+    arrays["attributes.means_"][0, 0] += 1.0
+    np.savez(format_1.with_suffix(".npz"), **arrays)
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        load(format_1)
 
 
 def test_overwrite(X, model, tmp_path):
@@ -190,6 +240,46 @@ def test_unfitted_model_is_refused(tmp_path):
     with pytest.raises(NotFittedError):
         save(GaussianMixture(2), tmp_path / "m")
     assert os.listdir(tmp_path) == []
+
+
+def nan_means(gm, X):
+    gm.means_[0, 1] = np.nan
+
+
+def inf_covariance(gm, X):
+    gm.covariances_[1, 0, 0] = np.inf
+
+
+def nan_lower_bound(gm, X):
+    gm.lower_bound_ = np.nan
+
+
+def minus_inf_lower_bound(gm, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.set_params(max_iter=0).fit(X)  # no iteration: lower_bound_ stays -inf
+
+
+def nan_in_lower_bounds(gm, X):
+    gm.lower_bounds_ = list(gm.lower_bounds_) + [float("nan")]
+
+
+def inf_float32_weights(gm, X):
+    gm.weights_ = np.array([np.inf, 0.5], dtype=np.float32)
+
+
+@pytest.mark.parametrize("breakage, attribute", [
+    (nan_means, "means_"), (inf_covariance, "covariances_"),
+    (nan_lower_bound, "lower_bound_"), (minus_inf_lower_bound, "lower_bound_"),
+    (nan_in_lower_bounds, "lower_bounds_"), (inf_float32_weights, "weights_")])
+def test_non_finite_model_is_refused_and_the_old_one_stays(X, saved, breakage, attribute):
+    before = {path: path.read_bytes() for path in saved}
+    broken = GaussianMixture(2, random_state=1).fit(X)
+    breakage(broken, X)
+    with pytest.raises(ValueError, match=f"attribute '{attribute}' contains NaN or infinity"):
+        save(broken, saved[0])
+    assert sorted(os.listdir(saved[0].parent)) == ["model.json", "model.npz"]
+    assert {path: path.read_bytes() for path in saved} == before
 
 
 # -- failed saves leave nothing behind -------------------------------------------------------
@@ -260,7 +350,7 @@ def test_foreign_json(saved, document):
         load(saved[0])
 
 
-@pytest.mark.parametrize("version", [2, "1", None, True])
+@pytest.mark.parametrize("version", [3, 0, "1", None, True])
 def test_unsupported_format_version(saved, version):
     edit_json(saved[0], lambda h: h.update(format_version=version))
     with pytest.raises(ModelFileError, match="format_version"):
@@ -289,6 +379,86 @@ def test_tampered_npz(saved):
     with pytest.raises(ModelFileError, match="checksum mismatch") as info:
         load(saved[0])
     assert "model.npz" in str(info.value)
+
+
+def test_json_from_another_save_is_not_trusted(X, model, saved):
+    stale = saved[0].read_bytes()
+    other = GaussianMixture(3, covariance_type="diag", random_state=1).fit(X)
+    save(other, saved[0])
+    saved[0].write_bytes(stale)  # as after a save killed between its two renames
+    assert_same_model(other, load(saved[0]))
+    saved[0].unlink()  # as after a first save killed there
+    assert_same_model(other, load(saved[1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_npz_alone_round_trip(X, tmp_path, dtype):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X.astype(dtype), columns=["a", "b"])
+    gm = GaussianMixture(2, covariance_type="tied", means_init=np.array([[-1.0, 0], [1, 0]]),
+                         random_state=np.random.RandomState(3)).fit(frame)
+    save(gm, tmp_path / "m")
+    os.unlink(tmp_path / "m.json")  # str, float32, integer and generator arrays, from the npz
+    back = load(tmp_path / "m.npz")
+    assert_same_model(gm, back)
+    np.testing.assert_array_equal(back.predict_proba(frame), gm.predict_proba(frame))
+
+
+@pytest.mark.parametrize("json_file", ["same save", "another save", "missing"])
+@pytest.mark.parametrize("change", ["arrays", "description"])
+def test_modified_npz_is_detected_whatever_the_json(X, model, saved, json_file, change):
+    if json_file == "another save":
+        other = saved[0].with_name("other")
+        save(GaussianMixture(3, random_state=1).fit(X), other)
+        os.replace(other.with_suffix(".json"), saved[0])
+    elif json_file == "missing":
+        saved[0].unlink()
+    arrays = npz_arrays(saved[1])
+    if change == "arrays":
+        arrays["attributes.means_"][0, 0] += 1.0
+    else:
+        text = arrays["__header__"].tobytes().replace(b'"tol": 0.001,', b'"tol": 0.002,')
+        assert text != arrays["__header__"].tobytes()
+        arrays["__header__"] = np.frombuffer(text, dtype=np.uint8)
+    np.savez(saved[1], **arrays)  # the description inside kept as it was
+    with pytest.raises(ModelFileError, match="checksum mismatch") as info:
+        load(saved[0])
+    assert "model.npz" in str(info.value)
+
+
+@pytest.mark.parametrize("json_file", ["same save", "missing"])
+def test_damaged_description_inside_the_npz(saved, json_file):
+    if json_file == "missing":
+        saved[0].unlink()
+    arrays = npz_arrays(saved[1])
+    arrays["__header__"] = np.frombuffer(b"{not json", dtype=np.uint8)
+    np.savez(saved[1], **arrays)
+    with pytest.raises(ModelFileError, match="checksum mismatch.*description is unusable"):
+        load(saved[1])
+
+
+def test_format_1_npz_without_json(format_1):
+    format_1.with_suffix(".json").unlink()
+    with pytest.raises(ModelFileError, match="model file not found"):
+        load(format_1)
+
+
+@pytest.mark.parametrize("with_json", [True, False])
+def test_any_damaged_byte_is_an_error_or_the_same_model(model, saved, with_json):
+    if not with_json:
+        saved[0].unlink()
+    data = saved[1].read_bytes()
+    for position in range(0, len(data), 7):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x5A
+        saved[1].write_bytes(bytes(damaged))
+        try:
+            back = load(saved[1])
+        except ModelFileError as exc:
+            assert "\n" not in str(exc)
+        else:  # only without the JSON, for a byte no checksum covers (zip timestamps)
+            assert not with_json
+            assert_same_model(model, back)
 
 
 def test_npz_missing_array(saved):
@@ -411,6 +581,34 @@ def test_register_model(X, tmp_path, monkeypatch):
     rewrite_npz(tmp_path / "toy.json", tmp_path / "toy.npz", arrays)
     with pytest.raises(ModelFileError, match="center_ does not match"):
         load(tmp_path / "toy")
+
+
+def test_attributes_that_may_be_infinite(X, tmp_path, monkeypatch):
+    monkeypatch.setattr(emkit.io, "_REGISTRY", dict(emkit.io._REGISTRY))
+    register_model(Toy, may_be_infinite=["center_"])
+    toy = Toy(scale=math.inf).fit(X)
+    assert np.isinf(toy.center_).all()
+    save(toy, tmp_path / "toy")
+    np.testing.assert_array_equal(load(tmp_path / "toy").center_, toy.center_)
+    toy.center_[0] = np.nan  # NaN stays refused
+    with pytest.raises(ValueError, match="attribute 'center_' contains NaN "):
+        save(toy, tmp_path / "toy")
+
+
+def test_motif_without_sites_has_an_infinite_evalue_and_saves(tmp_path):
+    from emkit.motif import MEME
+    from emkit.motif._planted import make_planted_motif
+
+    data = make_planted_motif(6, 30, 6, 0.9, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meme = MEME(width=6, n_starts=5, max_iter=10, random_state=0).fit(data.sequences)
+    meme.log10_evalue_ = np.array([math.inf])  # what a motif without sites gets
+    save(meme, tmp_path / "meme")
+    assert load(tmp_path / "meme").log10_evalue_[0] == math.inf
+    meme.ppms_[0][0, 0] = math.inf
+    with pytest.raises(ValueError, match="attribute 'ppms_' contains NaN or infinity"):
+        save(meme, tmp_path / "meme")
 
 
 def test_register_model_as_decorator_and_name_clash(monkeypatch):

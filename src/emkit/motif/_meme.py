@@ -45,7 +45,7 @@ def parse_width(width) -> tuple[int, int]:
     return low, high
 
 
-@register_model
+@register_model(may_be_infinite=("log10_evalue_", "width_log10_evalues_"))  # no sites: E = inf
 class MEME(BaseEstimator):
     """Motif discovery by EM over where a motif's sites start (MEME, Bailey & Elkan 1994).
 
