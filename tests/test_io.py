@@ -255,9 +255,7 @@ def nan_lower_bound(gm, X):
 
 
 def minus_inf_lower_bound(gm, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gm.set_params(max_iter=0).fit(X)  # no iteration: lower_bound_ stays -inf
+    gm.lower_bound_ = -np.inf  # after EM iterations: a broken fit
 
 
 def nan_in_lower_bounds(gm, X):
@@ -280,6 +278,17 @@ def test_non_finite_model_is_refused_and_the_old_one_stays(X, saved, breakage, a
         save(broken, saved[0])
     assert sorted(os.listdir(saved[0].parent)) == ["model.json", "model.npz"]
     assert {path: path.read_bytes() for path in saved} == before
+
+
+def test_a_start_without_iterations_saves_with_its_minus_inf_lower_bound(X, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = GaussianMixture(2, max_iter=0, random_state=1).fit(X)
+    assert start.n_iter_ == 0 and start.lower_bound_ == -np.inf  # scikit-learn's marker
+    save(start, tmp_path / "start")
+    again = load(tmp_path / "start.json")
+    assert again.lower_bound_ == -np.inf
+    np.testing.assert_array_equal(again.means_, start.means_)
 
 
 # -- failed saves leave nothing behind -------------------------------------------------------

@@ -297,6 +297,23 @@ def _write_pair(json_path: Path, json_bytes: bytes, npz_path: Path, npz_bytes: b
     _step("temps removed")
 
 
+def write_atomic(target, data: bytes) -> None:
+    """Replace the file ``target`` by ``data`` at once: a synced temporary file beside it,
+    renamed into place, so a reader or a crash sees the old file or the new one, never a
+    part of either (reports, figures and other single-file outputs)."""
+    target = Path(os.fspath(target))
+    temps: list = []
+    try:
+        tmp = _write_temp(target, data, temps, "file")
+        os.replace(tmp, target)
+        temps.remove(tmp)
+    finally:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    _fsync_directory(target.parent)
+
+
 def _keep_old(npz_path: Path, temps: list):
     """A hard link to the current npz (False when there is none, None when links fail)."""
     if not npz_path.exists():
@@ -381,6 +398,10 @@ def _non_finite(value, infinity_allowed: bool = False) -> bool:
 def _check_finite(model) -> None:
     """Refuse a model with NaN or infinite learned values (a broken fit) before writing."""
     may_be_infinite = _REGISTRY[type(model).__name__][2]
+    if getattr(model, "n_iter_", None) == 0:
+        # no EM iteration ran (max_iter=0: the start itself): no lower bound yet, and
+        # scikit-learn's marker for that is -inf
+        may_be_infinite = may_be_infinite | {"lower_bound_"}
     for name, value in vars(model).items():
         if _ATTRIBUTE_NAME.match(name) and _non_finite(value, name in may_be_infinite):
             kind = "NaN" if name in may_be_infinite else "NaN or infinity"

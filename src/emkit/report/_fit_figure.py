@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..io import _write_atomic
+from ..io import write_atomic
 from . import _render
 from ._plots import full_covariances
 
@@ -215,5 +215,5 @@ def plot_fit(model, X, path, feature_names=None) -> Path:
     data, names = prepare(model, X, feature_names)
     labels = model.predict(X) if data.shape[1] > 1 else None
     fig = fit_figure(model, data, names, labels)
-    _write_atomic(path, _render.figure_bytes(fig, fmt))
+    write_atomic(path, _render.figure_bytes(fig, fmt))
     return path

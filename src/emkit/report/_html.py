@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import _write_atomic
+from ..io import write_atomic
 from . import _plots, _render
 from ._fit_figure import PLOT_AREA, fit_figure, prepare
 from ._format import format_column, format_value, header
@@ -184,5 +184,5 @@ def write_report(model, X, path, selection=None, feature_names=None, source=None
                 f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
                 + "\n".join(parts) + "</body></html>")
     path = Path(path)
-    _write_atomic(path, document.encode("utf-8"))
+    write_atomic(path, document.encode("utf-8"))
     return path
