@@ -117,18 +117,58 @@ def read_table(path, drop_non_numeric: bool = False, allow_missing: bool = False
 
 
 def read_named_table(path, drop_non_numeric: bool = False, allow_missing: bool = False,
-                     columns=None, exclude=None) -> Table:
+                     columns=None, exclude=None, expected=None) -> Table:
     """Like :func:`read_table`, with whether the names come from the file; a pandas index
     column (no header name, or ``Unnamed: 0``, holding 0..n-1 or distinct integers) is
-    dropped with a warning unless ``columns`` names it."""
+    dropped with a warning unless ``columns`` names it. With ``expected`` (the names a
+    model was fitted to) and a file whose columns have names, the table holds those columns
+    in that order (see :func:`match_names`)."""
     path = Path(os.fspath(path))
-    found = read_columns(path)
+    return table_of(path, read_columns(path), drop_non_numeric, allow_missing, columns,
+                    exclude, expected)
+
+
+def table_of(path: Path, found: list, drop_non_numeric: bool = False,
+             allow_missing: bool = False, columns=None, exclude=None,
+             expected=None) -> Table:
+    """The :class:`Table` of columns from :func:`read_columns`: chosen, the index column
+    dropped, matched to ``expected`` names, checked and stacked."""
     named = any(c.named for c in found)
     chosen = choose_columns(path, found, columns, exclude)
     if columns is None:
         chosen = drop_index_column(path, chosen)
+    if expected is not None and named:
+        chosen = match_names(path, chosen, expected)
     X, names = stack_columns(path, chosen, drop_non_numeric, allow_missing=allow_missing)
     return Table(X, names, named)
+
+
+def _quoted(names, limit: int = 10) -> str:
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(repr(str(n)) for n in names[:limit]) + more
+
+
+def match_names(path: Path, columns: list, expected) -> list:
+    """The columns named ``expected``, in that order (a file's columns may come in any
+    order); a warning names the columns left out. Raises DataFileError naming the expected
+    columns the file lacks, and the ones it has instead."""
+    expected = [str(n) for n in expected]
+    by_name = {}
+    for c in columns:
+        by_name.setdefault(c.name, c)
+    missing = [n for n in expected if n not in by_name]
+    extra = [c.name for c in columns if c.name not in set(expected)]
+    if missing:
+        instead = f"; it has {_quoted(extra)} instead" if extra else ""
+        raise DataFileError(f"{path}: no column {_quoted(missing)}, which the model was "
+                            f"fitted to (columns {_quoted(expected)}){instead}; rename the "
+                            "columns, or choose them with --columns")
+    if extra:
+        warnings.warn(f"{path}: {'column' if len(extra) == 1 else 'columns'} "
+                      f"{_quoted(extra)} {'is' if len(extra) == 1 else 'are'} not in the "
+                      "model and left out", UserWarning, stacklevel=2)
+    return [by_name[n] for n in expected]
 
 
 def choose_columns(path: Path, columns: list, include=None, exclude=None) -> list:
