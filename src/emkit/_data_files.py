@@ -362,12 +362,10 @@ def open_npy(path, bytes_per_value: int = 8, error=DataFileError) -> np.ndarray:
             version = fmt.read_magic(f)
             if version == (1, 0):
                 shape, fortran, dtype = fmt.read_array_header_1_0(f)
-            elif version == (2, 0):
+            else:  # 2.0; 3.0 differs only in the header's text encoding
                 shape, fortran, dtype = fmt.read_array_header_2_0(f)
-            else:
-                shape, fortran, dtype = fmt._read_array_header(f, version)
             offset = f.tell()
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, UnicodeError) as exc:
         raise error(f"{path}: not a valid .npy file ({_one_line(exc)})") from None
     if dtype.hasobject:
         raise error(f"{path}: holds Python objects, which are not loaded "

@@ -69,10 +69,10 @@ def command(image, n_classes, output, smoothing, features, spatial, covariance_t
                       [(output, "-o"), (overlay, "--overlay"),
                        (probabilities, "--probabilities")])
         pixels = read_image(image)
-        spatial = split_channels(pixels)[0].ndim
+        n_axes = split_channels(pixels)[0].ndim  # 2: an image, 3: a volume
         for path, what in outputs:
             if path is not None:
-                check_output_path(path, what, ndim=spatial)
+                check_output_path(path, what, ndim=n_axes)
         mask_array = read_image(mask) if mask is not None else None
         result = segment(pixels, n_classes, features=features, spatial=spatial,
                          smoothing=smoothing, covariance_type=covariance_type,
