@@ -566,6 +566,9 @@ def test_hmm_features_must_match_the_model(tmp_path, hmm_data):
                    tmp_path / "m"]).returncode == 0
     one = write_sequences(tmp_path / "one.csv", ids, X[:, :1], names=("x",))
     result = invoke(["hmm", "decode", tmp_path / "m", one, "--lengths-column", "seq_id"])
+    assert_one_line_error(result, "no column 'y', which the model was fitted to")
+    np.save(tmp_path / "one.npy", X[:, :1])  # no names: the number of columns is checked
+    result = invoke(["hmm", "decode", tmp_path / "m", tmp_path / "one.npy"])
     assert_one_line_error(result, "fitted to 2")
 
 
