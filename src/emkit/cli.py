@@ -2,8 +2,11 @@
 
 Every expected failure (bad data or model file, bad option value, K larger than the data) ends
 the command with exit status 1 (2 for usage errors, as click does) and exactly one line on
-stderr, ``emkit: error: <message>``; no traceback. This is done once, in :class:`_Group`,
-not per command.
+stderr, ``emkit: error: <message>``; no traceback. Every warning a command raises is one line
+``emkit: warning: <type>: <message>`` on stderr once it has finished. Both are done once, in
+:class:`_Group`, not per command. The plumbing the commands share lives here too: reading
+DATA with the table options (:func:`_table_options`), checking outputs before any work
+(:func:`check_outputs`, :func:`check_suffix`), and progress (:func:`_status`).
 """
 
 from __future__ import annotations
@@ -587,7 +590,7 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
     if len(components) == 1 and len(covariance) == 1:
         model = GaussianMixture(components.start, covariance_type=covariance[0],
                                 n_init=n_init, random_state=seed)
-        with _status(f"fitting K={components.start} {covariance[0]} ...",
+        with _status(f"fitting K={components.start} {covariance[0]}",
                      verbose=table.verbose):
             model.fit(X)
     else:
@@ -815,7 +818,7 @@ def impute(ctx, data, output, std_output, components, max_iter, tol, seed, table
                         random_state=seed)
     named = _named_rows(X, data_table)  # the imputer keeps the names
     try:
-        with _status(f"imputing with K={components} ...", verbose=table.verbose):
+        with _status(f"imputing with K={components}", verbose=table.verbose):
             imputer.fit(named)
             completed, std = imputer.transform(named, return_std=True)
     except np.linalg.LinAlgError as exc:
