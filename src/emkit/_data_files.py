@@ -254,17 +254,22 @@ def read_columns(path) -> list:
 class _Column:
     """One column on its way to the table: float values, or why it is not numeric."""
 
-    def __init__(self, label: str, name: str, values=None, bad: str | None = None,
+    def __init__(self, label: str, name: str, values=None, bad=None,
                  where=None, raw=None, named: bool = False, unnamed: bool = False):
         self.label = label  # how messages name it after "column": "2 ('x')" or "2"
         self.name = name
         self.values = values  # float64 array, NaN where missing; None when not numeric
-        self.bad = bad  # an example of a non-numeric value, with its place
+        self._bad = bad  # an example of a non-numeric value, with its place (or a function
+        # giving it, so that the place is looked up only for a message)
         self.raw = raw  # a non-numeric column's values as text, None where missing
         # where(i): how messages name the place of value i, "line 7" or "row index 6"
         self.where = where or (lambda i: f"row index {i}")
         self.named = named  # the name comes from the file
         self.unnamed = unnamed  # a header without a name for it (a pandas index?)
+
+    @property
+    def bad(self) -> str:
+        return self._bad() if callable(self._bad) else self._bad
 
 
 def _label(j: int, name: str | None) -> str:
@@ -495,10 +500,11 @@ def _read_text(path: Path) -> list:
         values, bad_index = _parse(fields)
         if values is None:
             raw = [None if _is_missing(f) else f.strip() for f in fields]
+            example = fields[bad_index].strip()
             columns.append(_Column(label, name, raw=raw, where=lines_of.where,
-                                   bad=f" ({lines_of.where(bad_index)}: "
-                                       f"{fields[bad_index].strip()!r})", named=header,
-                                   unnamed=unnamed))
+                                   bad=lambda i=bad_index, v=example:
+                                       f" ({lines_of.where(i)}: {v!r})",
+                                   named=header, unnamed=unnamed))
         else:
             columns.append(_Column(label, name, values=values, where=lines_of.where,
                                    named=header, unnamed=unnamed))
