@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from emkit._data_files import DataFileError, read_table
+from emkit._data_files import DataFileError, read_named_table, read_table
 
 ROWS = np.array([[1.5, 2.0, -3.0], [4.0, 5.25, 6.0], [7.0, 8.0, 9.5], [0.0, 1e-3, 2e5]])
 
@@ -339,3 +339,115 @@ def test_parquet(tmp_path):
     path.write_bytes(b"PAR1 garbage")
     with pytest.raises(DataFileError, match="not a readable Parquet file"):
         read_table(path)
+
+
+# -- the whole file through pandas: what the first lines do not show -------------------------
+def test_a_ragged_row_far_down_the_file_names_its_line(tmp_path):
+    body = "".join(f"{i},{i + 0.5}\n" for i in range(200))
+    short = write(tmp_path, "short.csv", "a,b\n# note\n" + body + "7\n" + body)
+    with pytest.raises(DataFileError, match=r"line 203 has 1 fields, the first row has 2"):
+        read_table(short)
+    long = write(tmp_path, "long.csv", "a,b\n" + body + "7,8,9\n" + body)
+    with pytest.raises(DataFileError, match=r"line 202 has 3 fields, the first row has 2"):
+        read_table(long)
+
+
+def test_a_stray_word_far_down_the_file_names_its_line(tmp_path):
+    body = "".join(f"{i},{i + 0.5}\n" for i in range(200))
+    path = write(tmp_path, "a.csv", "a,b\n" + body + "3,oops\n")
+    with pytest.raises(DataFileError, match=r"column 2 \('b'\) \(line 202: 'oops'\)"):
+        read_table(path)
+    path = write(tmp_path, "b.csv", "a,b\n" + body + "3,\n")
+    with pytest.raises(DataFileError, match=r"1 missing value .*first at line 202"):
+        read_table(path)
+
+
+def test_values_read_back_exactly(tmp_path):
+    values = np.random.default_rng(0).normal(size=(300, 3)) * 10.0 ** np.arange(-5, 10, 5)
+    path = write(tmp_path, "a.csv", "x,y,z\n" + lines(values, ","))
+    np.testing.assert_array_equal(read_table(path)[0], values)
+
+
+# -- choosing columns, names, a pandas index --------------------------------------------------
+def test_columns_and_exclude_choose_by_name_or_number(tmp_path):
+    path = write(tmp_path, "a.csv", "x,y,z\n" + lines(ROWS, ","))
+    X, names = read_table(path, columns=["z", "x"])
+    assert names == ["z", "x"]
+    np.testing.assert_array_equal(X, ROWS[:, [2, 0]])
+    X, names = read_table(path, exclude=["y"])
+    assert names == ["x", "z"]
+    np.testing.assert_array_equal(X, ROWS[:, [0, 2]])
+    assert read_table(path, columns=["3", "1"])[1] == ["z", "x"]
+    with pytest.raises(DataFileError, match=r"no column named 'w' \(--columns\); the "
+                                            r"columns are 'x', 'y', 'z'"):
+        read_table(path, columns=["x", "w"])
+    with pytest.raises(DataFileError, match=r"no column named 'w' \(--exclude\)"):
+        read_table(path, exclude=["w"])
+    with pytest.raises(DataFileError, match="no columns left"):
+        read_table(path, exclude=["x", "y", "z"])
+
+
+def test_a_chosen_subset_skips_non_numeric_columns(tmp_path):
+    X, names = read_table(iris_like(tmp_path), columns=["b", "a"])
+    assert names == ["b", "a"]
+    np.testing.assert_array_equal(X, ROWS[:, [1, 0]])
+
+
+def test_names_are_known_to_come_from_the_file_or_not(tmp_path):
+    assert read_named_table(write(tmp_path, "a.csv", "x,y,z\n" + lines(ROWS, ","))).named
+    assert not read_named_table(write(tmp_path, "b.csv", lines(ROWS, ","))).named
+    np.save(tmp_path / "c.npy", ROWS)
+    assert not read_named_table(tmp_path / "c.npy").named
+
+
+@pytest.mark.parametrize("index", [None, [7, 3, 11, 0]])
+def test_a_pandas_index_column_is_dropped_with_a_warning(tmp_path, index):
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "a.csv"
+    pd.DataFrame(ROWS, columns=["x", "y", "z"], index=index).to_csv(path)
+    with pytest.warns(UserWarning, match=r"column 1 has no name .* pandas index .* left out"):
+        table = read_named_table(path)
+    assert table.names == ["x", "y", "z"]
+    np.testing.assert_array_equal(table.X, ROWS)
+    kept = read_named_table(path, columns=["1", "x"])  # named in --columns: kept
+    np.testing.assert_array_equal(kept.X[:, 0], index if index else np.arange(4))
+
+
+def test_an_unnamed_column_of_other_values_is_data(tmp_path):
+    path = write(tmp_path, "a.csv", ",y\n0.5,1\n1,2\n2,3\n")  # not integers
+    X, names = read_table(path)
+    assert names == ["column 1", "y"]
+    path = write(tmp_path, "b.csv", "Unnamed: 0,y\n1,1\n1,2\n2,3\n")  # repeated integers
+    X, names = read_table(path)
+    np.testing.assert_array_equal(X[:, 0], [1, 1, 2])
+
+
+# -- .npy headers that promise more than there is ---------------------------------------------
+def npy_claiming(path, shape, dtype="<f8"):
+    """A .npy header for ``shape`` followed by 16 bytes of data."""
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(b"\0" * 16)
+    return path
+
+
+def test_npy_header_claiming_a_tebibyte_is_refused_before_allocating(tmp_path):
+    path = npy_claiming(tmp_path / "claims1tb.npy", (2 ** 37, 1))
+    with pytest.raises(DataFileError, match=r"truncated: its header promises 137438953472 x "
+                                            r"1 float64 values, 1\.0 TiB, the file holds "
+                                            r"16 bytes"):
+        read_table(path)
+
+
+def test_npy_larger_than_the_memory_is_refused(tmp_path, monkeypatch):
+    import emkit._data_files as files
+
+    path = tmp_path / "a.npy"
+    np.save(path, ROWS.astype(np.float32))
+    monkeypatch.setattr(files, "available_memory", lambda: 95)  # 12 float64 values: 96 bytes
+    with pytest.raises(DataFileError, match=r"needs 96 bytes of memory, 95 bytes is "
+                                            r"available"):
+        read_table(path)
+    monkeypatch.setattr(files, "available_memory", lambda: 96)
+    np.testing.assert_array_equal(read_table(path)[0], ROWS.astype(np.float32))

@@ -2,17 +2,22 @@
 
 Every expected failure (bad data or model file, bad option value, K larger than the data) ends
 the command with exit status 1 (2 for usage errors, as click does) and exactly one line on
-stderr, ``emkit: error: <message>``; no traceback. This is done once, in :class:`_Group`,
-not per command.
+stderr, ``emkit: error: <message>``; no traceback. Every warning a command raises is one line
+``emkit: warning: <type>: <message>`` on stderr once it has finished. Both are done once, in
+:class:`_Group`, not per command. The plumbing the commands share lives here too: reading
+DATA with the table options (:func:`_table_options`), checking outputs before any work
+(:func:`check_outputs`, :func:`check_suffix`), and progress (:func:`_status`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
 import time
+import typing
 import warnings
 from pathlib import Path
 
@@ -40,7 +45,13 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with _warnings_as_lines():  # every command's warnings, one line each
+                # Commands match a model's columns by name themselves; scikit-learn's
+                # warning when the library passes the matched rows on as an array would
+                # only repeat that check.
+                warnings.filterwarnings("ignore", message="X does not have valid feature "
+                                                          "names")
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:
@@ -133,42 +144,70 @@ class _CovarianceTypes(click.ParamType):
         return tuple(chosen)
 
 
-# -- progress --------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _status(message: str, counts=None):
-    """A one-line status with elapsed seconds on stderr, only when stderr is a terminal;
-    with ``counts`` (a [done, total] list the work updates) it shows a progress bar."""
-    stream = sys.stderr
+# -- progress ---------------------------------------------------------------------------------
+def _is_terminal(stream) -> bool:
     try:
-        live = stream is not None and stream.isatty()
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
-        live = False
-    if not live:
+        return False
+
+
+def _bar(counts) -> str:
+    if counts is None or not counts[1]:
+        return ""
+    done, total = counts
+    filled = int(20 * done / total)
+    return f" [{'#' * filled}{'.' * (20 - filled)}] {done}/{total}"
+
+
+@contextlib.contextmanager
+def _status(message: str, counts=None, verbose: bool = False):
+    """Progress of one step on stderr: on a terminal, a live line with the elapsed seconds
+    (and a bar when ``counts``, a [done, total] list the work updates, is given); elsewhere,
+    with ``verbose``, a line when the step starts, one per change of ``counts``, and one
+    when it ends. Nothing otherwise."""
+    stream = sys.stderr
+    live = _is_terminal(stream)
+    if not live and not verbose:
         yield
         return
     start = time.monotonic()
     stop = threading.Event()
 
-    def show():
+    def show_live():
         while True:
-            bar = ""
-            if counts is not None and counts[1]:
-                done, total = counts
-                filled = int(20 * done / total)
-                bar = f" [{'#' * filled}{'.' * (20 - filled)}] {done}/{total}"
-            stream.write(f"\r\033[Kemkit: {message}{bar} {time.monotonic() - start:.0f}s")
+            stream.write(f"\r\033[Kemkit: {message}{_bar(counts)} "
+                         f"{time.monotonic() - start:.0f}s")
             stream.flush()
             if stop.wait(0.5):
                 return
 
-    thread = threading.Thread(target=show, daemon=True)
+    def show_lines():
+        shown = None
+        while True:
+            if counts is not None and counts[1] and list(counts) != shown:
+                shown = list(counts)
+                stream.write(f"emkit: {message}{_bar(shown)} "
+                             f"{time.monotonic() - start:.1f}s\n")
+                stream.flush()
+            if stop.wait(0.2):
+                return
+
+    if not live:
+        stream.write(f"emkit: {message} ...\n")
+        stream.flush()
+    thread = threading.Thread(target=show_live if live else show_lines, daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join()
-        stream.write("\r\033[K")
+        if live:
+            stream.write("\r\033[K")
+        else:
+            stream.write(f"emkit: {message}{_bar(counts)} done in "
+                         f"{time.monotonic() - start:.1f}s\n")
         stream.flush()
 
 
@@ -268,6 +307,189 @@ def _select_function():
     return select
 
 
+# -- files: what a command reads and writes ---------------------------------------------------
+_CSV_SUFFIXES = ("", ".csv", ".txt")
+_HTML_SUFFIXES = (".html", ".htm")
+
+
+def check_outputs(inputs, outputs, folders_exist: bool = True) -> None:
+    """Refuse, before any work, an output that would overwrite an input or another output,
+    or whose folder does not exist; paths are compared resolved (symlinks followed, and
+    hard links by ``samefile``).
+
+    Parameters
+    ----------
+    inputs : list of (path or None, str)
+        The files read and how messages name them ('DATA', 'MODEL', ...).
+    outputs : list of (path or None, str)
+        The files to be written and their options ('-o', '--std', ...).
+    folders_exist : bool, default=True
+        Whether the outputs' folders must exist already (False: the command creates them).
+    """
+    read = [(Path(p), what) for p, what in inputs if p is not None]
+    written = []
+    for path, option in outputs:
+        if path is None:
+            continue
+        path = Path(path)
+        if folders_exist and not path.parent.is_dir():
+            raise click.ClickException(f"{path}: the folder {path.parent} does not exist")
+        for source, what in read:
+            if _same_file(path, source):
+                raise click.ClickException(f"{path} ({option}) is {what} itself; write the "
+                                           "output to another file")
+        for other, other_option in written:
+            if _same_file(path, other):
+                raise click.ClickException(f"{path}: {other_option} and {option} name the "
+                                           "same file")
+        written.append((path, option))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_suffix(path, allowed, what: str, option: str) -> None:
+    """Refuse, before any work, an output whose extension is not one of ``allowed``."""
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        shown = ", ".join(a for a in allowed if a)
+        raise click.ClickException(
+            f"{path}: {option} writes {what}, not {suffix or 'a file without an extension'};"
+            f" name it {shown}")
+
+
+def _model_outputs(path, option):
+    """The two files a saved model is: [(MODEL.json, option), (MODEL.npz, option)]."""
+    return [(p, option) for p in _model_paths(Path(path))] if path is not None else []
+
+
+def _model_inputs(path):
+    return [(p, "MODEL") for p in _model_paths(Path(path))]
+
+
+# -- data tables --------------------------------------------------------------------------------
+class _TableOptions(typing.NamedTuple):
+    columns: tuple | None
+    exclude: tuple | None
+    drop_non_numeric: bool
+    verbose: bool
+
+
+def _names(ctx, param, value):
+    if value is None:
+        return None
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:
+        raise click.BadParameter("give one or more column names, separated by commas",
+                                 ctx=ctx, param=param)
+    return names
+
+
+def _table_options(function):
+    """The options of every command that reads a DATA table, passed to it as one
+    ``table`` argument (a :class:`_TableOptions`)."""
+    @functools.wraps(function)
+    def command(*args, columns, exclude, drop_non_numeric, verbose, **kwargs):
+        return function(*args, table=_TableOptions(columns, exclude, drop_non_numeric,
+                                                   verbose), **kwargs)
+
+    for option in reversed((
+            click.option("--columns", callback=_names, default=None, metavar="A,B,...",
+                         help="Use only these columns of DATA, in this order (header "
+                              "names, or numbers counted from 1)."),
+            click.option("--exclude", callback=_names, default=None, metavar="A,B,...",
+                         help="Leave these columns of DATA out."),
+            click.option("--drop-non-numeric", is_flag=True,
+                         help="Drop non-numeric columns of DATA instead of refusing the "
+                              "file."),
+            click.option("-v", "--verbose", is_flag=True,
+                         help="Show progress (reading, fitting, selection) on standard "
+                              "error also when it is not a terminal."))):
+        command = option(command)
+    return command
+
+
+def _file_size(path) -> str:
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return ""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f" ({size:.0f} {unit})" if unit == "bytes" else f" ({size:.1f} {unit})"
+        size /= 1024
+    return ""  # pragma: no cover
+
+
+def _read_columns(data, table: _TableOptions) -> list:
+    """The columns of DATA (see emkit._data_files.read_columns), with a progress line."""
+    from ._data_files import read_columns
+
+    with _status(f"reading {data}{_file_size(data)}", verbose=table.verbose):
+        return read_columns(data)
+
+
+def _read_table(data, table: _TableOptions, allow_missing=False, expected=None):
+    """DATA as a emkit._data_files.Table, its columns chosen by the command's options (and
+    matched to ``expected`` names, a model's)."""
+    from ._data_files import table_of
+
+    return table_of(Path(data), _read_columns(data, table), table.drop_non_numeric,
+                    allow_missing, table.columns, table.exclude, expected)
+
+
+def _note_missing(X, data) -> None:
+    """A note on stderr when X has missing values: they are marginalised. Given at the
+    end, so that an error is still the only line on stderr."""
+    import numpy as np
+
+    missing = np.isnan(X)
+    n = int(missing.sum())
+    if n:
+        rows = int(missing.any(axis=1).sum())
+        click.echo(f"emkit: note: {data} has {n} missing value{'s' if n > 1 else ''} in "
+                   f"{rows} row{'s' if rows > 1 else ''}; each row is used through its "
+                   "observed columns ('emkit impute' fills the values in)", err=True)
+
+
+def _model_input(model, X):
+    """X as the model takes it: a DataFrame with the model's column names when it was
+    fitted to named columns (so that scikit-learn's name check holds), else X."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=list(names), copy=False)
+
+
+def _named_rows(X, table):
+    """X as a DataFrame with the table's column names when they come from the file."""
+    if not table.named:
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=list(table.names), copy=False)
+
+
+def _name_model(model, table) -> None:
+    """Record the names of the columns the model was fitted to (saved with it)."""
+    import numpy as np
+
+    if table.named:
+        model.feature_names_in_ = np.asarray(table.names, dtype=object)
+    else:
+        model.__dict__.pop("feature_names_in_", None)
+
+
 # -- commands --------------------------------------------------------------------------------
 @click.group(name="emkit", cls=_Group,
              context_settings={"help_option_names": ["-h", "--help"]})
@@ -276,9 +498,20 @@ def main():
     """Fit latent-variable models by Expectation-Maximisation.
 
     DATA files are CSV or TSV text (delimiter sniffed, header detected), NumPy .npy
-    (one 2-D array) or Parquet (needs pyarrow). Every column must be numeric, without
-    missing values ('emkit impute' fills them in).
+    (one 2-D array) or Parquet (needs pyarrow). Every column used must be numeric; missing
+    values are marginalised by fit, predict and report, and filled in by 'emkit impute'.
+    --columns and --exclude choose the columns; a pandas index column (no header name) is
+    left out. A model fitted to named columns keeps the names, and predict, report and
+    hmm decode find the columns by name. Warnings are lines 'emkit: warning: ...' on
+    standard error, errors one line 'emkit: error: ...' with exit status 1.
     """
+
+
+def _settings(ctx) -> dict:
+    """The command's options as given (for the report): name -> value as text."""
+    return {name: (", ".join(map(str, value)) if isinstance(value, (tuple, range)) else
+                   str(value))
+            for name, value in ctx.params.items() if value is not None and value is not False}
 
 
 @main.command()
@@ -308,27 +541,38 @@ def main():
 @click.option("--report", "report", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="HTML",
               help="Also write the HTML report of the fit (and of the selection) here.")
-@click.option("--drop-non-numeric", is_flag=True,
-              help="Drop non-numeric columns of DATA instead of refusing the file.")
+@click.option("--plot", "plot", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, metavar="PNG",
+              help="Also draw the fitted mixture over the data in this PNG file.")
+@_table_options
 @click.pass_context
 def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output, report,
-        drop_non_numeric):
+        plot, table):
     """Fit a Gaussian mixture to DATA and print a summary.
 
     With one K and one covariance type this fits that mixture. With a range of K (-k 1..10)
     or several covariance types it fits every combination and keeps the best by the
-    criterion, printing the table of all fits.
+    criterion, printing the table of all fits. Missing values are marginalised.
     """
     from . import GaussianMixture
-    from ._data_files import read_table
 
     if jobs == 0:
         raise click.BadParameter("0 is not a number of processes (use 1, N or -1)",
                                  ctx=ctx, param_hint="'-j' / '--jobs'")
-    for target in (output, report):
-        if target is not None and not target.parent.is_dir():
-            raise click.ClickException(f"{target}: the folder {target.parent} does not exist")
-    X, names = read_table(data, drop_non_numeric=drop_non_numeric)
+    check_suffix(report, _HTML_SUFFIXES, "an HTML report", "--report")
+    check_suffix(plot, (".png",), "a PNG image", "--plot")
+    check_outputs([(data, "DATA")], _model_outputs(output, "-o") + [(report, "--report"),
+                                                                    (plot, "--plot")])
+    plot_fit = None
+    if plot is not None:
+        from . import report as reports
+
+        plot_fit = getattr(reports, "plot_fit", None)
+        if plot_fit is None:
+            raise click.ClickException("--plot needs emkit.report.plot_fit, which this emkit "
+                                       "does not have yet")
+    data_table = _read_table(data, table, allow_missing=True)
+    X, names = data_table.X, data_table.names
     n_rows, n_cols = X.shape
     default_k = ctx.get_parameter_source("components") == click.core.ParameterSource.DEFAULT
     if default_k:
@@ -346,8 +590,8 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
     if len(components) == 1 and len(covariance) == 1:
         model = GaussianMixture(components.start, covariance_type=covariance[0],
                                 n_init=n_init, random_state=seed)
-        with _warnings_as_lines(), _status(
-                f"fitting K={components.start} {covariance[0]} ..."):
+        with _status(f"fitting K={components.start} {covariance[0]}",
+                     verbose=table.verbose):
             model.fit(X)
     else:
         select = _select_function()
@@ -359,13 +603,25 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
 
         with _warnings_as_lines(quiet=True), _status(
                 f"fitting {n_fits} models (K={components.start}..{components.stop - 1}, "
-                f"{', '.join(covariance)})", counts):
-            result = select(X, n_components=components, covariance_types=covariance,
-                            criterion=criterion, n_init=n_init, random_state=seed,
-                            n_jobs=jobs, progress=progress)
+                f"{', '.join(covariance)})", counts, verbose=table.verbose):
+            try:
+                result = select(X, n_components=components, covariance_types=covariance,
+                                criterion=criterion, n_init=n_init, random_state=seed,
+                                n_jobs=jobs, progress=progress)
+            except ValueError as exc:
+                import numpy as np
+
+                if not np.isnan(X).any() or "nan" not in str(exc).lower():
+                    raise
+                raise click.ClickException(
+                    f"{data} has missing values, and choosing among several models with "
+                    "missing values needs an emkit.mixture.select that accepts them; give "
+                    "one K and one covariance type (-k 3 --covariance full), or fill the "
+                    "values in first with 'emkit impute'") from exc
         model = result.best_
         _print_table(result.table, criterion, model)
-    _print_model(model, X, names)
+    _name_model(model, data_table)
+    _print_model(model, _model_input(model, X), names)
     if output is not None:
         model.save(output)
         json_path, npz_path = _model_paths(output)
@@ -374,29 +630,37 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
         from .report import write_report
 
         write_report(model, X, report, selection=result, feature_names=names,
-                     title=f"emkit: {data.name}")
+                     source=str(data), settings=_settings(ctx))
         click.echo(f"report: {report}")
+    if plot is not None:
+        plot_fit(model, X, plot, feature_names=names)
+        click.echo(f"plot: {plot}")
+    _note_missing(X, data)
 
 
-def _model_and_data(model, data, drop_non_numeric):
-    """A saved mixture and the numeric rows of DATA it can be applied to."""
-    from . import load
-    from ._data_files import read_table
+def _mixture_and_data(model, data, table: _TableOptions, command: str):
+    """A saved Gaussian mixture and the rows of DATA it applies to: the columns found by
+    the names the model was fitted to when both have names, else taken in order."""
+    from . import GaussianMixture, hmm, load  # noqa: F401 (emkit.hmm: load() reads HMMs)
 
     if model.suffix.lower() not in ("", ".json", ".npz") and model.is_file():
         raise click.ClickException(
             f"{model}: not an emkit model; give the MODEL.json (or MODEL.npz, or the stem "
             "MODEL) written by 'emkit fit -o MODEL'")
     fitted = load(model)
-    if not hasattr(fitted, "predict_proba"):
-        raise click.ClickException(f"{model}: a {type(fitted).__name__} model cannot assign "
-                                   "rows to components")
-    X, names = read_table(data, drop_non_numeric=drop_non_numeric)
-    expected = getattr(fitted, "n_features_in_", X.shape[1])
-    if X.shape[1] != expected:
+    if not isinstance(fitted, GaussianMixture):
+        hint = (" (for a hidden Markov model: 'emkit hmm decode')"
+                if _hmm_kind(fitted) is not False else "")
+        raise click.ClickException(
+            f"{model}: a {type(fitted).__name__} model; 'emkit {command}' takes a "
+            f"GaussianMixture saved by 'emkit fit -o MODEL'{hint}")
+    expected = getattr(fitted, "feature_names_in_", None)
+    data_table = _read_table(data, table, allow_missing=True, expected=expected)
+    X = data_table.X
+    if X.shape[1] != fitted.n_features_in_:
         raise click.ClickException(f"{data} has {X.shape[1]} numeric columns, the model was "
-                                   f"fitted to {expected}")
-    return fitted, X, names
+                                   f"fitted to {fitted.n_features_in_}")
+    return fitted, X, data_table.names
 
 
 @main.command()
@@ -404,10 +668,10 @@ def _model_and_data(model, data, drop_non_numeric):
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False),
               required=True, metavar="HTML", help="Where to write the report.")
-@click.option("--drop-non-numeric", is_flag=True,
-              help="Drop non-numeric columns of DATA instead of refusing the file.")
-def report(model, data, output, drop_non_numeric):
-    """Write a self-contained HTML report of MODEL applied to DATA.
+@_table_options
+@click.pass_context
+def report(ctx, model, data, output, table):
+    """Write a self-contained HTML report of MODEL (a Gaussian mixture) applied to DATA.
 
     The report shows the log-likelihood of each restart per iteration, the rows coloured by
     component with 1- and 2-sigma ellipses (first two principal components when there are
@@ -415,11 +679,13 @@ def report(model, data, output, drop_non_numeric):
     """
     from .report import write_report
 
-    if not output.parent.is_dir():
-        raise click.ClickException(f"{output}: the folder {output.parent} does not exist")
-    fitted, X, names = _model_and_data(model, data, drop_non_numeric)
-    write_report(fitted, X, output, feature_names=names, title=f"emkit: {data.name}")
+    check_suffix(output, _HTML_SUFFIXES, "an HTML report", "-o")
+    check_outputs([(data, "DATA")] + _model_inputs(model), [(output, "-o")])
+    fitted, X, names = _mixture_and_data(model, data, table, "report")
+    write_report(fitted, X, output, feature_names=names, source=str(data),
+                 settings=_settings(ctx))
     click.echo(f"report: {output}")
+    _note_missing(X, data)
 
 
 @main.command()
@@ -428,30 +694,33 @@ def report(model, data, output, drop_non_numeric):
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="CSV",
               help="Write the CSV to this file instead of standard output.")
-@click.option("--drop-non-numeric", is_flag=True,
-              help="Drop non-numeric columns of DATA instead of refusing the file.")
-def predict(model, data, output, drop_non_numeric):
+@_table_options
+def predict(model, data, output, table):
     """Assign the rows of DATA to the components of MODEL.
 
     MODEL is a model saved by 'emkit fit -o' (MODEL.json + MODEL.npz). Writes a CSV with a
     header: the most probable component of each row (label), then its responsibilities
-    p0 ... p(K-1), which sum to 1.
+    p0 ... p(K-1), which sum to 1. A row with missing values is assigned by its observed
+    columns.
     """
     import numpy as np
 
-    fitted, X, _ = _model_and_data(model, data, drop_non_numeric)
-    proba = fitted.predict_proba(X)
-    labels = fitted.predict(X)
+    check_suffix(output, _CSV_SUFFIXES, "CSV", "-o")
+    check_outputs([(data, "DATA")] + _model_inputs(model), [(output, "-o")])
+    fitted, X, _ = _mixture_and_data(model, data, table, "predict")
+    proba = fitted.predict_proba(_model_input(fitted, X))
+    labels = fitted.predict(_model_input(fitted, X))
     header = ",".join(["label"] + [f"p{k}" for k in range(proba.shape[1])])
-    table = np.column_stack([labels, proba])
+    values = np.column_stack([labels, proba])
     fmt = ["%d"] + ["%.10g"] * proba.shape[1]
     if output is None:
-        np.savetxt(sys.stdout, table, fmt=fmt, delimiter=",", header=header, comments="")
+        np.savetxt(sys.stdout, values, fmt=fmt, delimiter=",", header=header, comments="")
         sys.stdout.flush()
     else:
         with open(output, "w", encoding="utf-8", newline="") as f:
-            np.savetxt(f, table, fmt=fmt, delimiter=",", header=header, comments="")
+            np.savetxt(f, values, fmt=fmt, delimiter=",", header=header, comments="")
         click.echo(f"wrote {len(labels)} rows x {proba.shape[1]} components to {output}")
+    _note_missing(X, data)
 
 
 def _column_label(j: int, name: str) -> str:
@@ -501,11 +770,9 @@ def _write_csv_to(target, names, table):
               help="Stop when the mean log-likelihood per row gains less than this.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed of the starting values (for more than one component).")
-@click.option("--drop-non-numeric", is_flag=True,
-              help="Drop non-numeric columns of DATA (they are not written) instead of "
-                   "refusing the file.")
+@_table_options
 @click.pass_context
-def impute(ctx, data, output, std_output, components, max_iter, tol, seed, drop_non_numeric):
+def impute(ctx, data, output, std_output, components, max_iter, tol, seed, table):
     """Fill in the missing values of DATA by EM under a Gaussian model.
 
     Missing values are empty fields, NA, NaN, null, None or ? in text files, NaN in .npy,
@@ -517,7 +784,6 @@ def impute(ctx, data, output, std_output, components, max_iter, tol, seed, drop_
     """
     import numpy as np
 
-    from ._data_files import read_table
     from .impute import EMImputer
 
     if output is not None and str(output) == "-":
@@ -525,17 +791,11 @@ def impute(ctx, data, output, std_output, components, max_iter, tol, seed, drop_
     if std_output is not None and str(std_output) == "-":
         raise click.BadParameter("the standard deviations need a file, not standard "
                                  "output", ctx=ctx, param_hint="'--std'")
-    for target in (output, std_output):
-        if target is not None and not target.parent.is_dir():
-            raise click.ClickException(f"{target}: the folder {target.parent} does not exist")
-        if target is not None and target.exists() and Path(data).exists() and \
-                os.path.samefile(target, data):
-            raise click.ClickException(f"{target} is DATA itself; write the output to "
-                                       "another file")
-    if output is not None and std_output is not None and (
-            output.resolve() == std_output.resolve()):
-        raise click.ClickException(f"{output}: -o and --std name the same file")
-    X, names = read_table(data, drop_non_numeric=drop_non_numeric, allow_missing=True)
+    check_suffix(output, _CSV_SUFFIXES, "CSV", "-o")
+    check_suffix(std_output, _CSV_SUFFIXES, "CSV", "--std")
+    check_outputs([(data, "DATA")], [(output, "-o"), (std_output, "--std")])
+    data_table = _read_table(data, table, allow_missing=True)
+    X, names = data_table.X, data_table.names
     n_rows, n_cols = X.shape
     missing = np.isnan(X)
     empty = np.flatnonzero(missing.all(axis=0))
@@ -556,16 +816,17 @@ def impute(ctx, data, output, std_output, components, max_iter, tol, seed, drop_
     n_incomplete = int(missing.any(axis=1).sum())
     imputer = EMImputer(n_components=components, max_iter=max_iter, tol=tol,
                         random_state=seed)
+    named = _named_rows(X, data_table)  # the imputer keeps the names
     try:
-        with _warnings_as_lines(), _status(f"imputing with K={components} ..."):
-            imputer.fit(X)
-            completed, std = imputer.transform(X, return_std=True)
+        with _status(f"imputing with K={components}", verbose=table.verbose):
+            imputer.fit(named)
+            completed, std = imputer.transform(named, return_std=True)
     except np.linalg.LinAlgError as exc:
         raise click.ClickException(
             f"{data}: the fitted covariance is singular ({_one_line(exc)}); there are too "
             "few rows, or columns that are constant or collinear given the missing "
             "values") from exc
-    loglik = float(imputer.score(X)) * n_rows
+    loglik = float(imputer.score(named)) * n_rows
     # The summary comes after the fit, so that a failure is still the only line on stderr
     # when the CSV goes to standard output.
     echo = (lambda line: click.echo(line, err=True)) if output is None else click.echo
@@ -592,8 +853,19 @@ def impute(ctx, data, output, std_output, components, max_iter, tol, seed, drop_
               default="emkit-demo-report.html", show_default=True, metavar="HTML",
               help="Where to write the HTML report of the iris fits.")
 def demo(seed, report):
-    """Fit Gaussian mixtures to bundled data (iris, and a synthetic set with a known
-    answer), print what was found, and write the HTML report."""
+    """Run emkit on bundled data and print what each model found.
+
+    \b
+    It runs, in this order:
+    - Gaussian mixtures on iris (150 flowers x 4 measurements): K = 1..6 and the four
+      covariance types, the best by BIC (its HTML report goes to --report), and K = 3
+      against the three species;
+    - Gaussian mixtures on 3000 synthetic rows from 4 known components: K chosen by BIC
+      and the fit set against the truth;
+    - image segmentation of a photograph shipped with scikit-learn;
+    - DNA motif discovery (MEME-style EM) in sequences with planted sites;
+    - a topic model (PLSA) of Python's own help texts.
+    """
     from .demo import run_demo
 
     run_demo(seed=seed, report=report)
@@ -608,22 +880,34 @@ def _format_id(value: float) -> str:
         float(value))
 
 
-def _read_sequences(data: Path, id_column, drop_non_numeric: bool):
+def _read_sequences(data: Path, id_column, table: _TableOptions, expected=None):
     """The feature rows of DATA and how they split into sequences.
 
-    Returns ``(X, names, lengths, ids, where)``: ``lengths`` of the consecutive runs of
-    equal values of ``id_column`` (None without one: a single sequence), ``ids`` the id of
-    each run as text (None without a column), ``where(i)`` how to name row i in messages.
+    Returns ``(data_table, lengths, ids, where)``: the features as a
+    emkit._data_files.Table (chosen by the command's options, matched to ``expected``
+    names), ``lengths`` of the consecutive runs of equal values of ``id_column`` (None
+    without one: a single sequence), ``ids`` the id of each run as text (None without a
+    column), ``where(i)`` how to name row i in messages.
     """
     import numpy as np
 
-    from . import _data_files as files
+    from ._data_files import table_of
 
-    columns = files.read_columns(data)
+    columns = _read_columns(data, table)
+
+    def features(candidates):
+        def without_id(names):
+            return None if names is None else tuple(n for n in names if n != id_column)
+
+        data_table = table_of(Path(data), candidates, table.drop_non_numeric, False,
+                              without_id(table.columns), without_id(table.exclude),
+                              expected)
+        where = next(c.where for c in candidates if c.values is not None)  # stacked: one is
+        return data_table, where
+
     if id_column is None:
-        X, names = files.stack_columns(data, columns, drop_non_numeric)
-        where = next(c.where for c in columns if c.values is not None)  # stacked: one exists
-        return X, names, None, None, where
+        data_table, where = features(columns)
+        return data_table, None, None, where
     matches = [j for j, c in enumerate(columns) if c.name == id_column]
     if not matches:
         shown = ", ".join(repr(c.name) for c in columns[:20])
@@ -636,10 +920,8 @@ def _read_sequences(data: Path, id_column, drop_non_numeric: bool):
     if not rest:
         raise click.ClickException(f"{data}: the only column is the sequence id "
                                    f"{id_column!r}; there are no features to model")
-    X, names = files.stack_columns(data, rest, drop_non_numeric)
-    n_rows = X.shape[0]
-    numeric = next(c for c in rest if c.values is not None)  # stacked: one exists
-    where = numeric.where
+    data_table, where = features(rest)
+    n_rows = data_table.X.shape[0]
     if id_col.values is not None:
         missing = np.flatnonzero(~np.isfinite(id_col.values))
         values = id_col.values
@@ -670,7 +952,7 @@ def _read_sequences(data: Path, id_column, drop_non_numeric: bool):
         warnings.warn(f"sequence id {repeated!r} occurs in {n_runs} separate runs of rows; "
                       "each run is a sequence of its own (sort DATA by "
                       f"{id_column!r} to join them)", UserWarning, stacklevel=2)
-    return X, names, lengths, ids, where
+    return data_table, lengths, ids, where
 
 
 def _check_symbols(X, names, data, model_kind, where):
@@ -752,7 +1034,6 @@ def hmm_group():
 _LENGTHS_HELP = ("Column of sequence ids: each run of consecutive rows with the same id is "
                  "one sequence, in file order. The column is not a feature. Left out: the "
                  "whole file is one sequence.")
-_DROP_HELP = "Drop non-numeric columns of DATA instead of refusing the file."
 
 
 @hmm_group.command(name="fit")
@@ -781,10 +1062,10 @@ _DROP_HELP = "Drop non-numeric columns of DATA instead of refusing the file."
               default=None, metavar="MODEL",
               help="Save the fitted model as MODEL.json + MODEL.npz (read it back with "
                    "'emkit hmm decode' or emkit.load).")
-@click.option("--drop-non-numeric", is_flag=True, help=_DROP_HELP)
+@_table_options
 @click.pass_context
 def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_iter, tol,
-            n_init, random_state, output, drop_non_numeric):
+            n_init, random_state, output, table):
     """Fit a hidden Markov model to the sequences in DATA and print a summary."""
     import numpy as np
 
@@ -795,12 +1076,10 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
         raise click.BadParameter(f"only a gaussian model has a covariance type, not a "
                                  f"{model_kind} one", ctx=ctx,
                                  param_hint="'--covariance-type'")
-    if output is not None and not output.parent.is_dir():
-        raise click.ClickException(f"{output}: the folder {output.parent} does not exist")
-    with _warnings_as_lines():
-        X, names, lengths, _, where = _read_sequences(data, lengths_column,
-                                                      drop_non_numeric)
-    X = _check_symbols(X, names, data, model_kind, where)
+    check_outputs([(data, "DATA")], _model_outputs(output, "-o"))
+    data_table, lengths, _, where = _read_sequences(data, lengths_column, table)
+    names = data_table.names
+    X = _check_symbols(data_table.X, names, data, model_kind, where)
     n_rows, n_cols = X.shape
     if states > n_rows:
         raise click.ClickException(f"--states {states} is larger than the number of rows "
@@ -816,8 +1095,8 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
         params["covariance_type"] = covariance_type
     model, best = None, -np.inf
     counts = [0, n_init if n_init > 1 else 0]
-    with _warnings_as_lines(), _status(f"fitting a {model_kind} HMM with {states} states",
-                                       counts):
+    with _status(f"fitting a {model_kind} HMM with {states} states", counts,
+                 verbose=table.verbose):
         for run in range(n_init):
             candidate = _hmm_class(model_kind)(states, random_state=random_state + run,
                                                **params).fit(X, lengths)
@@ -825,6 +1104,7 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
             if model is None or score > best:
                 model, best = candidate, score
             counts[0] = run + 1
+    _name_model(model, data_table)
     _print_hmm(model, model_kind, X, lengths, names)
     if output is not None:
         model.save(output)
@@ -846,8 +1126,8 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="CSV",
               help="Write the CSV to this file instead of standard output.")
-@click.option("--drop-non-numeric", is_flag=True, help=_DROP_HELP)
-def hmm_decode(model, data, lengths_column, algorithm, proba, output, drop_non_numeric):
+@_table_options
+def hmm_decode(model, data, lengths_column, algorithm, proba, output, table):
     """Decode the hidden states of the sequences in DATA with MODEL.
 
     MODEL is a model saved by 'emkit hmm fit -o'. Writes a CSV with a header: the sequence
@@ -864,18 +1144,17 @@ def hmm_decode(model, data, lengths_column, algorithm, proba, output, drop_non_n
         raise click.ClickException(
             f"{model}: not an emkit model; give the MODEL.json (or MODEL.npz, or the stem "
             "MODEL) written by 'emkit hmm fit -o MODEL'")
-    if output is not None and not output.parent.is_dir():
-        raise click.ClickException(f"{output}: the folder {output.parent} does not exist")
+    check_suffix(output, _CSV_SUFFIXES, "CSV", "-o")
+    check_outputs([(data, "DATA")] + _model_inputs(model), [(output, "-o")])
     fitted = load(model)
     kind = _hmm_kind(fitted)
     if kind is False:
         raise click.ClickException(
             f"{model}: a {type(fitted).__name__} model is not a hidden Markov model; give "
             "one written by 'emkit hmm fit -o MODEL'")
-    with _warnings_as_lines():
-        X, names, lengths, ids, where = _read_sequences(data, lengths_column,
-                                                        drop_non_numeric)
-    X = _check_symbols(X, names, data, kind, where)
+    data_table, lengths, ids, where = _read_sequences(
+        data, lengths_column, table, expected=getattr(fitted, "feature_names_in_", None))
+    X = _check_symbols(data_table.X, data_table.names, data, kind, where)
     expected = fitted.n_features_in_
     if X.shape[1] != expected:
         raise click.ClickException(f"{data} has {X.shape[1]} feature columns, the model was "

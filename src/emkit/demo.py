@@ -57,8 +57,7 @@ def run_demo(seed: int = 0, report: str | Path | None = "emkit-demo-report.html"
           f"{_best_label_agreement(three.predict(X), species):.1%}")
 
     if report is not None:
-        path = write_report(model, X, report, selection=selection, feature_names=names,
-                            title="emkit demo: iris")
+        path = write_report(model, X, report, selection=selection, feature_names=names)
         print(f"  report: {Path(path).resolve()}")
 
     truth = make_gaussian_mixture(3000, n_components=4, n_features=2,

@@ -49,9 +49,14 @@ def command(sequences, width, model, nmotifs, revcomp, alphabet, bg_order, pseud
     OUTDIR/motifs.json with every motif's matrix, consensus, sites and E-value, and a
     sequence logo per motif.
     """
+    from ..cli import check_outputs
     from ._meme import MEME
     from ._output import summary_lines, write_results
 
+    written = ["meme.txt", "motifs.json"] + \
+        ([] if no_logo else [f"logo{k}.png" for k in range(1, nmotifs + 1)])
+    check_outputs([(sequences, "SEQUENCES")], [(outdir / name, "-o") for name in written],
+                  folders_exist=False)
     low, high = _width(width)
     if alphabet.lower() == "protein" and revcomp:
         revcomp = False

@@ -55,15 +55,24 @@ def command(image, n_classes, output, smoothing, features, spatial, covariance_t
 
     Example: emkit segment brain.nii.gz -k 3 --smoothing 1.0 -o seg.nii.gz
     """
+    from ..cli import check_outputs
     from . import read_image, segment, write_labels, write_overlay, write_probabilities
+    from ._features import split_channels
     from ._io import check_output_path
 
+    outputs = ((output, "labels"), (overlay, "overlay"), (probabilities, "probabilities"))
     try:
-        for path, what in ((output, "labels"), (overlay, "overlay"),
-                           (probabilities, "probabilities")):
+        for path, what in outputs:
             if path is not None:
                 check_output_path(path, what)
+        check_outputs([(image, "IMAGE"), (mask, "the --mask image")],
+                      [(output, "-o"), (overlay, "--overlay"),
+                       (probabilities, "--probabilities")])
         pixels = read_image(image)
+        n_axes = split_channels(pixels)[0].ndim  # 2: an image, 3: a volume
+        for path, what in outputs:
+            if path is not None:
+                check_output_path(path, what, ndim=n_axes)
         mask_array = read_image(mask) if mask is not None else None
         result = segment(pixels, n_classes, features=features, spatial=spatial,
                          smoothing=smoothing, covariance_type=covariance_type,

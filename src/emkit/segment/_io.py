@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._data_files import DataFileError
+from .._data_files import DataFileError, open_npy
 from ._features import split_channels
 
 _PILLOW_WRITE = {".png", ".tif", ".tiff"}
@@ -63,19 +63,18 @@ def read_image(path) -> np.ndarray:
     Raises
     ------
     ImageFileError
-        The file is missing or not a readable image.
+        The file is missing or not a readable image, its header claims more data than the
+        file holds or the memory can take (.npy), or it has more pixels than Pillow opens
+        safely (a decompression bomb).
     """
     path = Path(path)
     if not path.is_file():
         raise ImageFileError(f"{path}: no such file")
     if path.suffix.lower() == ".npy":
-        try:
-            image = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ImageFileError(f"{path}: not a readable .npy array ({exc})") from None
+        image = open_npy(path, error=ImageFileError)
         if image.dtype.kind not in "buif":
             raise ImageFileError(f"{path}: holds {image.dtype} values, not numbers")
-        return image
+        return np.array(image)  # out of the memory map
     if _is_nifti(path):
         nibabel = _nibabel(path)
         try:
@@ -97,6 +96,10 @@ def _read_pillow(path: Path) -> np.ndarray:
     except UnidentifiedImageError:
         raise ImageFileError(f"{path}: not an image file Pillow can read (PNG, JPEG, TIFF, "
                              "...); volumes can be .npy or NIfTI") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageFileError(f"{path}: too many pixels to open safely "
+                             f"({' '.join(str(exc).split())}); a volume this large can be "
+                             ".npy or NIfTI") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageFileError(f"{path}: cannot read the image ({exc})") from None
     if len(frames) == 1:
@@ -119,10 +122,11 @@ def _pixels(img) -> np.ndarray:
     return np.asarray(img)
 
 
-def check_output_path(path, what="labels") -> Path:
+def check_output_path(path, what="labels", ndim=None) -> Path:
     """Raise ImageFileError now, before any work, when ``path`` cannot receive ``what``
     ('labels', 'probabilities' or 'overlay'): an unknown extension, NIfTI without nibabel,
-    or a missing folder."""
+    a missing folder, or (given ``ndim``, the number of spatial axes of the image) a format
+    that cannot hold that many axes."""
     path = Path(path)
     suffix = path.suffix.lower()
     allowed = {"labels": (".png", ".tif", ".tiff", ".npy"),
@@ -137,6 +141,12 @@ def check_output_path(path, what="labels") -> Path:
                              f"{'' if what == 'overlay' else ' or .nii(.gz)'}")
     if not path.parent.is_dir():
         raise ImageFileError(f"{path}: the folder {path.parent} does not exist")
+    flat = {"labels": (".png",), "probabilities": (".png", ".tif", ".tiff"),
+            "overlay": ()}[what]
+    if ndim is not None and ndim > 2 and suffix in flat:
+        raise ImageFileError(f"{path}: cannot write the {what} of a {ndim}-D volume as "
+                             f"{suffix} (2-D images only); use "
+                             f"{'.tif, ' if what == 'labels' else ''}.npy or .nii(.gz)")
     return path
 
 

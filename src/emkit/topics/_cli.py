@@ -83,9 +83,13 @@ def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_word
     """
     import warnings
 
+    from ..cli import _CSV_SUFFIXES, _model_outputs, check_outputs, check_suffix
     from ._corpus import read_corpus
     from ._plsa import PLSA
 
+    check_suffix(doc_topics, _CSV_SUFFIXES, "CSV", "--doc-topics")
+    check_outputs([(corpus, "CORPUS")], [(doc_topics, "--doc-topics")] +
+                  _model_outputs(save_to, "--save"))
     try:
         documents, names = read_corpus(corpus)
     except (ValueError, OSError) as exc:
@@ -93,8 +97,9 @@ def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_word
     X, vocabulary = _vectorize(documents, stop_words, min_df, max_df, max_features)
     model = PLSA(components, max_iter=max_iter, tol=tol, tempering=tempering, n_init=n_init,
                  random_state=seed)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        # the summary says whether EM converged
+        warnings.filterwarnings("ignore", message=".*did not converge")
         try:
             model.fit(X)
         except ValueError as exc:
@@ -106,9 +111,6 @@ def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_word
                f"iterations, {state}; {objective} per word {model.lower_bound_:.4f}")
     for line in format_topics(model, vocabulary, top):
         click.echo(line)
-    for message in dict.fromkeys(str(w.message) for w in caught
-                                 if "did not converge" not in str(w.message)):
-        click.echo(f"emkit: warning: {' '.join(message.split())}", err=True)
     if doc_topics is not None:
         _write_doc_topics(doc_topics, names, model.transform(X))
         click.echo(f"wrote the documents' topic mixtures to {doc_topics}")
