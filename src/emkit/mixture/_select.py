@@ -138,7 +138,9 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
     if not types or unknown:
         raise InvalidParameterError(
             f"covariance_types must be among {tuple(COVARIANCE_MODELS)}; got {types!r}.")
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    # NaN entries are missing values, marginalised by every fit as GaussianMixture does
+    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
+                    ensure_all_finite="allow-nan")
     if max(ks) > X.shape[0]:
         raise ValueError(f"n_components up to {max(ks)} needs at least as many rows; X has "
                          f"{X.shape[0]}.")
