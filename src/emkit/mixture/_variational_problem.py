@@ -239,6 +239,29 @@ class VariationalGaussianProblem:
         return float(stats.entropy - log_wishart - log_norm_weight
                      - 0.5 * n_features * np.sum(np.log(theta.mean_precision)))
 
+    def bound_slack(self, stats: VariationalStats, previous: VariationalParams) -> float:
+        """How far the lower bound of the posteriors updated from ``stats`` may lie below
+        that of ``previous`` without an error.
+
+        The update adds ``reg_covar`` to the responsibilities' covariances, as if each
+        component's scatter had ``n_k reg_covar`` more on its diagonal; the bound is
+        exact for that problem, whose E-step would also charge each row
+        ``reg_covar tr(E[Lambda_k]) / 2``. The E-step does not, so the bound may fall by
+        up to ``reg_covar / 2 sum_k max(0, n_k - n_k') tr(E[Lambda_k])`` (n_k' the
+        previous counts, E[Lambda_k] the previous expected precisions). Zero for 'tied'
+        (one precision: the sum of the counts does not change).
+        """
+        if self.reg_covar == 0 or self.covariance.kind == "tied":
+            return 0.0
+        grown = np.maximum(0.0, stats.gaussian.weight
+                           - (previous.mean_precision - self.prior.mean_precision))
+        precisions = self.covariance.precisions(previous.precisions_cholesky)
+        n_features = previous.means.shape[1]
+        trace = {"full": lambda: np.trace(precisions, axis1=1, axis2=2),
+                 "diag": lambda: precisions.sum(axis=1),
+                 "spherical": lambda: n_features * precisions}[self.covariance.kind]()
+        return float(0.5 * self.reg_covar * np.sum(grown * trace))
+
     def params_from_resp(self, X, resp, sample_weight) -> VariationalParams:
         """The update applied to starting responsibilities (every init method goes here)."""
         if sample_weight is not None:
@@ -256,7 +279,7 @@ def run_variational(problem: VariationalGaussianProblem, blocks, theta, *, tol: 
     and never counts as convergence. A drop-in ``runner`` for ``fit_with_restarts``."""
     run = EMRun(theta=theta, lower_bound=lower_bound)
     for n_iter in range(1, max_iter + 1):
-        previous = run.lower_bound
+        previous, previous_theta = run.lower_bound, run.theta
         stats, _, run.weight = summed_expectation(problem, blocks, run.theta)
         run.theta, _ = maximisation(problem, stats, run.theta)
         current = problem.lower_bound(stats, run.theta)
@@ -264,7 +287,8 @@ def run_variational(problem: VariationalGaussianProblem, blocks, theta, *, tol: 
         run.lower_bounds.append(current)
         change = current - previous
         monitor.iteration(n_iter, current, change)
-        decreased = monitor.decreased(previous, current)
+        decreased = monitor.decreased(
+            previous, current, lambda: problem.bound_slack(stats, previous_theta))
         if abs(change) < tol and not decreased:
             run.converged = True
             break
