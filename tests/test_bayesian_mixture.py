@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.mixture import BayesianGaussianMixture as SkBayesianGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emkit import BayesianGaussianMixture, LikelihoodDecreaseWarning
+from emkit import BayesianGaussianMixture, LikelihoodDecreaseWarning, ModelFileError, load
 from emkit._em import Monitor, RowBlocks
 from emkit.mixture._variational_problem import run_variational
 from conftest import COVARIANCE_TYPES, make_blobs
@@ -306,6 +306,11 @@ def test_bad_input_gets_clear_errors():
         BayesianGaussianMixture().fit(X, sample_weight=-np.ones(len(X)))
     with pytest.raises(ValueError, match="NaN"):
         BayesianGaussianMixture().fit(np.where(X > 3, np.nan, X))
+    normalised = np.full(len(X), 1.0 / len(X))
+    with pytest.raises(ValueError, match="needs sample_weight to sum to more than 1"):
+        BayesianGaussianMixture().fit(X, sample_weight=normalised)
+    given = BayesianGaussianMixture(covariance_prior=np.eye(3)).fit(X, sample_weight=normalised)
+    assert np.all(np.isfinite(given.means_))
     model = BayesianGaussianMixture(n_components=2, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :2])
@@ -327,3 +332,36 @@ def _expected_failures(estimator):
     expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_save_and_load_predict_the_same(tmp_path, covariance_type, prior_type):
+    X, _ = make_blobs(seed=0)
+    model = BayesianGaussianMixture(n_components=4, covariance_type=covariance_type,
+                                    weight_concentration_prior_type=prior_type,
+                                    random_state=0).fit(X)
+    model.save(tmp_path / "model")
+    loaded = load(tmp_path / "model.json")
+    assert type(loaded) is BayesianGaussianMixture
+    assert loaded.get_params() == model.get_params()
+    assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    assert loaded.lower_bounds_ == model.lower_bounds_
+    assert type(loaded.weight_concentration_) is type(model.weight_concentration_)
+
+
+@pytest.mark.parametrize("attribute, value", [
+    ("means_", lambda m: m.means_[:, :2]),
+    ("mean_precision_", lambda m: -m.mean_precision_),
+    ("degrees_of_freedom_", lambda m: np.zeros_like(m.degrees_of_freedom_)),
+    ("weight_concentration_", lambda m: (m.weight_concentration_[0],)),
+    ("covariances_", lambda m: np.full_like(m.covariances_, np.nan)),
+])
+def test_inconsistent_model_files_are_refused(tmp_path, attribute, value):
+    X, _ = make_blobs(seed=0)
+    model = BayesianGaussianMixture(n_components=3, random_state=0).fit(X)
+    setattr(model, attribute, value(model))
+    model.save(tmp_path / "model")
+    with pytest.raises(ModelFileError, match=f"inconsistent model.*{attribute.rstrip('_')}"):
+        load(tmp_path / "model")

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
@@ -24,24 +25,35 @@ from ._variational_problem import (
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
 
-def weighted_mean_and_covariance(X: np.ndarray, sample_weight: np.ndarray | None):
-    """The mean and the unbiased covariance matrix of the rows, a weight of w counting a
-    row w times (np.mean and np.cov(X.T) when unweighted)."""
+def weighted_mean(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """The mean of the rows, a weight of w counting a row w times."""
     if sample_weight is None:
-        return X.mean(axis=0), np.atleast_2d(np.cov(X.T))
+        return X.mean(axis=0)
+    return sample_weight @ X / sample_weight.sum()
+
+
+def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """The unbiased covariance matrix of the rows, a weight of w counting a row w times
+    (np.cov(X.T) when unweighted)."""
+    if sample_weight is None:
+        return np.atleast_2d(np.cov(X.T))
     total = sample_weight.sum()
-    mean = sample_weight @ X / total
-    centred = X - mean
-    covariance = (centred.T * sample_weight) @ centred / (total - 1.0)
-    return mean, covariance
+    if total <= 1.0:
+        raise ValueError("The default covariance_prior (the rows' unbiased covariance) "
+                         f"needs sample_weight to sum to more than 1; got {total!r}. "
+                         "Give covariance_prior, or scale the weights.")
+    centred = X - weighted_mean(X, sample_weight)
+    return (centred.T * sample_weight) @ centred / (total - 1.0)
 
 
+@register_model
 class BayesianGaussianMixture(DensityMixin, BaseEstimator):
     """Variational Bayesian estimation of a Gaussian mixture.
 
     Same parameters, defaults, attributes and results as
     :class:`sklearn.mixture.BayesianGaussianMixture` (from the same ``random_state``),
-    fitted on emkit's engine, plus row weights in :meth:`fit`. A Dirichlet process
+    fitted on emkit's engine, plus row weights in :meth:`fit` and :meth:`save` /
+    :func:`emkit.load`. A Dirichlet process
     (truncated stick-breaking) or Dirichlet distribution prior on the weights and a
     Gaussian-Wishart prior on each component let the fit switch off components it does
     not need.
@@ -207,9 +219,6 @@ default='dirichlet_process'
                 "Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {n_samples}")
         weights = check_sample_weight(sample_weight, n_samples, X.dtype)
-        if weights is not None and weights.sum() <= 1.0:
-            raise ValueError("sample_weight must sum to more than 1 (the prior's default "
-                             f"covariance needs it); got {weights.sum()!r}.")
         self._check_parameters(X, weights)
         problem = self._problem()
         blocks = RowBlocks(X, weights, block_rows_for(self.n_components + 1))
@@ -238,14 +247,13 @@ default='dirichlet_process'
         """Resolve the priors' hyper-parameters (defaults from the rows of X, weighted by
         ``sample_weight``) into the ``*_prior_`` attributes; raise on bad ones."""
         n_features = X.shape[1]
-        mean, covariance = weighted_mean_and_covariance(X, sample_weight)
         self.weight_concentration_prior_ = (
             1.0 / self.n_components if self.weight_concentration_prior is None
             else self.weight_concentration_prior)
         self.mean_precision_prior_ = (
             1.0 if self.mean_precision_prior is None else self.mean_precision_prior)
         if self.mean_prior is None:
-            self.mean_prior_ = mean
+            self.mean_prior_ = weighted_mean(X, sample_weight)
         else:
             self.mean_prior_ = check_array(self.mean_prior, dtype=[np.float64, np.float32],
                                            ensure_2d=False, input_name="mean_prior")
@@ -258,13 +266,14 @@ default='dirichlet_process'
             raise ValueError(
                 "The parameter 'degrees_of_freedom_prior' should be greater than "
                 f"{n_features - 1}, but got {self.degrees_of_freedom_prior:.3f}.")
-        self.covariance_prior_ = self._checked_covariance_prior(covariance, n_features)
+        self.covariance_prior_ = self._checked_covariance_prior(X, sample_weight)
 
-    def _checked_covariance_prior(self, covariance, n_features):
+    def _checked_covariance_prior(self, X, sample_weight):
         """``covariance_prior`` validated for the covariance type, or its default from the
-        rows' covariance matrix."""
-        kind = self.covariance_type
+        rows' (weighted) covariance matrix."""
+        kind, n_features = self.covariance_type, X.shape[1]
         if self.covariance_prior is None:
+            covariance = weighted_covariance(X, sample_weight)
             variances = np.diag(covariance)
             return {"full": covariance, "tied": covariance, "diag": variances,
                     "spherical": variances.mean()}[kind]
@@ -382,3 +391,71 @@ default='dirichlet_process'
     #: Draw rows from the fitted mixture (``weights_``, ``means_``, ``covariances_``):
     #: returns ``(X, y)``, the rows and the component each was drawn from.
     sample = GaussianMixture.sample
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path):
+        """Write the model to ``path`` as JSON + .npz (no pickle); read it with
+        :func:`emkit.load`."""
+        from ..io import save
+
+        return save(self, path)
+
+    def _check_loaded_arrays(self) -> None:
+        """Raise ValueError unless the learned attributes (from a model file) are complete,
+        finite, positive where they must be, and shaped by the parameters. A Dirichlet
+        process's ``weight_concentration_`` (a pair, read back as a list) is made a tuple
+        again."""
+        learned = {"weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
+                   "weight_concentration_", "mean_precision_", "degrees_of_freedom_",
+                   "weight_concentration_prior_", "mean_precision_prior_", "mean_prior_",
+                   "degrees_of_freedom_prior_", "covariance_prior_", "converged_", "n_iter_",
+                   "lower_bound_", "lower_bounds_", "n_features_in_"}
+        present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
+        missing, unknown = learned - present, present - learned - {"feature_names_in_"}
+        if missing or unknown:
+            raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
+        K, D = self.n_components, self.n_features_in_
+        if isinstance(D, bool) or not isinstance(D, int) or D < 1:
+            raise ValueError(f"n_features_in_ must be a positive int, got {D!r}")
+        if not isinstance(self.converged_, bool) or isinstance(self.n_iter_, bool) \
+                or not isinstance(self.n_iter_, int) or not isinstance(self.lower_bound_, float) \
+                or not isinstance(self.lower_bounds_, list):
+            raise ValueError("converged_ must be a bool, n_iter_ an int, lower_bound_ a float, "
+                             "lower_bounds_ a list")
+        cov = covariance_model(self.covariance_type)
+        process = self.weight_concentration_prior_type == "dirichlet_process"
+        if process:
+            if not isinstance(self.weight_concentration_, (list, tuple)) \
+                    or len(self.weight_concentration_) != 2:
+                raise ValueError("weight_concentration_ must be a pair of arrays for a "
+                                 "Dirichlet process")
+            self.weight_concentration_ = tuple(self.weight_concentration_)
+        tied = self.covariance_type == "tied"
+        expected = {"weights_": (K,), "means_": (K, D),
+                    "covariances_": cov.precisions_shape(K, D),
+                    "precisions_": cov.precisions_shape(K, D),
+                    "precisions_cholesky_": cov.precisions_shape(K, D),
+                    "mean_precision_": (K,), "degrees_of_freedom_": () if tied else (K,),
+                    "mean_prior_": (D,),
+                    "covariance_prior_": {"full": (D, D), "tied": (D, D), "diag": (D,),
+                                          "spherical": ()}[self.covariance_type]}
+        named = dict((name, getattr(self, name)) for name in expected)
+        named.update({f"weight_concentration_[{i}]": v for i, v in enumerate(
+            self.weight_concentration_ if process else [self.weight_concentration_])})
+        for name, value in named.items():
+            shape = expected.get(name, (K,))
+            array = np.asarray(value)
+            if array.dtype.kind != "f" or array.shape != shape:
+                raise ValueError(f"{name} must be a float array of shape {shape}")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name} has non-finite values")
+        positive = [self.mean_precision_, self.weight_concentration_prior_,
+                    self.mean_precision_prior_]
+        positive += [v for k, v in named.items() if k.startswith("weight_concentration_")]
+        if any(not np.all(np.asarray(v) > 0) for v in positive):
+            raise ValueError("mean_precision_, weight_concentration_ and their priors must "
+                             "be positive")
+        if np.any(np.asarray(self.degrees_of_freedom_) <= D - 1) \
+                or not self.degrees_of_freedom_prior_ > D - 1:
+            raise ValueError("degrees_of_freedom_ and degrees_of_freedom_prior_ must exceed "
+                             f"n_features - 1 = {D - 1}")
