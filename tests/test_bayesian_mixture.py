@@ -306,6 +306,9 @@ def test_bad_input_gets_clear_errors():
         BayesianGaussianMixture().fit(X, sample_weight=-np.ones(len(X)))
     with pytest.raises(ValueError, match="NaN"):
         BayesianGaussianMixture().fit(np.where(X > 3, np.nan, X))
+    with pytest.raises(ValueError, match="at least n_components = 3 rows with a positive"):
+        BayesianGaussianMixture(n_components=3).fit(X, sample_weight=np.r_[1.0, 1.0, np.zeros(
+            len(X) - 2)])
     normalised = np.full(len(X), 1.0 / len(X))
     with pytest.raises(ValueError, match="needs sample_weight to sum to more than 1"):
         BayesianGaussianMixture().fit(X, sample_weight=normalised)

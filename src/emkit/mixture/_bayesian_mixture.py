@@ -219,6 +219,10 @@ default='dirichlet_process'
                 "Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {n_samples}")
         weights = check_sample_weight(sample_weight, n_samples, X.dtype)
+        if weights is not None and np.count_nonzero(weights) < self.n_components:
+            raise ValueError(
+                f"Expected at least n_components = {self.n_components} rows with a positive "
+                f"sample_weight, got {np.count_nonzero(weights)}.")
         self._check_parameters(X, weights)
         problem = self._problem()
         blocks = RowBlocks(X, weights, block_rows_for(self.n_components + 1))
