@@ -368,3 +368,26 @@ def test_inconsistent_model_files_are_refused(tmp_path, attribute, value):
     model.save(tmp_path / "model")
     with pytest.raises(ModelFileError, match=f"inconsistent model.*{attribute.rstrip('_')}"):
         load(tmp_path / "model")
+
+
+@pytest.mark.parametrize("covariance_type, reg_covar, seed", [
+    ("full", 0.1, 2), ("diag", 1.0, 1), ("spherical", 0.1, 0)])
+def test_falls_of_the_bound_stay_within_what_reg_covar_allows(covariance_type, reg_covar,
+                                                               seed):
+    """A large reg_covar makes the update inexact and the bound does fall (so the slack is
+    needed), never by more than bound_slack."""
+    X, _ = make_blobs(seed=6, spread=2.0)
+    model = BayesianGaussianMixture(n_components=8, covariance_type=covariance_type,
+                                    init_params="random", reg_covar=reg_covar, max_iter=0,
+                                    random_state=seed).fit(X)
+    problem, theta = model._problem(), model._theta()
+    previous, falls = -np.inf, []
+    for _ in range(150):
+        stats, _ = problem.e_step(X, theta, None)
+        new = problem.m_step(stats)
+        bound = problem.lower_bound(stats, new)
+        if bound < previous:
+            falls.append(previous - bound)
+            assert previous - bound <= problem.bound_slack(stats, theta) + 1e-9 * abs(bound)
+        previous, theta = bound, new
+    assert max(falls) > 1e-3
