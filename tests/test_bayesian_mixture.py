@@ -391,3 +391,13 @@ def test_falls_of_the_bound_stay_within_what_reg_covar_allows(covariance_type, r
             assert previous - bound <= problem.bound_slack(stats, theta) + 1e-9 * abs(bound)
         previous, theta = bound, new
     assert max(falls) > 1e-3
+
+
+def test_verbose_output_is_scikit_learns(capsys):
+    X, _ = make_blobs(seed=0)
+    kw = dict(n_components=3, random_state=0, verbose=1, verbose_interval=2, n_init=2)
+    BayesianGaussianMixture(**kw).fit(X)
+    ours = capsys.readouterr().out
+    SkBayesianGaussianMixture(**kw).fit(X)
+    assert ours == capsys.readouterr().out
+    assert "Initialization 1" in ours and "  Iteration 2" in ours
