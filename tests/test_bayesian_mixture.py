@@ -43,6 +43,9 @@ def _assert_same_fit(ours, ref, X):
                     atol=1e-12)
     assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=RTOL)
     assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-6, atol=1e-10)
+    (rows, components), (ref_rows, ref_components) = ours.sample(50), ref.sample(50)
+    assert_array_equal(components, ref_components)
+    assert_allclose(rows, ref_rows, rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.numerics
