@@ -10,7 +10,8 @@ the posteriors from those statistics alone.
 
 The lower bound is scikit-learn's (constants dropped, valid right after an update of the
 posteriors), so it is evaluated after each M-step: :func:`run_variational` is the
-engine's loop with that one difference, and keeps the engine's decrease guard.
+engine's loop with that one difference, and keeps the engine's decrease guard (with the
+slack that ``reg_covar`` needs, :meth:`VariationalGaussianProblem.bound_slack`).
 """
 
 from __future__ import annotations
@@ -275,8 +276,10 @@ def run_variational(problem: VariationalGaussianProblem, blocks, theta, *, tol: 
                     max_iter: int, monitor: Monitor, lower_bound: float = -np.inf) -> EMRun:
     """The engine's EM loop for variational inference: E-step, update of the posteriors,
     and then the lower bound of the updated posteriors (what is recorded, monitored and
-    tested for convergence: a change below ``tol``). A decrease beyond round-off warns
-    and never counts as convergence. A drop-in ``runner`` for ``fit_with_restarts``."""
+    tested for convergence: a change below ``tol``). A decrease beyond round-off and
+    beyond what ``reg_covar`` allows (:meth:`VariationalGaussianProblem.bound_slack`)
+    warns and never counts as convergence. A drop-in ``runner`` for ``fit_with_restarts``;
+    ``blocks`` may be any of the engine's data sources."""
     run = EMRun(theta=theta, lower_bound=lower_bound)
     for n_iter in range(1, max_iter + 1):
         previous, previous_theta = run.lower_bound, run.theta
