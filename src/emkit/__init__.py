@@ -11,11 +11,12 @@ from ._exceptions import (
 )
 from .io import load
 from . import hmm, impute, motif, segment, topics
-from .mixture import GaussianMixture
+from .mixture import BayesianGaussianMixture, GaussianMixture
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConvergenceWarning",
     "DegenerateFitWarning",
     "GaussianMixture",
