@@ -15,17 +15,15 @@ from click.testing import CliRunner
 from sklearn.datasets import load_iris
 
 import emkit
-import emkit.mixture
-import emkit.report
 from emkit.cli import main
 
 TIMEOUT = 120
 
 
-def run(*args, cwd=None):
+def run(*args, cwd=None, timeout=TIMEOUT):
     """``python -m emkit.cli ARGS``: the same code as the console script."""
     return subprocess.run([sys.executable, "-m", "emkit.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd)
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def assert_ok(result):
@@ -123,8 +121,6 @@ def test_csv_with_header_and_tsv_without_give_the_same_model(tmp_path, iris, iri
 
 
 def test_model_selection_over_a_range(tmp_path, iris_csv):
-    if not hasattr(emkit.mixture, "select"):
-        pytest.skip("emkit.mixture.select (model selection) is not implemented yet")
     result = run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag",
                  "--criterion", "bic", "-o", tmp_path / "best")
     assert_ok(result)
@@ -317,7 +313,9 @@ def test_progress_on_a_terminal_only(iris_csv):
 
 
 def test_demo_runs(tmp_path):
-    result = run("demo", cwd=tmp_path)  # the demo writes its report in the working folder
+    # the demo writes its report in the working folder; it fits every model family, which
+    # takes minutes on a loaded two-core machine
+    result = run("demo", cwd=tmp_path, timeout=900)
     assert_ok(result)
     assert "iris" in result.stdout and "chosen K" in result.stdout
     assert (tmp_path / "emkit-demo-report.html").exists()
@@ -331,9 +329,6 @@ def _report_images(path):
     return re.findall(r'<svg class="figure"', Path(path).read_text())  # figures are inline SVG
 
 
-@pytest.mark.skipif(not hasattr(emkit.report, "plot_fit"),
-                    reason="the command passes write_report(source=, settings=), which this "
-                           "emkit.report does not take yet")
 def test_fit_with_report_then_report_command(tmp_path, iris_csv):
     report = tmp_path / "fit.html"
     assert_ok(run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag", "-o",

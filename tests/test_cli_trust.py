@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import emkit
-import emkit.report
 
 TIMEOUT = 180
 
@@ -391,13 +390,6 @@ def test_demo_help_lists_what_it_runs():
 
 
 # -- 7. report and plot ------------------------------------------------------------------------
-needs_new_report = pytest.mark.skipif(
-    not hasattr(emkit.report, "plot_fit"),
-    reason="emkit.report.plot_fit and write_report(source=, settings=) are not in this "
-           "emkit yet")
-
-
-@needs_new_report
 def test_fit_plot_and_report_with_source_and_settings(tmp_path, fitted):
     data, model = fitted
     result = run("fit", data, "-k", "1..2", "--plot", tmp_path / "fit.png", "--report",
