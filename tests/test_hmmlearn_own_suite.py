@@ -1,0 +1,92 @@
+"""hmmlearn's own tests of its HMM classes, run against emkit.hmm.
+
+The test package that ships inside the installed hmmlearn is copied to a temporary folder
+with its imports of hmmlearn's estimators (``hmm``, ``BaseHMM``, ``ConvergenceMonitor``,
+``utils``) pointed at emkit, and run by pytest with a fixed seed. The package's helper
+module (``__init__.py``) is kept as it is. Left out: the variational models and the
+KL divergence (emkit has none), hmmlearn's legacy ``test_gmm_hmm.py`` (marked xfail by
+hmmlearn itself; the new GMMHMM suite imports one helper from it), and the tests of
+hmmlearn's compiled kernels ``_hmmc`` (they never touch an estimator). Tests that cannot
+pass because of a difference the README lists as deliberate are expected to fail, with
+the reason, and must fail (strict).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUITES = ["test_base.py", "test_utils.py", "test_gaussian_hmm.py",
+          "test_categorical_hmm.py", "test_gmm_hmm_new.py",
+          "test_gmm_hmm_multisequence.py", "test_poisson_hmm.py",
+          "test_multinomial_hmm.py"]
+
+# hmmlearn's import line -> emkit's
+IMPORTS = {
+    "from hmmlearn import hmm\n": "from emkit import hmm\n",
+    "from .. import hmm\n": "from emkit import hmm\n",
+    "from ..hmm import GMMHMM\n": "from emkit.hmm import GMMHMM\n",
+    "from hmmlearn.base import BaseHMM, ConvergenceMonitor\n":
+        "from emkit.hmm import BaseHMM, ConvergenceMonitor\n",
+    "from hmmlearn.base import ConvergenceMonitor\n":
+        "from emkit.hmm import ConvergenceMonitor\n",
+    "from hmmlearn.utils import normalize, fill_covars\n":
+        "from emkit.hmm.utils import normalize, fill_covars\n",
+}
+
+# Tests of hmmlearn's compiled forward/backward/Viterbi kernels, not of an estimator.
+DESELECTED = [f"test_base.py::TestBaseAgainstWikipedia::{name}" for name in (
+    "test_do_forward_scaling_pass", "test_do_forward_pass", "test_do_backward_scaling_pass",
+    "test_do_backward_log_pass", "test_do_viterbi_pass")]
+
+# node id (prefix) -> the deliberate difference (README, "Hidden Markov models") it meets
+EXPECTED_FAILURES = {}
+
+CONFTEST = '''
+import pytest
+
+EXPECTED_FAILURES = {expected!r}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for prefix, reason in EXPECTED_FAILURES.items():
+            if item.nodeid.startswith("hmmlearn_suite/" + prefix):
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+'''
+
+SEED = "42"
+
+
+def _copy_suite(source: Path, target: Path) -> None:
+    target.mkdir()
+    for name in ("__init__.py", "conftest.py"):  # helpers; the seed from HMMLEARN_SEED
+        (target / name).write_text((source / name).read_text())
+    for name in SUITES + ["test_gmm_hmm.py"]:
+        text = (source / name).read_text()
+        for original, replacement in IMPORTS.items():
+            text = text.replace(original, replacement)
+        assert "from hmmlearn import hmm" not in text and "from .. import" not in text, (
+            f"hmmlearn's {name} changed its imports")
+        (target / name).write_text(text)
+
+
+def test_hmmlearns_own_tests_pass(tmp_path):
+    hmmlearn_tests = pytest.importorskip("hmmlearn.tests")
+    source = Path(hmmlearn_tests.__file__).parent
+    if not (source / "test_gaussian_hmm.py").exists():
+        pytest.skip("this hmmlearn install does not ship its test modules")
+    _copy_suite(source, tmp_path / "hmmlearn_suite")
+    (tmp_path / "conftest.py").write_text(CONFTEST.format(expected=EXPECTED_FAILURES))
+    deselect = [arg for node in DESELECTED
+                for arg in ("--deselect", f"hmmlearn_suite/{node}")]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-p", "no:randomly", *deselect,
+         *[f"hmmlearn_suite/{name}" for name in SUITES]],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "HMMLEARN_SEED": SEED})
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
