@@ -41,8 +41,24 @@ DESELECTED = [f"test_base.py::TestBaseAgainstWikipedia::{name}" for name in (
     "test_do_forward_scaling_pass", "test_do_forward_pass", "test_do_backward_scaling_pass",
     "test_do_backward_log_pass", "test_do_viterbi_pass")]
 
-# node id (prefix) -> the deliberate difference (README, "Hidden Markov models") it meets
-EXPECTED_FAILURES = {}
+# node id -> the deliberate difference (README, "Hidden Markov models") it meets
+_NOT_BY_RUNNING_OUT = ("converged is True only when tol was met, not when n_iter ran out "
+                       "nor when the log-likelihood fell")
+_GMMHMM_M_STEP = ("GMMHMM adds min_covar to every covariance in each M-step, so no component "
+                  "collapses; the likelihood may then fall by more than tol on features "
+                  "whose variance is below min_covar, and the iterates differ from hmmlearn's")
+EXPECTED_FAILURES = {
+    "test_base.py::TestMonitor::test_converged_by_iterations": _NOT_BY_RUNNING_OUT,
+    "test_gaussian_hmm.py::TestGaussianHMMWithSphericalCovars::"
+    "test_underflow_from_scaling[scaling]":
+        "implementation='scaling' falls back to log space where scaling would underflow, "
+        "so the fit succeeds instead of raising",
+    **{f"test_gmm_hmm_multisequence.py::test_gmmhmm_multi_sequence_fit_invariant_to_"
+       f"sequence_ordering[{implementation}-{covariance_type}]": _GMMHMM_M_STEP
+       for implementation in ("scaling", "log") for covariance_type in ("diag", "spherical",
+                                                                        "full")},
+    "test_gmm_hmm_new.py::TestGMMHMM_MultiSequence::test_chunked[full]": _GMMHMM_M_STEP,
+}
 
 CONFTEST = '''
 import pytest
@@ -52,8 +68,8 @@ EXPECTED_FAILURES = {expected!r}
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        for prefix, reason in EXPECTED_FAILURES.items():
-            if item.nodeid.startswith("hmmlearn_suite/" + prefix):
+        for node, reason in EXPECTED_FAILURES.items():
+            if item.nodeid == "hmmlearn_suite/" + node:
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 '''
 
