@@ -115,6 +115,8 @@ class BaseHMM(BaseEstimator):
 
     #: (attribute, axis) of the emission parameters whose length is n_features.
     _n_features_from = None
+    #: n_features as assigned (None: not given).
+    _n_features = None
 
     def _check_X(self, X) -> np.ndarray:
         """Validated observations (raising on bad input)."""
@@ -398,7 +400,7 @@ or block source
             value = self.__dict__.get(name)
             if value is not None and np.ndim(value) > axis:
                 return int(np.shape(value)[axis])
-        return self.__dict__.get("_n_features")
+        return self._n_features
 
     @n_features.setter
     def n_features(self, value):

@@ -89,11 +89,12 @@ class CategoricalHMM(BaseHMM):
 
     def _check_and_set_n_features(self, X):
         """hmmlearn's hook: X must be integer symbols (of an integer dtype), within
-        ``n_features`` when that is known; else ``n_features`` becomes max(X) + 1."""
+        ``n_features`` when that is known; else ``n_features`` becomes max(X) + 1. (Its
+        shape is left to ``fit``.)"""
         if np.asarray(X).dtype.kind not in "iu":
             raise ValueError("Symbols should be integers, got an array of dtype "
                              f"{np.asarray(X).dtype}")
-        X = self._check_X(X)
+        X = check_integer_column(X, "Symbols")
         if self._n_features is None:
             self.n_features = int(X.max()) + 1
         else:
@@ -122,10 +123,13 @@ class CategoricalHMM(BaseHMM):
     def _init_emission(self, X, needs_init):
         if not needs_init("e", "emissionprob_"):
             return {}
-        n_symbols = self._n_features if self._n_features is not None else int(X.max()) + 1
+        n_symbols = self._n_features if self._n_features is not None else self._n_symbols_of(X)
         rng = check_random_state(self.random_state)
         emissionprob = rng.rand(self.n_components, n_symbols)
         return {"emissionprob_": emissionprob / emissionprob.sum(axis=1, keepdims=True)}
+
+    def _n_symbols_of(self, X) -> int:
+        return int(X.max()) + 1
 
     def _emission_params(self, attributes):
         emissionprob = np.atleast_2d(np.asarray(attributes["emissionprob_"], dtype=float))
