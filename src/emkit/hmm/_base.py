@@ -2,7 +2,9 @@
 
 A subclass supplies its emission model (see :mod:`emkit.hmm._problem`) and the hooks
 marked below: how to check X, initialise and validate its emission parameters, count them,
-and draw one observation.
+and draw one observation. A subclass written for hmmlearn may instead supply only
+``_compute_log_likelihood(X)`` (see :mod:`emkit.hmm._custom_emission`). hmmlearn's private
+hooks (``_init``, ``_check``, ``_check_and_set_n_features``) are kept thin over these.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ class BaseHMM(BaseEstimator):
 
     def _compute_log_likelihood(self, X):
         """hmmlearn's hook: log p(x_t | state), shape (n_samples, n_components)."""
-        return self._problem().log_frame(X, self._theta())
+        return self._problem().log_frame(self._check_X(X), self._theta())
 
     def _generate_sample_from_state(self, state, random_state):
         """hmmlearn's hook: one observation drawn from ``state`` (none by default)."""
