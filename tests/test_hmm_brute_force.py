@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from emkit._exceptions import UnvisitedStateWarning
-from emkit.hmm import CategoricalHMM, GaussianHMM, PoissonHMM, _kernels
+from emkit.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM, _kernels
 
 pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
 
@@ -78,6 +78,11 @@ def categorical_log_frame(X, emissionprob):
 
 def poisson_log_frame(X, lambdas):
     return np.column_stack([stats.poisson(lam).logpmf(X).sum(axis=1) for lam in lambdas])
+
+
+def multinomial_log_frame(X, emissionprob):
+    return np.column_stack([stats.multinomial(X.sum(axis=1), p).logpmf(X)
+                            for p in emissionprob])
 
 
 def normalized_update(counts, old):
@@ -165,6 +170,23 @@ def poisson_case(K, D, lengths, seed, zeros=False):
     return model, X, poisson_log_frame(X, model.lambdas_)
 
 
+def multinomial_case(K, D, lengths, seed, n_trials=5, zeros=False):
+    rng = np.random.RandomState(seed)
+    model = MultinomialHMM(K, n_trials=n_trials, init_params="")
+    if K == 3:
+        model.startprob_ = START3_ZEROS if zeros else START3
+        model.transmat_ = TRANS3_ZEROS if zeros else TRANS3
+    else:
+        model.startprob_, model.transmat_ = START2, TRANS2
+    emissionprob = rng.dirichlet(np.ones(D), size=K)
+    if zeros:  # an outcome state 0 never has
+        emissionprob[0, D - 1] = 0.0
+        emissionprob[0] /= emissionprob[0].sum()
+    model.emissionprob_ = emissionprob
+    X = rng.multinomial(n_trials, np.full(D, 1.0 / D), size=sum(lengths))
+    return model, X, multinomial_log_frame(X, emissionprob)
+
+
 CASES = {
     "gauss-diag-K2-one": (lambda L: gaussian_case("diag", 2, 2, L, 0), [6]),
     "gauss-full-K3-several": (lambda L: gaussian_case("full", 3, 2, L, 1), [4, 3, 2]),
@@ -178,6 +200,8 @@ CASES = {
     "poisson-K2": (lambda L: poisson_case(2, 1, L, 9), [6]),
     "poisson-K3-several": (lambda L: poisson_case(3, 2, L, 10), [3, 5, 2]),
     "poisson-K3-zeros": (lambda L: poisson_case(3, 2, L, 11, zeros=True), [5, 4]),
+    "multinomial-K2": (lambda L: multinomial_case(2, 3, L, 12), [6, 3]),
+    "multinomial-K3-zeros": (lambda L: multinomial_case(3, 4, L, 13, zeros=True), [5, 4]),
 }
 
 
@@ -267,6 +291,10 @@ def test_one_baum_welch_step_is_exact(name):
     if isinstance(model, GaussianHMM):
         means = gamma.T @ X / weight[:, None]
         np.testing.assert_allclose(model.means_, means, **TOL)
+    elif isinstance(model, MultinomialHMM):  # outcome counts over all trials, per state
+        counts = gamma.T @ X
+        np.testing.assert_allclose(model.emissionprob_,
+                                   counts / counts.sum(axis=1, keepdims=True), **TOL)
     elif isinstance(model, CategoricalHMM):
         counts = np.array([np.bincount(X[:, 0], weights=gamma[:, k],
                                        minlength=model.emissionprob_.shape[1])

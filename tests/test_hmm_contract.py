@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emkit.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
+from emkit.hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from emkit.hmm import _base
 from emkit.hmm._sequences import SequenceBlocks, check_lengths
 
@@ -17,6 +17,9 @@ def _data(kind, seed=0):
     if kind == "categorical":
         X = np.where(rng.random(states.size) < 0.8, states, rng.integers(0, 4, states.size))
         return X[:, None], lengths
+    if kind == "multinomial":  # 6 trials per row, outcome 0 or 1 favoured by the state
+        p = np.where(states[:, None] == np.arange(3), 0.6, 0.2)
+        return np.array([rng.multinomial(6, row) for row in p]), lengths
     if kind == "poisson":
         return rng.poisson(2 + 6 * states[:, None], size=(states.size, 2)), lengths
     return rng.normal(size=(states.size, 2)) + 3 * states[:, None], lengths
@@ -30,6 +33,7 @@ MODELS = {
     "gmm-diag": (lambda: GMMHMM(2, n_mix=2, n_iter=4, random_state=0), "gaussian"),
     "categorical": (lambda: CategoricalHMM(2, n_iter=4, random_state=0), "categorical"),
     "poisson": (lambda: PoissonHMM(2, n_iter=4, random_state=0), "poisson"),
+    "multinomial": (lambda: MultinomialHMM(2, n_iter=4, random_state=0), "multinomial"),
 }
 
 

@@ -2,30 +2,37 @@
 
 A subclass supplies its emission model (see :mod:`emkit.hmm._problem`) and the hooks
 marked below: how to check X, initialise and validate its emission parameters, count them,
-and draw one observation.
+and draw one observation. A subclass written for hmmlearn may instead supply only
+``_compute_log_likelihood(X)`` (see :mod:`emkit.hmm._custom_emission`). hmmlearn's private
+hooks (``_init``, ``_check``, ``_check_and_set_n_features``) are kept thin over these.
 """
 
 from __future__ import annotations
 
+import logging
 import numbers
 
 import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._em import run_em
+from .._em import EMRun, run_em
 from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import is_dask_collection, is_streamed
 from .._validation import Interval, Options, validate_params
 from . import _kernels
+from ._custom_emission import CustomEmission
 from ._large_data import INIT_ROWS, lazy_rows, per_partition, streamed_source
 from ._monitor import ConvergenceMonitor, VerboseMonitor
 from ._problem import HMMParams, HMMProblem
 from ._sequences import SequenceBlocks, check_lengths, sequence_block_rows
 
 _PROBABILITY_ATOL = 1e-8
+
+#: hmmlearn reports through the logging module; so does emkit where it mirrors it.
+_log = logging.getLogger("emkit.hmm")
 
 
 def check_probabilities(values, shape, name: str) -> np.ndarray:
@@ -46,6 +53,11 @@ def check_probabilities(values, shape, name: str) -> np.ndarray:
         what = "rows must each" if array.ndim == 2 else "must"
         raise ValueError(f"{name} {what} sum to 1, got sum(s) {np.round(sums, 6).tolist()}")
     return array
+
+
+def check_observations(X) -> np.ndarray:
+    """Real-valued observations as a finite float64 (n_samples, n_features) array."""
+    return check_array(X, dtype=np.float64, input_name="X")
 
 
 def check_feature_count(X, expected: int, estimator) -> None:
@@ -69,7 +81,7 @@ class BaseHMM(BaseEstimator):
         "algorithm": [Options(("viterbi", "map"))],
         "random_state": ["random_state"],
         "n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "tol": [Interval(numbers.Real, None, None)],  # -inf: run exactly n_iter iterations
         "verbose": ["verbose"],
         "implementation": [Options(("log", "scaling"))],
         "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
@@ -99,32 +111,49 @@ class BaseHMM(BaseEstimator):
         self.batch_size = batch_size
 
     # -- hooks for subclasses -------------------------------------------------------------
+    # The defaults serve a subclass written for hmmlearn that only supplies
+    # ``_compute_log_likelihood(X)`` (and ``_generate_sample_from_state``): it scores,
+    # decodes and samples; its emissions are not trained.
+
+    #: (attribute, axis) of the emission parameters whose length is n_features.
+    _n_features_from = None
+    #: n_features as assigned (None: not given).
+    _n_features = None
+
     def _check_X(self, X) -> np.ndarray:
         """Validated observations (raising on bad input)."""
-        raise NotImplementedError
+        return check_observations(X)
 
     def _emission(self, update: str):
         """The emission model object for the engine."""
-        raise NotImplementedError
+        return CustomEmission(self)
 
     def _init_emission(self, X, needs_init) -> dict:
         """Starting emission attributes for the letters ``needs_init(letter, name)`` says."""
-        raise NotImplementedError
+        return {}
 
     def _emission_params(self, attributes: dict):
         """Validated emission parameters from attribute values (raising on bad ones)."""
-        raise NotImplementedError
+        return None
 
     def _emission_attributes(self, params) -> dict:
         """The fitted attributes for emission parameters."""
-        raise NotImplementedError
+        return {}
 
     def _n_emission_parameters(self) -> dict:
         """Free scalar parameters per emission letter."""
-        raise NotImplementedError
+        return {}
 
     def _sample_from_state(self, state, random_state):
-        raise NotImplementedError
+        return self._generate_sample_from_state(state, random_state)
+
+    def _compute_log_likelihood(self, X):
+        """hmmlearn's hook: log p(x_t | state), shape (n_samples, n_components)."""
+        return self._problem().log_frame(self._check_X(X), self._theta())
+
+    def _generate_sample_from_state(self, state, random_state):
+        """hmmlearn's hook: one observation drawn from ``state`` (none by default)."""
+        return ()
 
     def _check_X_against(self, X, emission_params) -> None:
         """Raise ValueError when X does not fit parameters given before ``fit``."""
@@ -214,7 +243,10 @@ or block source
             check.emission = theta.emission
         update = "".join(c for c in "st" + self._emission_letters if c in self.params)
         problem = self._problem(update)
-        if self.batch_size is None:
+        monitor = self.__dict__.get("_monitor")
+        if monitor is not None and self.batch_size is None:
+            run = self._run_em_reporting_to(monitor, problem, blocks, theta)
+        elif self.batch_size is None:
             run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
                          monitor=VerboseMonitor(self.verbose))
         else:
@@ -230,6 +262,7 @@ or block source
         self.lower_bounds_ = [float(v) for v in run.lower_bounds]
         self.converged_ = bool(run.converged)
         self.n_iter_ = int(run.n_iter)
+        self._warn_if_too_little_data(sample)
         self._online = None  # online EM after a fit starts its running statistics anew
         self.__dict__.pop("n_batches_", None)
         return self
@@ -268,6 +301,31 @@ or block source
         self.n_iter_ = self.n_batches_ = state.n_updates
         return self
 
+    def _run_em_reporting_to(self, monitor, problem, blocks, theta):
+        """Baum-Welch, one engine iteration at a time, stopped when ``monitor`` (a
+        :class:`ConvergenceMonitor` the user assigned) says it converged; it also judges
+        decreases, so the engine does not."""
+        monitor._reset()
+        lower_bounds = []
+        for _ in range(self.n_iter):
+            step = run_em(problem, blocks, theta, tol=-np.inf, max_iter=1,
+                          monitor=VerboseMonitor(False))
+            theta = step.theta
+            lower_bounds.append(step.lower_bound)
+            monitor.report(step.lower_bound)
+            if monitor.converged:
+                break
+        return EMRun(theta=theta, lower_bounds=lower_bounds, n_iter=len(lower_bounds),
+                     converged=bool(lower_bounds) and bool(monitor.converged))
+
+    def _warn_if_too_little_data(self, X) -> None:
+        """hmmlearn's warning: fewer data values than free parameters being fitted."""
+        per_letter = self._n_parameters_by_letter()
+        n_fitted = sum(per_letter.get(letter, 0) for letter in set(self.params))
+        if np.size(X) < n_fitted:
+            _log.warning("Fitting a model with %d free scalar parameters with only %d data "
+                         "points will result in a degenerate solution.", n_fitted, np.size(X))
+
     def _block_rows(self, n_features: int) -> int:
         """Rows per block of whole sequences: ``block_size``, or so that the E-step's
         lattices fit the engine's memory budget (a block always holds whole sequences, so
@@ -291,7 +349,13 @@ or block source
         attributes = self._current_attributes()
 
         def needs_init(letter, name):
-            return letter in self.init_params or name not in attributes
+            if letter in self.init_params:
+                if name in attributes:
+                    _log.warning("Even though the %r attribute is set, it will be overwritten "
+                                 "during initialization because 'init_params' contains %r",
+                                 name, letter)
+                return True
+            return name not in attributes
 
         K = self.n_components
         rng = check_random_state(self.random_state)
@@ -311,10 +375,71 @@ or block source
 
     @property
     def monitor_(self) -> ConvergenceMonitor:
-        """hmmlearn's convergence monitor: log-likelihood history, iterations, convergence."""
-        return ConvergenceMonitor(self.tol, self.n_iter, self.verbose,
-                                  getattr(self, "lower_bounds_", ()),
-                                  getattr(self, "converged_", False))
+        """hmmlearn's convergence monitor: log-likelihood history, iterations, convergence.
+
+        Assign one (a subclass of :class:`ConvergenceMonitor`, say) before ``fit`` to let
+        it decide when the fit has converged.
+        """
+        monitor = self.__dict__.get("_monitor")
+        if monitor is not None:
+            return monitor
+        monitor = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        monitor.history.extend(getattr(self, "lower_bounds_", ()))
+        monitor.iter = len(monitor.history)
+        return monitor
+
+    @monitor_.setter
+    def monitor_(self, monitor):
+        self._monitor = monitor
+
+    # -- hmmlearn's hooks ---------------------------------------------------------------
+    @property
+    def n_features(self):
+        """Number of features (hmmlearn's name): that of the emission parameters when they
+        are set, else the value assigned (None: not known yet)."""
+        if self._n_features_from is not None:
+            name, axis = self._n_features_from
+            value = self.__dict__.get(name)
+            if value is not None and np.ndim(value) > axis:
+                return int(np.shape(value)[axis])
+        return self._n_features
+
+    @n_features.setter
+    def n_features(self, value):
+        self._n_features = value
+
+    def _check_and_set_n_features(self, X):
+        """hmmlearn's hook: validate X and record its number of features, raising
+        ValueError when it differs from the one already known."""
+        X = self._check_X(X)
+        n_features = self._n_features_of(X)
+        if self.n_features is not None and self.n_features != n_features:
+            raise ValueError(f"Unexpected number of dimensions, got {n_features} but "
+                             f"expected {self.n_features}")
+        self.n_features = n_features
+        return X
+
+    def _init(self, X, lengths=None):
+        """hmmlearn's hook: set the starting parameters for X, as ``fit`` would.
+
+        ``lengths`` is accepted for hmmlearn's signature; the starts do not depend on it.
+        """
+        self._validate_hyperparameters()
+        X = self._check_and_set_n_features(X)
+        for name, value in self._starting_attributes(X).items():
+            setattr(self, name, value)
+        self._warn_if_too_little_data(X)
+
+    def _check(self):
+        """hmmlearn's hook: raise ValueError unless the parameters set are consistent
+        (start and transition probabilities, and the emission parameters when there are
+        any); the checked arrays replace the values set."""
+        self._validate_hyperparameters()
+        attributes = self._current_attributes()
+        for name in ("startprob_", "transmat_"):
+            if name not in attributes:
+                raise ValueError(f"{name} is not set")
+        self._store(self._chain_and_emission(attributes))
 
     # -- inference ------------------------------------------------------------------------
     def _prepared(self, X, lengths):

@@ -62,6 +62,7 @@ class CategoricalHMM(BaseHMM):
     """
 
     _emission_letters = "e"
+    _n_features_from = ("emissionprob_", 1)
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
@@ -82,8 +83,22 @@ class CategoricalHMM(BaseHMM):
         if X.shape[1] != 1:
             raise ValueError(f"CategoricalHMM takes one symbol per sample, X of shape "
                              f"(n_samples, 1); got {X.shape[1]} columns.")
-        if self.n_features is not None:
-            self._check_symbol_range(X, int(self.n_features))
+        if self._n_features is not None:
+            self._check_symbol_range(X, int(self._n_features))
+        return X
+
+    def _check_and_set_n_features(self, X):
+        """hmmlearn's hook: X must be integer symbols (of an integer dtype), within
+        ``n_features`` when that is known; else ``n_features`` becomes max(X) + 1. (Its
+        shape is left to ``fit``.)"""
+        if np.asarray(X).dtype.kind not in "iu":
+            raise ValueError("Symbols should be integers, got an array of dtype "
+                             f"{np.asarray(X).dtype}")
+        X = check_integer_column(X, "Symbols")
+        if self._n_features is None:
+            self.n_features = int(X.max()) + 1
+        else:
+            self._check_symbol_range(X, int(self._n_features))
         return X
 
     @staticmethod
@@ -97,7 +112,7 @@ class CategoricalHMM(BaseHMM):
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()
-        n = self.n_features
+        n = self._n_features
         if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
                               or n < 1):
             raise ValueError(f"n_features must be a positive int or None, got {n!r}")
@@ -108,16 +123,19 @@ class CategoricalHMM(BaseHMM):
     def _init_emission(self, X, needs_init):
         if not needs_init("e", "emissionprob_"):
             return {}
-        n_symbols = self.n_features if self.n_features is not None else int(X.max()) + 1
+        n_symbols = self._n_features if self._n_features is not None else self._n_symbols_of(X)
         rng = check_random_state(self.random_state)
         emissionprob = rng.rand(self.n_components, n_symbols)
         return {"emissionprob_": emissionprob / emissionprob.sum(axis=1, keepdims=True)}
 
+    def _n_symbols_of(self, X) -> int:
+        return int(X.max()) + 1
+
     def _emission_params(self, attributes):
         emissionprob = np.atleast_2d(np.asarray(attributes["emissionprob_"], dtype=float))
         n_symbols = emissionprob.shape[1] if emissionprob.ndim == 2 else 0
-        if self.n_features is not None:
-            n_symbols = int(self.n_features)
+        if self._n_features is not None:
+            n_symbols = int(self._n_features)
         return check_probabilities(emissionprob, (self.n_components, n_symbols),
                                    "emissionprob_")
 

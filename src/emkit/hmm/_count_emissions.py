@@ -1,6 +1,6 @@
-"""Discrete emissions: categorical symbols and Poisson counts.
+"""Discrete emissions: categorical symbols, multinomial counts and Poisson counts.
 
-Both keep, per state, a posterior-weighted tally of the observations (``CountStats``) and
+All keep, per state, a posterior-weighted tally of the observations (``CountStats``) and
 re-estimate from it in closed form.
 """
 
@@ -39,6 +39,16 @@ def _log(values: np.ndarray) -> np.ndarray:
         return np.log(values)
 
 
+def _counts_times_log(X, values) -> np.ndarray:
+    """sum_f x_f log(v_kf), shape (n_samples, n_states): a positive count where v is zero
+    is impossible (-inf), a zero count there certain (0 log 0 = 0)."""
+    zero = values == 0
+    out = X @ np.where(zero, 0.0, _log(values)).T
+    if np.any(zero):
+        out[((X > 0).astype(np.float64) @ zero.T.astype(np.float64)) > 0] = -np.inf
+    return out
+
+
 class CategoricalEmission:
     """One categorical distribution over ``n_symbols`` per state, Dirichlet prior.
 
@@ -75,6 +85,20 @@ class CategoricalEmission:
         return _dirichlet_log_prior(emissionprob, self.emissionprob_prior)
 
 
+class MultinomialEmission(CategoricalEmission):
+    """One multinomial distribution over ``n_features`` categories per state: each row of
+    ``X`` (float counts) is the outcome of as many trials as it sums to. The M-step is the
+    categorical one on the posterior-weighted counts."""
+
+    def log_frame(self, X, emissionprob):
+        # log n! - sum_f log x_f! + sum_f x_f log p_kf, n the row's sum
+        log_coefficient = gammaln(X.sum(axis=1) + 1.0) - gammaln(X + 1.0).sum(axis=1)
+        return _counts_times_log(X, emissionprob) + log_coefficient[:, None]
+
+    def statistics(self, X, gamma, emissionprob):
+        return CountStats(gamma.sum(axis=0), gamma.T @ X)
+
+
 class PoissonEmission:
     """Independent Poisson counts per feature and state, Gamma(prior, weight) prior on the
     rates; ``emission`` is the (n_states, n_features) rate matrix."""
@@ -87,15 +111,9 @@ class PoissonEmission:
         self.update = update
 
     def log_frame(self, X, lambdas):
-        # sum_f x_f log(l_kf) - l_kf - log(x_f!); a positive count at a zero rate is
-        # impossible (-inf), a zero count at a zero rate certain (0 log 0 = 0)
-        zero = lambdas == 0
-        log_rates = np.where(zero, 0.0, _log(lambdas))
-        out = (X @ log_rates.T - lambdas.sum(axis=1)
-               - gammaln(X + 1.0).sum(axis=1, keepdims=True))
-        if np.any(zero):
-            out[((X > 0).astype(np.float64) @ zero.T.astype(np.float64)) > 0] = -np.inf
-        return out
+        # sum_f x_f log(l_kf) - l_kf - log(x_f!)
+        return (_counts_times_log(X, lambdas) - lambdas.sum(axis=1)
+                - gammaln(X + 1.0).sum(axis=1, keepdims=True))
 
     def statistics(self, X, gamma, lambdas):
         return CountStats(gamma.sum(axis=0), gamma.T @ X)

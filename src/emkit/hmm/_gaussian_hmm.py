@@ -7,19 +7,14 @@ import numbers
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
 from ..mixture._init import hierarchical_start
-from ._base import BaseHMM, check_feature_count
+from ._base import BaseHMM, check_feature_count, check_observations
 from ._gaussian_emission import GaussianEmission, gaussian_emission_params
-
-
-def check_observations(X) -> np.ndarray:
-    """Real-valued observations as a finite float64 (n_samples, n_features) array."""
-    return check_array(X, dtype=np.float64, input_name="X")
 
 
 def check_covariances(covariance_type, covariances, shape, name="covars_") -> np.ndarray:
@@ -120,6 +115,7 @@ class GaussianHMM(BaseHMM):
     """
 
     _emission_letters = "mc"
+    _n_features_from = ("means_", 1)
     _parameter_constraints = {
         **BaseHMM._parameter_constraints,
         "covariance_type": [Options(("spherical", "diag", "full", "tied"))],
@@ -158,12 +154,20 @@ class GaussianHMM(BaseHMM):
 
     @covars_.setter
     def covars_(self, covariances):
-        self.covariances_ = np.array(covariances, dtype=np.float64)
+        covariances = np.array(covariances, dtype=np.float64)
+        if (self.covariance_type == "spherical" and covariances.ndim > 1
+                and covariances.size == self.n_components):
+            covariances = covariances.reshape(self.n_components)  # hmmlearn takes (K, 1)
+        self.covariances_ = covariances
 
     @property
-    def n_features(self):
-        """Number of features (hmmlearn's name)."""
-        return np.shape(self.means_)[1]
+    def _covars_(self):
+        """hmmlearn's name for the compact covariances (``covariances_``)."""
+        return self.covariances_
+
+    @_covars_.setter
+    def _covars_(self, covariances):
+        self.covars_ = covariances
 
     # -- hooks ------------------------------------------------------------------------------
     def _check_X(self, X):

@@ -58,6 +58,7 @@ class GMMHMM(BaseHMM):
     """
 
     _emission_letters = "mcw"
+    _n_features_from = ("means_", 2)
     _parameter_constraints = {
         **BaseHMM._parameter_constraints,
         "n_mix": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -86,11 +87,6 @@ class GMMHMM(BaseHMM):
         self.covars_prior = covars_prior
         self.covars_weight = covars_weight
         self.covariance_type = covariance_type
-
-    @property
-    def n_features(self):
-        """Number of features (hmmlearn's name)."""
-        return np.shape(self.means_)[2]
 
     def _lattice_width(self):
         return self.n_components * self.n_mix

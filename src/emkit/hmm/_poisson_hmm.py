@@ -39,6 +39,7 @@ class PoissonHMM(BaseHMM):
     """
 
     _emission_letters = "l"
+    _n_features_from = ("lambdas_", 1)
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
@@ -53,11 +54,6 @@ class PoissonHMM(BaseHMM):
                          block_size=block_size, batch_size=batch_size)
         self.lambdas_prior = lambdas_prior
         self.lambdas_weight = lambdas_weight
-
-    @property
-    def n_features(self):
-        """Number of features (hmmlearn's name)."""
-        return np.shape(self.lambdas_)[1]
 
     def _check_X(self, X):
         return check_integer_column(X, "Counts").astype(np.float64)
