@@ -391,9 +391,14 @@ def fit_with_restarts(
     with a DegenerateFitWarning naming its components. Warns with ConvergenceWarning when
     the kept run did not converge.
 
+    With ``max_iter=0`` no run is judged: each returns its start unchanged, and the start
+    asked for is what the caller gets (as in scikit-learn), however degenerate it looks.
+
     ``runner`` replaces :func:`run_em` for each run (mini-batch EM, say); it takes the same
     arguments.
     """
+    if max_iter == 0:
+        degenerate = None
     best, histories, init = None, [], 0
     while init < n_init or (best.degenerate and init < n_init + extra_starts):
         monitor.start(init)
