@@ -1,0 +1,106 @@
+"""GaussianMixture's arithmetic: data at extreme scales, and EM that stays monotone."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import NotFittedError
+
+from emkit import GaussianMixture
+from conftest import COVARIANCE_TYPES, make_blobs
+
+
+# -- data whose squares overflow or underflow ------------------------------------------------
+def _fit(X, covariance_type, **kw):
+    return GaussianMixture(3, covariance_type=covariance_type, random_state=0, **kw).fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("scale", [1e150, 2.0**-500])
+def test_extreme_scale_fits_like_the_rescaled_data(covariance_type, scale):
+    """Squares of 1e150 * X overflow when summed; of 3e-151 * X they are below float64's
+    normal range. The fit equals that of X itself, in the data's units (without
+    regularisation, whose reg_covar applies at the scale the fit runs at)."""
+    X, _ = make_blobs(seed=4)
+    D = X.shape[1]
+    ours = _fit(scale * X, covariance_type, reg_covar=0.0)
+    ref = _fit(X, covariance_type, reg_covar=0.0)
+    assert_array_equal(ours.predict(scale * X), ref.predict(X))
+    assert_allclose(ours.predict_proba(scale * X), ref.predict_proba(X), atol=1e-6)
+    assert_allclose(ours.means_ / scale, ref.means_, rtol=1e-6, atol=1e-6)
+    assert_allclose(ours.covariances_ / scale**2, ref.covariances_, rtol=1e-5)
+    assert_allclose(ours.precisions_ * scale**2, ref.precisions_, rtol=1e-5, atol=1e-9)
+    assert_allclose(ours.precisions_cholesky_ * scale, ref.precisions_cholesky_, rtol=1e-5,
+                    atol=1e-9)
+    # log-likelihoods per row move by the log-Jacobian -D log(scale)
+    shift = -D * np.log(scale)
+    assert_allclose(ours.lower_bound_, ref.lower_bound_ + shift, rtol=1e-9, atol=1e-6)
+    assert_allclose(ours.lower_bounds_[-1], ours.lower_bound_, rtol=0, atol=0)
+    assert_allclose(ours.score_samples(scale * X), ref.score_samples(X) + shift,
+                    rtol=1e-9, atol=1e-5)
+    assert_allclose(ours.score(scale * X), ours.lower_bound_, rtol=1e-9, atol=1e-3)
+    n = X.shape[0]
+    assert_allclose(ours.bic(scale * X), ref.bic(X) - 2 * n * shift, rtol=1e-9)
+    assert_allclose(ours.aic(scale * X), ref.aic(X) - 2 * n * shift, rtol=1e-9)
+    assert np.all(np.isfinite(ours.sample(20)[0]))
+
+
+def test_large_offset_with_a_smaller_spread():
+    """Values near 1e150 (squares overflow when summed) spread by 1e145: fitted about
+    their centre, in X's units. (Near 1e200, float64's resolution alone is a spread
+    whose square overflows: that is an error, below.)"""
+    X, _ = make_blobs(seed=5)
+    offset, spread = 1e150, 1e145
+    ours = _fit(offset + spread * X, "full", reg_covar=0.0)
+    ref = _fit(X, "full", reg_covar=0.0)
+    assert_array_equal(ours.predict(offset + spread * X), ref.predict(X))
+    assert_allclose((ours.means_ - offset) / spread, ref.means_, rtol=1e-6, atol=1e-6)
+    assert_allclose(ours.covariances_ / spread**2, ref.covariances_, rtol=1e-5)
+    assert np.isfinite(ours.lower_bound_)
+
+
+def test_warm_start_at_an_extreme_scale_continues():
+    X, _ = make_blobs(seed=6)
+    model = GaussianMixture(3, random_state=0, warm_start=True, max_iter=2, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged after 2 iterations
+        model.fit(1e150 * X)
+        first = model.lower_bounds_
+        model.fit(1e150 * X)
+    # the second fit starts where the first ended, at least as good
+    assert model.lower_bounds_[0] >= first[-1] - 1e-9 * abs(first[-1])
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e200, 1e-300])
+def test_unrepresentable_fit_is_an_error_naming_the_scale(scale):
+    """The variances of 1e300 * X (1e600) or the precisions of 1e-300 * X do not fit in
+    float64: an error, never a model of NaN or -inf, and the estimator stays unfitted."""
+    X, _ = make_blobs(seed=4)
+    model = GaussianMixture(2, random_state=0)
+    with pytest.raises(ValueError, match="in magnitude.*rescale X"):
+        model.fit(scale * X)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_streamed_overflow_is_an_error_not_a_nan_model():
+    X, _ = make_blobs(seed=4)
+    model = GaussianMixture(2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match="The fit failed"):
+            model.fit([1e300 * X[:100], 1e300 * X[100:]])
+    assert not hasattr(model, "means_")
+
+
+def test_ordinary_data_are_not_rescaled():
+    """Data in the ordinary range are fitted as they are (scikit-learn's results)."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    X, _ = make_blobs(seed=4)
+    for scale in (1e-40, 1e40):
+        ours = _fit(scale * X, "diag", reg_covar=0.0)
+        ref = SkGaussianMixture(3, covariance_type="diag", reg_covar=0.0,
+                                random_state=0).fit(scale * X)
+        assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-7)
