@@ -17,7 +17,7 @@ from .._validation import Interval, Options, check_sample_weight, check_shape, v
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._data_scale import DataScale
-from ._degeneracy import degenerate_components
+from ._degeneracy import degenerate_components, minimum_component_size
 from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
 from .._sources import is_dask_collection, is_streamed
 from ._large_data import LargeDataFitting
@@ -331,6 +331,9 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         start, n_init, extra_starts = self._starts(problem, short_blocks, X_start, weights,
                                                    user_init, rng, warm_theta)
         n_features = X_start.shape[1]
+        cause = self._unestimable_cause(getattr(blocks, "total_weight", None), n_features)
+        if cause:  # no start can give every component the rows its covariance needs
+            extra_starts = 0
         to_data = (lambda value: value) if scale is None else (
             lambda value: scale.log_likelihood_to_data(value, n_features))
         best = fit_with_restarts(
@@ -342,6 +345,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
             lower_bound=(self.lower_bound_ - to_data(0.0)) if warm else -np.inf,
             runner=self._runner(),
             degenerate=self._degeneracy_check(problem),
+            degenerate_cause=cause,
         )
         check_finite_fit(best, self.max_iter)
         if scale is None:
@@ -358,6 +362,24 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         self.degenerate_ = bool(best.degenerate)
         self._online = None  # online EM after a fit starts its running statistics anew
         return best
+
+    def _unestimable_cause(self, total_weight, n_features) -> str:
+        """Why no fit can be sound ('' when one can): fewer rows than n_components times
+        what one covariance of this type needs (see _degeneracy)."""
+        K, kind = self.n_components, self.covariance_type
+        if kind == "tied":  # the rows about their K means span at most rows - K directions
+            needed = n_features + K
+            what = f"the {needed} rows (n_features + n_components) a 'tied' covariance"
+        else:
+            needed = K * minimum_component_size(kind, n_features)
+            what = (f"n_components={K} times the {needed // K} rows a {kind!r} covariance")
+        if total_weight is None or total_weight >= needed:
+            return ""
+        return (f"The covariances cannot all be estimated: {total_weight:g} rows (total "
+                f"weight) are fewer than {what} of {n_features} features needs; they are "
+                "set by reg_covar in the directions the rows do not span. Use "
+                "covariance_type='diag' or 'spherical', fewer features (PCA, say), or fewer "
+                "components.")
 
     def _degeneracy_check(self, problem):
         """``check(run)``: the degenerate components of a run's fit (see _degeneracy)."""
