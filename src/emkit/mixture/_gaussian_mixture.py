@@ -110,7 +110,14 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     than its covariance needs, or a covariance at the ``reg_covar`` floor; the rule is in
     :mod:`emkit.mixture._degeneracy`) loses to any run without one, whatever their
     likelihoods; when every run is degenerate, up to ``EXTRA_STARTS`` more random starts
-    are tried, and if all fail the fit warns with DegenerateFitWarning.
+    are tried (none with ``max_iter=0``, which returns the start asked for, nor when there
+    are too few rows for any fit to be sound), and if all fail the fit warns with
+    DegenerateFitWarning.
+
+    Extreme scales: data whose squares would overflow or underflow are fitted at unit
+    scale (``reg_covar`` then applies at that scale) and reported in their own units; a
+    fit whose parameters do not fit in floating point is a ValueError (see
+    :mod:`emkit.mixture._data_scale`).
 
     Large data: ``fit`` also takes a NumPy memmap (read a block at a time), any
     re-iterable source of row blocks (a list of arrays, an object whose ``__iter__``
