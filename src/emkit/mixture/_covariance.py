@@ -138,19 +138,27 @@ class CovarianceModel(ABC):
         (n_components, n_features) (one row for 'tied')."""
 
     def regularisation_loss(self, covariances, weight, reg_covar, n_features) -> float:
-        """How much the M-step's objective loses by adding ``reg_covar`` to the exact
-        maximiser: sum_k n_k/2 sum_i [log(1 + reg/l_i) - reg/(l_i + reg)] over the
-        eigenvalues l_i. The log-likelihood may fall by at most this between iterations
-        (inf when a covariance was singular before regularisation)."""
+        """How far the M-step's covariance l_i + reg (per eigenvalue l_i of the exact
+        maximiser) falls short, in the M-step's objective, of the best covariance whose
+        eigenvalues are all at least ``reg`` (max(l_i, reg)): sum_k n_k/2 sum_i
+        [log((l_i + reg) / m_i) + l_i / (l_i + reg) - l_i / m_i], m_i = max(l_i, reg).
+        Every covariance EM produces is at least ``reg`` in every direction, so the
+        log-likelihood may fall by at most this between iterations. It stays finite when
+        a covariance is singular before regularisation (features outnumbering a
+        component's rows), so a decrease there is still caught."""
         if reg_covar == 0:
             return 0.0
         eig = self.unregularised_eigenvalues(covariances, reg_covar, n_features)
-        eig = eig.astype(np.float64)
+        eig = np.maximum(eig.astype(np.float64), 0.0)  # round-off may make a 0 negative
         counts = np.atleast_1d(weight.sum() if self.kind == "tied" else weight)
+        above = eig >= reg_covar
         with np.errstate(divide="ignore", invalid="ignore"):
-            loss = np.log1p(reg_covar / eig) - reg_covar / (eig + reg_covar)
-        loss = np.where(eig > 0, loss, np.inf)
-        per_component = 0.5 * counts * loss.sum(axis=1)
+            # l >= reg: log(1 + reg/l) - reg/(l + reg); l < reg: with t = l/reg,
+            # log(1 + t) - t + t/(1 + t)
+            t = np.where(above, reg_covar / np.where(above, eig, 1.0), eig / reg_covar)
+            loss = np.where(above, np.log1p(t) - t / (1.0 + t),
+                            np.log1p(t) - t + t / (1.0 + t))
+        per_component = 0.5 * counts * np.maximum(loss, 0.0).sum(axis=1)
         return float(np.sum(np.where(counts > 0, per_component, 0.0)))
 
     @abstractmethod
