@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
-from emkit import GaussianMixture
+from emkit import DegenerateFitWarning, GaussianMixture
 from conftest import COVARIANCE_TYPES, make_blobs
 
 
@@ -149,11 +149,26 @@ def test_em_is_monotone_when_features_outnumber_rows(expression, covariance_type
     assert np.all(np.isfinite(model.score_samples(X[:50])))
 
 
+def test_em_is_monotone_on_normalised_counts_with_many_features():
+    """Counts per million (not logged): covariances of scale 1e8 beside reg_covar = 1e-6.
+    The BLAS E-step's statistics used to lose reg_covar to round-off there, and so did
+    the log-determinants (reg_covar below D * eps * 1e8): EM went up and down for all its
+    iterations without converging."""
+    rng = np.random.default_rng(0)
+    log_means = (rng.normal(size=(700, 10)) @ rng.normal(scale=0.5, size=(10, 765))
+                 + rng.normal(-1.0, 1.0, size=765))
+    counts = rng.poisson(np.exp(np.minimum(log_means, 6.0))).astype(np.float64)
+    X = counts / counts.sum(axis=1, keepdims=True) * 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)  # 700 rows < 3 x 766
+        model = GaussianMixture(3, max_iter=25, tol=1e-6, random_state=0).fit(X)
+    assert_monotone(model.lower_bounds_)
+    assert model.converged_
+
+
 def test_a_covariance_that_cannot_be_estimated_says_so(expression):
     """700 rows cannot give 3 'full' components the 766 rows each needs: one run (no
     extra starts can help), and a warning naming the cause."""
-    from emkit import DegenerateFitWarning
-
     with pytest.warns(DegenerateFitWarning, match="cannot all be estimated.*the 766 rows"):
         model = GaussianMixture(3, max_iter=3, random_state=0).fit(expression)
     assert len(model.restart_lower_bounds_) == 1
@@ -228,3 +243,15 @@ def test_regularisation_slack_is_the_exact_gap_and_finite_when_singular(covarian
     slack = cov.regularisation_loss(covariances, np.array([n]), reg, D)
     assert np.isfinite(slack) and slack > 0
     assert_allclose(slack, expected, rtol=1e-8)
+
+
+def test_reg_covar_is_raised_only_below_float64_resolution():
+    from emkit.mixture._covariance import resolvable_reg_covar
+
+    ordinary = np.array([[4.0, 0.5, 100.0], [1.0, 2.0, 3.0]])
+    assert_array_equal(resolvable_reg_covar(ordinary, 1e-6), [1e-6, 1e-6])
+    assert_array_equal(resolvable_reg_covar(ordinary, 0.0), [0.0, 0.0])  # none wanted
+    huge = np.full((1, 765), 1e8)
+    floor = resolvable_reg_covar(huge, 1e-6)[0]
+    eps = np.finfo(np.float64).eps
+    assert floor > 1e-6 and floor >= 765 * eps * 1e8

@@ -86,6 +86,31 @@ def _regularised_variances(variances, stats, reg_covar):
     return np.where(collapsed, 0.0, _positive(variances, 0.0))
 
 
+#: A matrix's regularisation is at least this many times n_features * eps * its largest
+#: variance (see resolvable_reg_covar).
+RESOLUTION = 1e3
+
+
+def resolvable_reg_covar(variances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """The diagonal regularisation of covariance matrices whose diagonals are
+    ``variances`` (..., D): ``reg_covar``, or more where it is below what float64 resolves.
+
+    Round-off in a D x D covariance (its M-step, its Cholesky factor) is about
+    D * eps * its largest variance in every direction. Where the rows do not span a
+    direction (features outnumbering a component's rows, constant columns) the covariance
+    there is ``reg_covar`` alone; below that round-off (1e-6 beside variances of 1e8, for
+    normalised counts) its log-determinant is noise, and EM goes up and down instead of
+    converging. So each matrix gets at least RESOLUTION * D * eps * its largest variance
+    (1.7e-2 for D = 765 and variances of 1e8; far below 1e-6 for ordinary data, whose
+    results are unchanged). ``reg_covar=0`` (no regularisation wanted) is kept.
+    """
+    if reg_covar == 0:
+        return np.zeros(variances.shape[:-1])
+    n_features = variances.shape[-1]
+    scale = np.max(variances, axis=-1).astype(np.float64)
+    return np.maximum(reg_covar, RESOLUTION * n_features * np.finfo(np.float64).eps * scale)
+
+
 def _positive(variances: np.ndarray, floor: float) -> np.ndarray:
     """Variances clipped at ``floor`` (> 0): round-off may not make them vanish."""
     tiny = np.finfo(variances.dtype).tiny
@@ -261,7 +286,8 @@ class FullCovariance(_MatrixCovariance):
         cov /= nk[:, None, None]
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
         idx = np.arange(cov.shape[1])
-        cov[:, idx, idx] = _positive(cov[:, idx, idx], 0.0) + reg_covar
+        variances = _positive(cov[:, idx, idx], 0.0)
+        cov[:, idx, idx] = variances + resolvable_reg_covar(variances, reg_covar)[:, None]
         return cov
 
     def precisions_cholesky(self, covariances, jitter=True):
@@ -339,7 +365,8 @@ class TiedCovariance(_MatrixCovariance):
         cov /= nk.sum()
         cov = 0.5 * (cov + cov.T)
         idx = np.arange(cov.shape[0])
-        cov[idx, idx] = _positive(cov[idx, idx], 0.0) + reg_covar
+        variances = _positive(cov[idx, idx], 0.0)
+        cov[idx, idx] = variances + resolvable_reg_covar(variances, reg_covar)
         return cov
 
     def precisions_cholesky(self, covariances, jitter=True):
