@@ -149,7 +149,8 @@ def test_em_is_monotone_when_features_outnumber_rows(expression, covariance_type
     assert np.all(np.isfinite(model.score_samples(X[:50])))
 
 
-def test_em_is_monotone_on_normalised_counts_with_many_features():
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_em_is_monotone_on_normalised_counts_with_many_features(covariance_type):
     """Counts per million (not logged): covariances of scale 1e8 beside reg_covar = 1e-6.
     The BLAS E-step's statistics used to lose reg_covar to round-off there, and so did
     the log-determinants (reg_covar below D * eps * 1e8): EM went up and down for all its
@@ -161,7 +162,8 @@ def test_em_is_monotone_on_normalised_counts_with_many_features():
     X = counts / counts.sum(axis=1, keepdims=True) * 1e6
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)  # 700 rows < 3 x 766
-        model = GaussianMixture(3, max_iter=25, tol=1e-6, random_state=0).fit(X)
+        model = GaussianMixture(3, covariance_type=covariance_type, max_iter=25, tol=1e-6,
+                                random_state=0).fit(X)
     assert_monotone(model.lower_bounds_)
     assert model.converged_
 
