@@ -99,3 +99,60 @@ def test_max_iter_zero_returns_the_start(blobs):
     assert ours.n_iter_ == 0 and not ours.converged_
     assert_allclose(ours.means_, ref.means_, rtol=RTOL, atol=RTOL)
     assert_allclose(ours.weights_, ref.weights_, rtol=RTOL, atol=RTOL)
+
+
+# -- the start a user asks for is the start they get (a drop-in draws the same points) -------
+SKLEARN_INITS = ["kmeans", "k-means++", "random", "random_from_data"]
+
+
+def four_tight_blobs():
+    """Four well-separated round clusters in 2-D: the workload of comparing init_params by
+    the starting means they draw and the iterations EM then needs."""
+    from sklearn.datasets import make_blobs as sklearn_blobs
+
+    X, _ = sklearn_blobs(n_samples=800, centers=4, cluster_std=0.6, random_state=0)
+    return X[:, ::-1]
+
+
+def _one_row_start(init_params, covariance_type):
+    return covariance_type == "tied" and init_params in ("k-means++", "random_from_data")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("init_params", SKLEARN_INITS)
+def test_max_iter_zero_gives_the_requested_start(init_params, covariance_type):
+    """A start judged degenerate (one row per component) is still the start returned."""
+    X = four_tight_blobs()
+    kw = dict(n_components=4, covariance_type=covariance_type, init_params=init_params,
+              max_iter=0, tol=1e-9, random_state=1234)
+    ours, ref = GaussianMixture(**kw).fit(X), SkGaussianMixture(**kw).fit(X)
+    assert len(ours.restart_lower_bounds_) == 1  # no start was drawn in its place
+    assert ours.n_iter_ == ref.n_iter_ == 0 and not ours.converged_
+    assert_allclose(ours.means_, ref.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(ours.weights_, ref.weights_, rtol=1e-12, atol=1e-15)
+    if not _one_row_start(init_params, covariance_type):
+        assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("init_params", SKLEARN_INITS)
+def test_fits_from_each_init_agree_with_sklearn(init_params, covariance_type):
+    """The drawn means as means_init, then EM to convergence: the same iterations and
+    lower bound as scikit-learn (and the same again with the init drawn inside fit)."""
+    X = four_tight_blobs()
+    common = dict(n_components=4, covariance_type=covariance_type)
+    means = GaussianMixture(**common, init_params=init_params, max_iter=0,
+                            random_state=5).fit(X).means_
+    fits = [(dict(means_init=means, random_state=6), True),
+            (dict(init_params=init_params, random_state=5), False)]
+    for kw, same_start in fits:
+        if not same_start and _one_row_start(init_params, covariance_type):
+            continue  # documented: scikit-learn's tied start from one-hot rows differs
+        ours = GaussianMixture(**common, **kw).fit(X)
+        ref = SkGaussianMixture(**common, **kw).fit(X)
+        assert ours.converged_ and ref.converged_
+        assert not ours.degenerate_
+        assert len(ours.restart_lower_bounds_) == 1
+        assert ours.n_iter_ == ref.n_iter_
+        assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=RTOL)
+        assert_allclose(ours.means_, ref.means_, rtol=1e-5, atol=1e-6)

@@ -381,6 +381,7 @@ def fit_with_restarts(
     runner: Callable[..., EMRun] | None = None,
     degenerate: Callable[[EMRun], Any] | None = None,
     extra_starts: int = 0,
+    degenerate_cause: str = "",
 ) -> EMRun:
     """Run EM from ``n_init`` starting points drawn by ``start()``; keep the best run.
 
@@ -391,9 +392,15 @@ def fit_with_restarts(
     with a DegenerateFitWarning naming its components. Warns with ConvergenceWarning when
     the kept run did not converge.
 
+    With ``max_iter=0`` no run is judged: each returns its start unchanged, and the start
+    asked for is what the caller gets (as in scikit-learn), however degenerate it looks.
+
     ``runner`` replaces :func:`run_em` for each run (mini-batch EM, say); it takes the same
-    arguments.
+    arguments. ``degenerate_cause``: the problem's account of why no run can be sound
+    (then ``extra_starts`` should be 0), put in the warning.
     """
+    if max_iter == 0:
+        degenerate = None
     best, histories, init = None, [], 0
     while init < n_init or (best.degenerate and init < n_init + extra_starts):
         monitor.start(init)
@@ -413,8 +420,9 @@ def fit_with_restarts(
         warnings.warn(
             f"Every one of the {init} EM runs ended in a degenerate fit; in the one kept, "
             f"component(s) {list(best.degenerate)} collapsed (too few rows, or a covariance "
-            "at the reg_covar floor). Try fewer components, a larger reg_covar, rescaled "
-            "features, or init_params='hierarchical'.",
+            "at the reg_covar floor). "
+            + (degenerate_cause or "Try fewer components, a larger reg_covar, rescaled "
+               "features, or init_params='hierarchical'."),
             DegenerateFitWarning,
             stacklevel=3,
         )

@@ -86,6 +86,31 @@ def _regularised_variances(variances, stats, reg_covar):
     return np.where(collapsed, 0.0, _positive(variances, 0.0))
 
 
+#: A matrix's regularisation is at least this many times n_features * eps * its largest
+#: variance (see resolvable_reg_covar).
+RESOLUTION = 1e3
+
+
+def resolvable_reg_covar(variances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """The diagonal regularisation of covariance matrices whose diagonals are
+    ``variances`` (..., D): ``reg_covar``, or more where it is below what float64 resolves.
+
+    Round-off in a D x D covariance (its M-step, its Cholesky factor) is about
+    D * eps * its largest variance in every direction. Where the rows do not span a
+    direction (features outnumbering a component's rows, constant columns) the covariance
+    there is ``reg_covar`` alone; below that round-off (1e-6 beside variances of 1e8, for
+    normalised counts) its log-determinant is noise, and EM goes up and down instead of
+    converging. So each matrix gets at least RESOLUTION * D * eps * its largest variance
+    (1.7e-2 for D = 765 and variances of 1e8; far below 1e-6 for ordinary data, whose
+    results are unchanged). ``reg_covar=0`` (no regularisation wanted) is kept.
+    """
+    if reg_covar == 0:
+        return np.zeros(variances.shape[:-1])
+    n_features = variances.shape[-1]
+    scale = np.max(variances, axis=-1).astype(np.float64)
+    return np.maximum(reg_covar, RESOLUTION * n_features * np.finfo(np.float64).eps * scale)
+
+
 def _positive(variances: np.ndarray, floor: float) -> np.ndarray:
     """Variances clipped at ``floor`` (> 0): round-off may not make them vanish."""
     tiny = np.finfo(variances.dtype).tiny
@@ -138,19 +163,27 @@ class CovarianceModel(ABC):
         (n_components, n_features) (one row for 'tied')."""
 
     def regularisation_loss(self, covariances, weight, reg_covar, n_features) -> float:
-        """How much the M-step's objective loses by adding ``reg_covar`` to the exact
-        maximiser: sum_k n_k/2 sum_i [log(1 + reg/l_i) - reg/(l_i + reg)] over the
-        eigenvalues l_i. The log-likelihood may fall by at most this between iterations
-        (inf when a covariance was singular before regularisation)."""
+        """How far the M-step's covariance l_i + reg (per eigenvalue l_i of the exact
+        maximiser) falls short, in the M-step's objective, of the best covariance whose
+        eigenvalues are all at least ``reg`` (max(l_i, reg)): sum_k n_k/2 sum_i
+        [log((l_i + reg) / m_i) + l_i / (l_i + reg) - l_i / m_i], m_i = max(l_i, reg).
+        Every covariance EM produces is at least ``reg`` in every direction, so the
+        log-likelihood may fall by at most this between iterations. It stays finite when
+        a covariance is singular before regularisation (features outnumbering a
+        component's rows), so a decrease there is still caught."""
         if reg_covar == 0:
             return 0.0
         eig = self.unregularised_eigenvalues(covariances, reg_covar, n_features)
-        eig = eig.astype(np.float64)
+        eig = np.maximum(eig.astype(np.float64), 0.0)  # round-off may make a 0 negative
         counts = np.atleast_1d(weight.sum() if self.kind == "tied" else weight)
+        above = eig >= reg_covar
         with np.errstate(divide="ignore", invalid="ignore"):
-            loss = np.log1p(reg_covar / eig) - reg_covar / (eig + reg_covar)
-        loss = np.where(eig > 0, loss, np.inf)
-        per_component = 0.5 * counts * loss.sum(axis=1)
+            # l >= reg: log(1 + reg/l) - reg/(l + reg); l < reg: with t = l/reg,
+            # log(1 + t) - t + t/(1 + t)
+            t = np.where(above, reg_covar / np.where(above, eig, 1.0), eig / reg_covar)
+            loss = np.where(above, np.log1p(t) - t / (1.0 + t),
+                            np.log1p(t) - t + t / (1.0 + t))
+        per_component = 0.5 * counts * np.maximum(loss, 0.0).sum(axis=1)
         return float(np.sum(np.where(counts > 0, per_component, 0.0)))
 
     @abstractmethod
@@ -253,7 +286,8 @@ class FullCovariance(_MatrixCovariance):
         cov /= nk[:, None, None]
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
         idx = np.arange(cov.shape[1])
-        cov[:, idx, idx] = _positive(cov[:, idx, idx], 0.0) + reg_covar
+        variances = _positive(cov[:, idx, idx], 0.0)
+        cov[:, idx, idx] = variances + resolvable_reg_covar(variances, reg_covar)[:, None]
         return cov
 
     def precisions_cholesky(self, covariances, jitter=True):
@@ -331,7 +365,8 @@ class TiedCovariance(_MatrixCovariance):
         cov /= nk.sum()
         cov = 0.5 * (cov + cov.T)
         idx = np.arange(cov.shape[0])
-        cov[idx, idx] = _positive(cov[idx, idx], 0.0) + reg_covar
+        variances = _positive(cov[idx, idx], 0.0)
+        cov[idx, idx] = variances + resolvable_reg_covar(variances, reg_covar)
         return cov
 
     def precisions_cholesky(self, covariances, jitter=True):

@@ -16,11 +16,26 @@ from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_r
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
-from ._degeneracy import degenerate_components
+from ._data_scale import DataScale
+from ._degeneracy import degenerate_components, minimum_component_size
 from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
 from .._sources import is_dask_collection, is_streamed
 from ._large_data import LargeDataFitting
 from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
+
+
+def check_finite_fit(run, max_iter: int) -> None:
+    """Raise ValueError when EM's kept run is not a usable model: a log-likelihood or a
+    parameter that is not finite (data whose arithmetic overflowed, say)."""
+    theta = run.theta
+    finite = all(np.all(np.isfinite(value)) for value in
+                 (theta.weights, theta.means, theta.covariances, theta.precisions_cholesky))
+    if finite and (max_iter == 0 or np.isfinite(run.lower_bound)):
+        return
+    raise ValueError(
+        f"The fit failed: EM ended with log-likelihood {run.lower_bound!r}"
+        f"{'' if finite else ' and non-finite parameters'}; the data's arithmetic "
+        "overflowed or underflowed. Check X for extreme values, or rescale it.")
 
 
 @register_model
@@ -95,7 +110,14 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     than its covariance needs, or a covariance at the ``reg_covar`` floor; the rule is in
     :mod:`emkit.mixture._degeneracy`) loses to any run without one, whatever their
     likelihoods; when every run is degenerate, up to ``EXTRA_STARTS`` more random starts
-    are tried, and if all fail the fit warns with DegenerateFitWarning.
+    are tried (none with ``max_iter=0``, which returns the start asked for, nor when there
+    are too few rows for any fit to be sound), and if all fail the fit warns with
+    DegenerateFitWarning.
+
+    Extreme scales: data whose squares would overflow or underflow are fitted at unit
+    scale (``reg_covar`` then applies at that scale) and reported in their own units; a
+    fit whose parameters do not fit in floating point is a ValueError (see
+    :mod:`emkit.mixture._data_scale`).
 
     Large data: ``fit`` also takes a NumPy memmap (read a block at a time), any
     re-iterable source of row blocks (a list of arrays, an object whose ``__iter__``
@@ -285,6 +307,9 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
                 f"Expected at least n_components = {self.n_components} rows with a positive "
                 f"sample_weight, got {np.count_nonzero(weights)}.")
         user_init = self._checked_user_init(n_features, X.dtype)
+        scale = DataScale.needed_for(X)
+        if scale is not None:  # squares would overflow or underflow: fit at unit scale
+            X, user_init = scale.to_unit(X), scale.user_init_to_unit(user_init)
         problem = self._problem(has_missing)
         blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
         # starts (k-means, ...) see the missing entries as their column means
@@ -293,56 +318,92 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         if self.batch_size is not None:
             blocks = RowBlocks(X, weights, self.batch_size)
         best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init, warm,
-                                  check_random_state(self.random_state))
+                                  check_random_state(self.random_state), scale)
         self.__dict__.pop("n_batches_", None)
         if not labels:
             return None
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
 
     def _fit_restarts(self, problem, blocks, short_blocks, X_start, weights, user_init,
-                      warm, rng):
+                      warm, rng, scale: DataScale | None = None):
         """EM from every start (the engine's restarts), the best run kept and stored.
 
         ``short_blocks`` feed em-EM's short runs; ``X_start`` (with ``weights``) are the
-        rows the other starting points are computed from; ``rng`` draws them.
+        rows the other starting points are computed from; ``rng`` draws them. ``scale``:
+        the rows are at unit scale by this map, and the model is stored in X's units.
         """
+        warm_theta = None
+        if warm:
+            warm_theta = self._theta() if scale is None else scale.theta_to_unit(self._theta())
         start, n_init, extra_starts = self._starts(problem, short_blocks, X_start, weights,
-                                                   user_init, rng, warm)
+                                                   user_init, rng, warm_theta)
+        n_features = X_start.shape[1]
+        cause = self._unestimable_cause(getattr(blocks, "total_weight", None), n_features)
+        if cause:  # no start can give every component the rows its covariance needs
+            extra_starts = 0
+        to_data = (lambda value: value) if scale is None else (
+            lambda value: scale.log_likelihood_to_data(value, n_features))
         best = fit_with_restarts(
             problem, blocks, start,
             n_init=n_init, extra_starts=extra_starts,
             tol=self.tol, max_iter=self.max_iter,
             monitor=Monitor(self.verbose, self.verbose_interval,
                             rtol=1e-9 if X_start.dtype == np.float64 else 1e-4),
-            lower_bound=self.lower_bound_ if warm else -np.inf,
+            lower_bound=(self.lower_bound_ - to_data(0.0)) if warm else -np.inf,
             runner=self._runner(),
             degenerate=self._degeneracy_check(problem),
+            degenerate_cause=cause,
         )
-        self._store(best.theta)
+        check_finite_fit(best, self.max_iter)
+        if scale is None:
+            self._store(best.theta)
+        else:
+            self._store(*scale.theta_to_data(best.theta, self.covariance_type))
         self.converged_ = bool(best.converged)
         self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = list(best.lower_bounds)
-        self.restart_lower_bounds_ = best.restart_lower_bounds
+        self.lower_bound_ = to_data(best.lower_bound)
+        self.lower_bounds_ = [to_data(value) for value in best.lower_bounds]
+        self.restart_lower_bounds_ = [[to_data(value) for value in history]
+                                      for history in best.restart_lower_bounds]
         self.degenerate_components_ = np.asarray(best.degenerate, dtype=np.int64)
         self.degenerate_ = bool(best.degenerate)
         self._online = None  # online EM after a fit starts its running statistics anew
         return best
 
+    def _unestimable_cause(self, total_weight, n_features) -> str:
+        """Why no fit can be sound ('' when one can): fewer rows than n_components times
+        what one covariance of this type needs (see _degeneracy)."""
+        K, kind = self.n_components, self.covariance_type
+        if kind == "tied":  # the rows about their K means span at most rows - K directions
+            needed = n_features + K
+            what = f"the {needed} rows (n_features + n_components) a 'tied' covariance"
+        else:
+            needed = K * minimum_component_size(kind, n_features)
+            what = (f"n_components={K} times the {needed // K} rows a {kind!r} covariance")
+        if total_weight is None or total_weight >= needed:
+            return ""
+        return (f"The covariances cannot all be estimated: {total_weight:g} rows (total "
+                f"weight) are fewer than {what} of {n_features} features needs; they are "
+                "set by reg_covar in the directions the rows do not span. Use "
+                "covariance_type='diag' or 'spherical', fewer features (PCA, say), or fewer "
+                "components.")
+
     def _degeneracy_check(self, problem):
         """``check(run)``: the degenerate components of a run's fit (see _degeneracy)."""
         def check(run):
+            check_finite_fit(run, self.max_iter)
             # mini-batch runs do not record their total weight: no size rule then
             total = np.inf if run.weight is None else run.weight
             return degenerate_components(problem.covariance, run.theta, total, self.reg_covar)
         return check
 
-    def _starts(self, problem, short_blocks, X, weights, user_init, rng, warm):
+    def _starts(self, problem, short_blocks, X, weights, user_init, rng, warm_theta):
         """``(start, n_init, extra_starts)``: the function that draws each run's starting
         parameters, the number of runs, and how many more starts may replace degenerate
-        runs (none when every start is the same)."""
-        if warm:
-            return self._theta, 1, 0
+        runs (none when every start is the same). ``warm_theta``: the one start of a warm
+        start, else None."""
+        if warm_theta is not None:
+            return (lambda: warm_theta), 1, 0
         if all(value is not None for value in user_init):
             given = self._start_from(problem, X, weights, None, user_init)
             return (lambda: given), self.n_init, 0
@@ -455,13 +516,16 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         return weights, means, precisions
 
     # -- parameters <-> attributes ---------------------------------------------------------
-    def _store(self, theta: GaussianMixtureParams) -> None:
+    def _store(self, theta: GaussianMixtureParams, precisions=None) -> None:
+        """Keep ``theta`` as the fitted attributes (``precisions``: computed from the
+        Cholesky factors when not given)."""
         cov = covariance_model(self.covariance_type)
         self.weights_ = theta.weights
         self.means_ = theta.means
         self.covariances_ = theta.covariances
         self.precisions_cholesky_ = theta.precisions_cholesky
-        self.precisions_ = cov.precisions(theta.precisions_cholesky)
+        self.precisions_ = (cov.precisions(theta.precisions_cholesky) if precisions is None
+                            else precisions)
 
     # scikit-learn's private hooks, kept for code (and tests) written against them
     def _get_parameters(self):

@@ -153,7 +153,7 @@ class LargeDataFitting:
             user_init = self._checked_user_init(X.shape[1], X.dtype)
             batch = RowBlocks(start_rows, weights, self._block_rows(X.shape[1], X.dtype))
             start, _, _ = self._starts(problem, batch, start_rows, weights, user_init, rng,
-                                       warm=False)
+                                       warm_theta=None)
             theta = start()
             state, history = OnlineState(), []
         else:
