@@ -91,6 +91,8 @@ class Case:
     restarts_module = "emkit.mixture._gaussian_mixture"
     random_start: dict = {}
     seeded_start = True
+    #: Parameters of a streamed fit: small blocks, so that a memmap is read in several
+    stream_params: dict = {"block_size": 32}
     failed_fit = "too few rows for the components, in another number of features"
 
     def __init__(self, name, factory, **params):
@@ -154,6 +156,7 @@ class Case:
 
 class ImputerCase(Case):
     kinds = frozenset({"memmap"})
+    stream_params = {}
     restarts_module = "emkit.impute._em_imputer"
     random_start = {"init_params": "random"}
     failed_fit = "a column with no observed value, in another number of features"
@@ -247,6 +250,7 @@ class HMMCase(Case):
 
 class PLSACase(Case):
     kinds = frozenset({"memmap", "blocks"})
+    stream_params = {}
     restarts_module = "emkit.topics._plsa"
     failed_fit = "a negative count, in another number of words"
 
@@ -292,6 +296,7 @@ class PLSACase(Case):
 
 class MotifCase(Case):
     kinds = frozenset()
+    stream_params = {}
     restarts = False
     random_start = {"n_starts": 3}
     failed_fit = "a sequence shorter than the motif"
@@ -337,6 +342,7 @@ class SegmentCase(Case):
     """segment() is a function: its result's ``model`` is the fitted mixture."""
 
     kinds = frozenset()
+    stream_params = {}
     restarts = False
     seeded_start = False  # k-means starts with restarts: seeds usually agree on the start
 
@@ -405,6 +411,7 @@ def _cases() -> list:
     cases.append(Case("BayesianGaussianMixture", BayesianGaussianMixture, n_components=3,
                       max_iter=30, tol=1e-8))
     cases[-1].kinds = frozenset({"memmap"})
+    cases[-1].stream_params = {}
     cases[-1].restarts_module = "emkit.mixture._bayesian_mixture"
     cases[-1].random_start = {"init_params": "random"}
     for c in cases[:4]:

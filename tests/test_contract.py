@@ -127,11 +127,12 @@ def test_every_input_kind_gives_the_batch_fit(row, kind, tmp_path):
     data = case.data()
     batch = fit_quietly(case, case.make(), data)
     streamed_data = case.as_kind(data, kind, tmp_path)
+    streamed = case.make(**case.stream_params)
     if kind == "dask":
         with dask.config.set(scheduler="synchronous"):
-            streamed = fit_quietly(case, case.make(), streamed_data)
+            streamed = fit_quietly(case, streamed, streamed_data)
     else:
-        streamed = fit_quietly(case, case.make(), streamed_data)
+        streamed = fit_quietly(case, streamed, streamed_data)
     for a, b in zip(case.lower_bound_histories(streamed), case.lower_bound_histories(batch)):
         assert_close(a, b, rtol=1e-8)
     assert_same_outputs(case, streamed, batch, data, rtol=1e-7)
