@@ -64,7 +64,7 @@ def write_memmap(path, X) -> np.memmap:
 
 
 def row_chunks(n_rows: int, n_parts: int = 3) -> list:
-    """(start, stop) of ``n_parts`` nearly equal, unequal-looking row ranges."""
+    """(start, stop) of ``n_parts`` consecutive row ranges of nearly equal size."""
     edges = np.linspace(0, n_rows, n_parts + 1).astype(int)
     return list(zip(edges[:-1], edges[1:]))
 
@@ -93,7 +93,6 @@ class Case:
     seeded_start = True
     #: Parameters of a streamed fit: small blocks, so that a memmap is read in several
     stream_params: dict = {"block_size": 32}
-    failed_fit = "too few rows for the components, in another number of features"
 
     def __init__(self, name, factory, **params):
         self.name, self.factory, self.params = name, factory, params
@@ -146,6 +145,8 @@ class Case:
                 "constant feature": constant}
 
     def bad_data(self):
+        """Data ``fit`` must refuse after it has looked at them: here too few rows for the
+        components, in another number of features (a fit may change n_features_in_)."""
         return np.ones((2, 3)) + np.arange(3)
 
     def finite_attributes(self, model) -> dict:
@@ -159,7 +160,6 @@ class ImputerCase(Case):
     stream_params = {}
     restarts_module = "emkit.impute._em_imputer"
     random_start = {"init_params": "random"}
-    failed_fit = "a column with no observed value, in another number of features"
 
     def data(self):
         X = super().data()
@@ -173,7 +173,7 @@ class ImputerCase(Case):
         completed, std = model.transform(data, return_std=True)
         return {"transform": completed, "std": std, "score_samples": model.score_samples(data)}
 
-    def bad_data(self):
+    def bad_data(self):  # a column with no observed value, in another number of features
         X = self.data()
         return np.column_stack([X, np.full(X.shape[0], np.nan)])
 
@@ -181,7 +181,6 @@ class ImputerCase(Case):
 class HMMCase(Case):
     kinds = frozenset(KINDS)
     restarts = False
-    failed_fit = "an observation the emissions cannot give, in another number of features"
 
     def __init__(self, name, factory, symbols="gaussian", **params):
         super().__init__(name, factory, **params)
@@ -237,7 +236,7 @@ class HMMCase(Case):
         return {"duplicated rows": (np.repeat(X[:10], 12, axis=0), [40, 40, 40]),
                 "constant feature": (constant, lengths)}
 
-    def bad_data(self):
+    def bad_data(self):  # what the emissions cannot give, in another number of features
         X, lengths = self.data()
         if self.symbols == "gaussian":
             bad = np.column_stack([X, X[:, :1]]).astype(float)
@@ -252,7 +251,6 @@ class PLSACase(Case):
     kinds = frozenset({"memmap", "blocks"})
     stream_params = {}
     restarts_module = "emkit.topics._plsa"
-    failed_fit = "a negative count, in another number of words"
 
     def data(self):
         rng = np.random.default_rng(0)
@@ -288,7 +286,7 @@ class PLSACase(Case):
         return {"duplicated rows": sp.csr_matrix(np.repeat(X[:3], 8, axis=0)),
                 "single repeated symbol": sp.csr_matrix(one_word)}
 
-    def bad_data(self):
+    def bad_data(self):  # a negative count, in another number of words
         X = np.ones((4, 7))
         X[1, 2] = -1.0
         return X
@@ -299,7 +297,6 @@ class MotifCase(Case):
     stream_params = {}
     restarts = False
     random_start = {"n_starts": 3}
-    failed_fit = "a sequence shorter than the motif"
 
     def data(self):
         return list(make_planted_motif(n_sequences=8, length=40, width=6,
@@ -329,7 +326,7 @@ class MotifCase(Case):
         return {"duplicated rows": data[:2] * 4,
                 "single repeated symbol": ["A" * 40] * 6}
 
-    def bad_data(self):
+    def bad_data(self):  # a sequence shorter than the motif
         return self.data()[:3] + ["ACGT"]
 
     def finite_attributes(self, model):
