@@ -117,7 +117,8 @@ def register_model(cls=None, *, check=None, may_be_infinite=()):
     Returns
     -------
     cls : type
-        Unchanged, so the function works as ``@register_model``.
+        The class, given a ``save(path)`` method (:func:`save` on the instance) unless it
+        has one, so every registered model saves the same way.
     """
     if cls is None:
         return lambda c: register_model(c, check=check, may_be_infinite=may_be_infinite)
@@ -128,7 +129,16 @@ def register_model(cls=None, *, check=None, may_be_infinite=()):
     if check is None:
         check = getattr(cls, "_check_loaded_arrays", None)
     _REGISTRY[name] = (cls, check, frozenset(may_be_infinite))
+    if not hasattr(cls, "save"):
+        cls.save = _save_method
     return cls
+
+
+def _save_method(self, path) -> None:
+    """Write the model to ``path`` as ``<stem>.json`` + ``<stem>.npz`` (no pickle); read it
+    back with :func:`emkit.load`. A save killed at any moment leaves the old model or the
+    new one."""
+    save(self, path)
 
 
 def _error(path: Path, problem: str) -> ModelFileError:

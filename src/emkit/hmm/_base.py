@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._em import EMRun, run_em
+from .._fit_guard import untouched_on_failure
 from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import is_dask_collection, is_streamed
 from .._validation import Interval, Options, validate_params
@@ -189,6 +190,7 @@ class BaseHMM(BaseEstimator):
                           update)
 
     # -- fitting --------------------------------------------------------------------------
+    @untouched_on_failure
     def fit(self, X, lengths=None):
         """Estimate the parameters by Baum-Welch (EM).
 
@@ -267,6 +269,7 @@ or block source
         self.__dict__.pop("n_batches_", None)
         return self
 
+    @untouched_on_failure
     def partial_fit(self, X, lengths=None):
         """One step of online (stepwise) Baum-Welch on a batch of sequences.
 
@@ -570,12 +573,6 @@ or block source
         return eigvec / eigvec.sum()
 
     # -- persistence ----------------------------------------------------------------------
-    def save(self, path):
-        """Write the model as JSON + .npz (no pickle); read it with :func:`emkit.load`."""
-        from ..io import save
-
-        return save(self, path)
-
     def _check_loaded_arrays(self) -> None:
         """Raise ValueError unless the attributes read from a model file are consistent."""
         self._theta()

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, run_accelerated_em
+from .._fit_guard import untouched_on_failure
 from .._exceptions import InvalidParameterError
 from .._validation import Interval, Options, validate_params
 from ..io import register_model
@@ -135,6 +136,7 @@ default='kmeans'
                                      self.precisions_cholesky_)
 
     # -- fit / transform --------------------------------------------------------------------
+    @untouched_on_failure
     def fit(self, X, y=None):
         """Fit the Gaussian model to X's observed entries by EM.
 
@@ -228,9 +230,3 @@ default='kmeans'
     def score(self, X, y=None):
         """Mean observed-data log-likelihood of the rows of X."""
         return float(np.mean(self.score_samples(X)))
-
-    def save(self, path):
-        """Write the imputer as JSON + .npz (no pickle); read it with :func:`emkit.load`."""
-        from ..io import save
-
-        return save(self, path)

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..io import register_model
+from .._fit_guard import untouched_on_failure
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
@@ -193,6 +194,7 @@ default='dirichlet_process'
         self.fit_predict(X, y, sample_weight)
         return self
 
+    @untouched_on_failure
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit as :meth:`fit`, then return the most probable component of each row
         (a final E-step, so this equals ``fit(X).predict(X)``).
@@ -201,13 +203,7 @@ default='dirichlet_process'
         -------
         labels : ndarray of shape (n_samples,)
         """
-        snapshot = dict(self.__dict__)
-        try:
-            return self._fit(X, sample_weight)
-        except BaseException:  # a failed fit leaves the model as it was
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        return self._fit(X, sample_weight)
 
     def _fit(self, X, sample_weight):
         validate_params(self, self._parameter_constraints)
@@ -397,13 +393,6 @@ default='dirichlet_process'
     sample = GaussianMixture.sample
 
     # -- persistence -----------------------------------------------------------------------
-    def save(self, path):
-        """Write the model to ``path`` as JSON + .npz (no pickle); read it with
-        :func:`emkit.load`."""
-        from ..io import save
-
-        return save(self, path)
-
     def _check_loaded_arrays(self) -> None:
         """Raise ValueError unless the learned attributes (from a model file) are complete,
         finite, positive where they must be, and shaped by the parameters. A Dirichlet

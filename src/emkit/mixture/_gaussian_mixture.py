@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._fit_guard import untouched_on_failure
 from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_run_starts
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
@@ -238,6 +239,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         self.learning_offset = learning_offset
 
     # -- fitting ---------------------------------------------------------------------------
+    @untouched_on_failure
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the parameters by EM (``n_init`` runs, the best kept).
 
@@ -253,11 +255,12 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         self : GaussianMixture
         """
         if is_streamed(X):
-            self._guarded(self._fit_streamed, X, sample_weight)
+            self._fit_streamed(X, sample_weight)
         else:
-            self._guarded(self._fit, X, sample_weight, False)
+            self._fit(X, sample_weight, False)
         return self
 
+    @untouched_on_failure
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit as :meth:`fit`, then return the most probable component of each row.
 
@@ -270,17 +273,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         if is_streamed(X):
             self.fit(X, y, sample_weight)
             return self.predict(X)
-        return self._guarded(self._fit, X, sample_weight, True)
-
-    def _guarded(self, function, *args):
-        """Run ``function``; if it fails, the model is left exactly as it was."""
-        snapshot = dict(self.__dict__)
-        try:
-            return function(*args)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        return self._fit(X, sample_weight, True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -716,9 +709,3 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
             raise ValueError(f"feature_names_in_ must be an array of shape ({D},)")
 
     # -- persistence -----------------------------------------------------------------------
-    def save(self, path):
-        """Write the model to ``path`` as JSON + .npz (no pickle); read it with
-        :func:`emkit.load`."""
-        from ..io import save
-
-        return save(self, path)

@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, validate_data
 
 from .._em import RowBlocks
+from .._fit_guard import untouched_on_failure
 from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import (BlockStream, DaskBlocks, is_dask_collection, read_rows,
                         sample_row_indices)
@@ -119,6 +120,7 @@ class LargeDataFitting:
                             chunks=(X.chunks[0], (self.n_components,)), dtype=np.float64)
 
     # -- online EM ---------------------------------------------------------------------------
+    @untouched_on_failure
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of online (stepwise) EM on a batch of rows.
 
@@ -132,7 +134,7 @@ class LargeDataFitting:
         -------
         self
         """
-        self._guarded(self._partial_fit, X, sample_weight)
+        self._partial_fit(X, sample_weight)
         return self
 
     def _partial_fit(self, X, sample_weight):

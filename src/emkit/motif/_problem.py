@@ -45,6 +45,11 @@ class MotifStats:
         return MotifStats(self.counts + other.counts, self.n_sites + other.n_sites,
                           self.n_units + other.n_units)
 
+    def __mul__(self, scale: float) -> "MotifStats":
+        return MotifStats(self.counts * scale, self.n_sites * scale, self.n_units * scale)
+
+    __rmul__ = __mul__
+
 
 def _safe_log(x: float) -> float:
     """log(x), -inf for x <= 0 (a prior of exactly 0 or 1)."""

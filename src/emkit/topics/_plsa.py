@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_non_neg
     validate_data
 
 from .._em import Monitor, fit_with_restarts
+from .._fit_guard import untouched_on_failure
 from .._sources import BlockStream
 from .._validation import Interval, validate_params
 from ..io import register_model
@@ -206,6 +207,7 @@ class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return DocumentBlocks(stream)
 
     # -- fit --------------------------------------------------------------------------------
+    @untouched_on_failure
     def fit(self, X, y=None):
         """Fit the topics to the document-term matrix X by EM.
 
@@ -364,12 +366,6 @@ class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return [[str(names[j]) for j in row] for row in order]
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path):
-        """Write the model as JSON + .npz (no pickle); read it with :func:`emkit.load`."""
-        from ..io import save
-
-        return save(self, path)
-
     def _check_loaded_arrays(self):
         components = np.asarray(self.components_)
         expected = (self.n_components, self.n_features_in_)
