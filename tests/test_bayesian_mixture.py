@@ -362,7 +362,7 @@ def test_save_and_load_predict_the_same(tmp_path, covariance_type, prior_type):
     ("mean_precision_", lambda m: -m.mean_precision_),
     ("degrees_of_freedom_", lambda m: np.zeros_like(m.degrees_of_freedom_)),
     ("weight_concentration_", lambda m: (m.weight_concentration_[0],)),
-    ("covariances_", lambda m: np.full_like(m.covariances_, np.nan)),
+    ("covariances_", lambda m: m.covariances_[:2]),  # (NaN is refused by save itself)
 ])
 def test_inconsistent_model_files_are_refused(tmp_path, attribute, value):
     X, _ = make_blobs(seed=0)
