@@ -143,3 +143,17 @@ def check_shape(array: np.ndarray, expected: tuple, name: str) -> None:
             f"The parameter {name!r} should have the shape of {tuple(expected)}, "
             f"but got {array.shape}"
         )
+
+
+def named_matrix(X):
+    """An AnnData object (single-cell data: a matrix ``.X`` with ``.var_names``) as a pandas
+    DataFrame of its matrix with the variable (gene) names as columns, so that a fit keeps
+    the names as ``feature_names_in_``; anything else is returned unchanged. AnnData is
+    recognised by its attributes, never imported."""
+    if not all(hasattr(X, name) for name in ("X", "var_names", "obs_names")):
+        return X
+    import pandas as pd
+    import scipy.sparse as sp
+
+    matrix = X.X.toarray() if sp.issparse(X.X) else np.asarray(X.X)
+    return pd.DataFrame(matrix, columns=[str(name) for name in X.var_names])

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._fit_guard import untouched_on_failure
 from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_run_starts
-from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
+from .._validation import (Interval, Options, check_sample_weight, check_shape, named_matrix,
+                           validate_params)
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._data_scale import DataScale
@@ -284,8 +285,8 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         """Fit in memory; return the labels of X's rows under the fit (the final E-step)
         when ``labels``, else None."""
         validate_params(self, self._parameter_constraints)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
-                          ensure_all_finite="allow-nan")
+        X = validate_data(self, named_matrix(X), dtype=[np.float64, np.float32],
+                          ensure_min_samples=2, ensure_all_finite="allow-nan")
         has_missing = bool(np.isnan(X).any())
         if has_missing:
             check_observed_columns(X, getattr(self, "feature_names_in_", None))
@@ -549,7 +550,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         """X checked against the fit, in the model's dtype (the kernels' arithmetic), and
         the EM problem for it (NaN entries are marginalised)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+        X = validate_data(self, named_matrix(X), reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         return X.astype(self.means_.dtype, copy=False), self._problem(bool(np.isnan(X).any()))
 

@@ -18,7 +18,7 @@ from .._fit_guard import untouched_on_failure
 from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import (BlockStream, DaskBlocks, is_dask_collection, read_rows,
                         sample_row_indices)
-from .._validation import check_sample_weight, validate_params
+from .._validation import check_sample_weight, named_matrix, validate_params
 from ._missing import MissingDataProblem, fill_with_column_means
 
 
@@ -140,7 +140,7 @@ class LargeDataFitting:
     def _partial_fit(self, X, sample_weight):
         validate_params(self, self._parameter_constraints)
         first = not hasattr(self, "means_")  # else continue from the fitted parameters
-        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32],
+        X = validate_data(self, named_matrix(X), reset=first, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         if not first:
             X = X.astype(self.means_.dtype, copy=False)

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from .._exceptions import ConvergenceWarning, DegenerateFitWarning, InvalidParameterError
+from .._validation import named_matrix
 from ._covariance import COVARIANCE_MODELS
 from ._gaussian_mixture import GaussianMixture
 
@@ -79,7 +80,7 @@ def criteria(model: GaussianMixture, X, sample_weight=None) -> dict:
                 aic=-2.0 * log_likelihood + 2.0 * p, icl=bic + 2.0 * entropy)
 
 
-def _fit_one(X, sample_weight, n_components, covariance_type, seed, params):
+def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, names=None):
     model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=seed,
                             **params)
     with warnings.catch_warnings():
@@ -91,6 +92,8 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params):
     row.update(criteria(model, X, sample_weight))
     row.update(converged=model.converged_, n_iter=model.n_iter_,
                degenerate=bool(model.degenerate_))
+    if names is not None:  # the columns of the user's table, as a fit on it would keep
+        model.feature_names_in_ = names
     return model, row
 
 
@@ -138,6 +141,10 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
     if not types or unknown:
         raise InvalidParameterError(
             f"covariance_types must be among {tuple(COVARIANCE_MODELS)}; got {types!r}.")
+    X = named_matrix(X)
+    columns = getattr(X, "columns", None)
+    names = (np.asarray(columns, dtype=object) if columns is not None
+             and all(isinstance(c, str) for c in columns) else None)
     # NaN entries are missing values, marginalised by every fit as GaussianMixture does
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                     ensure_all_finite="allow-nan")
@@ -152,7 +159,8 @@ def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODEL
     else:
         seeds = [random_state] * len(grid)
     params = dict(params, n_init=n_init)
-    tasks = [(X, sample_weight, k, t, seed, params) for (k, t), seed in zip(grid, seeds)]
+    tasks = [(X, sample_weight, k, t, seed, params, names)
+             for (k, t), seed in zip(grid, seeds)]
     if n_jobs in (None, 1):
         results = (_fit_one(*task) for task in tasks)
     else:
