@@ -118,17 +118,32 @@ def _bar(counts) -> str:
 
 
 @contextlib.contextmanager
-def status(message: str, counts=None, verbose: bool = False):
-    """Progress of one step on stderr: on a terminal, a live line with the elapsed seconds
-    (and a bar when ``counts``, a [done, total] list the work updates, is given); elsewhere,
-    with ``verbose``, a line when the step starts, one per change of ``counts``, and one
-    when it ends. Nothing otherwise."""
+def status(message: str, total: int = 0, verbose: bool = False):
+    """Progress of one step on stderr.
+
+    Yields ``advance(done, total=None)``, for the work to call as it goes (a bar shows
+    ``done`` of ``total`` when ``total`` is given). On a terminal: a live line with the
+    elapsed seconds. Elsewhere, with ``verbose``: a line when the step starts, one at each
+    call of ``advance`` that changes the counts, and one when it ends. Nothing otherwise.
+    """
     stream = sys.stderr
     live = _is_terminal(stream)
-    if not live and not verbose:
-        yield
-        return
+    shown = verbose and not live
+    counts = [0, total]
     start = time.monotonic()
+
+    def advance(done: int, new_total: int | None = None) -> None:
+        update = [done, counts[1] if new_total is None else new_total]
+        if update == counts:
+            return
+        counts[:] = update
+        if shown and counts[1]:
+            stream.write(f"emkit: {message}{_bar(counts)} {time.monotonic() - start:.1f}s\n")
+            stream.flush()
+
+    if not live and not verbose:
+        yield advance
+        return
     stop = threading.Event()
 
     def show_live():
@@ -139,28 +154,19 @@ def status(message: str, counts=None, verbose: bool = False):
             if stop.wait(0.5):
                 return
 
-    def show_lines():
-        shown = None
-        while True:
-            if counts is not None and counts[1] and list(counts) != shown:
-                shown = list(counts)
-                stream.write(f"emkit: {message}{_bar(shown)} "
-                             f"{time.monotonic() - start:.1f}s\n")
-                stream.flush()
-            if stop.wait(0.2):
-                return
-
-    if not live:
+    thread = None
+    if live:
+        thread = threading.Thread(target=show_live, daemon=True)
+        thread.start()
+    else:
         stream.write(f"emkit: {message} ...\n")
         stream.flush()
-    thread = threading.Thread(target=show_live if live else show_lines, daemon=True)
-    thread.start()
     try:
-        yield
+        yield advance
     finally:
-        stop.set()
-        thread.join()
         if live:
+            stop.set()
+            thread.join()
             stream.write("\r\033[K")
         else:
             stream.write(f"emkit: {message}{_bar(counts)} done in "

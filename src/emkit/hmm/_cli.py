@@ -251,16 +251,15 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
     if model_kind == "gaussian":
         params["covariance_type"] = covariance_type
     model, best = None, -np.inf
-    counts = [0, n_init if n_init > 1 else 0]
-    with status(f"fitting a {model_kind} HMM with {states} states", counts,
-                verbose=table.verbose):
+    with status(f"fitting a {model_kind} HMM with {states} states",
+                n_init if n_init > 1 else 0, verbose=table.verbose) as advance:
         for run in range(n_init):
             candidate = _hmm_class(model_kind)(states, random_state=random_state + run,
                                                **params).fit(X, lengths)
             score = candidate.score(X, lengths) if n_init > 1 else 0.0
             if model is None or score > best:
                 model, best = candidate, score
-            counts[0] = run + 1
+            advance(run + 1)
     name_model(model, data_table)
     _print_hmm(model, model_kind, X, lengths, names)
     if output is not None:

@@ -248,14 +248,9 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
         from . import select
 
         n_fits = len(components) * len(covariance)
-        counts = [0, n_fits]
-
-        def progress(done, total):
-            counts[:] = [done, total]
-
         with warnings_as_lines(quiet=True), status(
                 f"fitting {n_fits} models (K={components.start}..{components.stop - 1}, "
-                f"{', '.join(covariance)})", counts, verbose=table.verbose):
+                f"{', '.join(covariance)})", n_fits, verbose=table.verbose) as progress:
             try:
                 result = select(X, n_components=components, covariance_types=covariance,
                                 criterion=criterion, n_init=n_init, random_state=seed,
