@@ -5,8 +5,9 @@ the command with exit status 1 (2 for usage errors, as click does) and exactly o
 stderr, ``emkit: error: <message>``; no traceback. Every warning a command raises is one line
 ``emkit: warning: <type>: <message>`` on stderr once it has finished. Both are done once, in
 :class:`_Group`, not per command. Each family keeps its commands beside its code
-(``emkit/<family>/_cli.py``); what they share is in :mod:`emkit._cli_support`. Only click and
-the standard library are imported at start-up; a command imports its models when it runs.
+(``emkit/<family>/_cli.py``); what they share is in :mod:`emkit._cli_support`. This module
+and the command modules import only click and the standard library; a command imports its
+models when it runs.
 """
 
 from __future__ import annotations
