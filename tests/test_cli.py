@@ -98,8 +98,8 @@ def test_fit_then_predict_iris(tmp_path, iris, iris_csv):
 def test_fit_npy_matches_the_library(tmp_path, iris):
     X, _ = iris
     np.save(tmp_path / "iris.npy", X)
-    result = run("fit", tmp_path / "iris.npy", "-k", "2", "--covariance", "diag",
-                 "--n-init", "2", "--seed", "5", "-o", tmp_path / "m")
+    result = run("fit", tmp_path / "iris.npy", "-k", "2", "--covariance-type", "diag",
+                 "--n-init", "2", "--random-state", "5", "-o", tmp_path / "m")
     assert_ok(result)
     saved = emkit.load(tmp_path / "m")
     direct = emkit.GaussianMixture(2, covariance_type="diag", n_init=2,
@@ -121,7 +121,7 @@ def test_csv_with_header_and_tsv_without_give_the_same_model(tmp_path, iris, iri
 
 
 def test_model_selection_over_a_range(tmp_path, iris_csv):
-    result = run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag",
+    result = run("fit", iris_csv, "-k", "1..3", "--covariance-type", "full,diag",
                  "--criterion", "bic", "-o", tmp_path / "best")
     assert_ok(result)
     # rows end with: converged, iterations, degenerate
@@ -155,9 +155,9 @@ def test_selection_calls_select_with_the_options(monkeypatch, iris, iris_csv):
         return result
 
     monkeypatch.setattr(emkit.mixture, "select", fake_select, raising=False)
-    result = CliRunner().invoke(main, ["fit", str(iris_csv), "-k", "2..3", "--covariance",
+    result = CliRunner().invoke(main, ["fit", str(iris_csv), "-k", "2..3", "--covariance-type",
                                        "diag,spherical,diag", "--criterion", "AIC",
-                                       "--n-init", "2", "--seed", "7"])
+                                       "--n-init", "2", "--random-state", "7"])
     assert result.exit_code == 0, result.output
     assert calls["n_components"] == range(2, 4)
     assert calls["covariance_types"] == ("diag", "spherical")
@@ -169,7 +169,7 @@ def test_selection_calls_select_with_the_options(monkeypatch, iris, iris_csv):
     assert [m[:3] for m in marked] == [["*", "3", "diag"]]
     assert "K = 3  covariance = diag" in result.stdout
 
-    all_types = CliRunner().invoke(main, ["fit", str(iris_csv), "-k", "2", "--covariance",
+    all_types = CliRunner().invoke(main, ["fit", str(iris_csv), "-k", "2", "--covariance-type",
                                           "all"])
     assert all_types.exit_code == 0, all_types.output
     assert calls["n_components"] == range(2, 3)
@@ -211,11 +211,11 @@ def _bad_inputs(tmp_path, iris, saved_model):
         "data file as model": (["predict", "small.csv", "small.csv"], "not an emkit model"),
         "corrupted model": (["predict", "corrupt", "small.csv"], "checksum"),
         "features differ": (["predict", "good", "small.csv"], "fitted to 4"),
-        "bad covariance": (["fit", "small.csv", "--covariance", "full,wide"], "'wide'"),
+        "bad covariance": (["fit", "small.csv", "--covariance-type", "full,wide"], "'wide'"),
         "bad K": (["fit", "small.csv", "-k", "three"], "--n-components"),
         "bad n-init": (["fit", "small.csv", "-k", "1", "--n-init", "0"], "--n-init"),
         "unknown option": (["fit", "small.csv", "--colour"], "--colour"),
-        "zero jobs": (["fit", "small.csv", "-k", "1..2", "-j", "0"], "--jobs"),
+        "zero jobs": (["fit", "small.csv", "-k", "1..2", "-j", "0"], "--n-jobs"),
         "no output folder": (["fit", "small.csv", "-k", "1", "-o", "no/m"], "does not exist"),
     }
 
@@ -331,7 +331,7 @@ def _report_images(path):
 
 def test_fit_with_report_then_report_command(tmp_path, iris_csv):
     report = tmp_path / "fit.html"
-    assert_ok(run("fit", iris_csv, "-k", "1..3", "--covariance", "full,diag", "-o",
+    assert_ok(run("fit", iris_csv, "-k", "1..3", "--covariance-type", "full,diag", "-o",
                   tmp_path / "model", "--report", report))
     assert len(_report_images(report)) == 4  # with the selection's criterion plot
     second = tmp_path / "again.html"
@@ -401,7 +401,7 @@ def invoke(args):
 def test_hmm_fit_then_decode_round_trip(tmp_path, hmm_data):
     path, ids, X, truth = hmm_data
     stem = tmp_path / "hmm"
-    fitted = run("hmm", "fit", path, "--states", "2", "--lengths-column", "seq_id",
+    fitted = run("hmm", "fit", path, "--n-components", "2", "--lengths-column", "seq_id",
                  "--random-state", "0", "-o", stem)
     assert_ok(fitted)
     assert fitted.stderr == ""
@@ -487,7 +487,7 @@ def test_hmm_poisson_and_categorical(tmp_path):
 
 def test_hmm_wrong_lengths_column_is_one_line(hmm_data):
     path = hmm_data[0]
-    result = run("hmm", "fit", path, "--states", "2", "--lengths-column", "sequence")
+    result = run("hmm", "fit", path, "--n-components", "2", "--lengths-column", "sequence")
     line = assert_one_line_error(result, "no column named 'sequence'")
     assert result.returncode == 1
     assert "'seq_id'" in line  # names the columns there are
@@ -524,8 +524,8 @@ def _hmm_bad_inputs(tmp_path):
         "more states than rows": (fit + ["small.csv", "-k", "3"], "larger than the number "
                                                                   "of rows (2)", 1),
         "no output folder": (fit + ["small.csv", "-k", "1", "-o", "no/m"], "does not exist", 1),
-        "missing states": (fit + ["small.csv"], "--states", 2),
-        "zero states": (fit + ["small.csv", "-k", "0"], "--states", 2),
+        "missing states": (fit + ["small.csv"], "--n-components", 2),
+        "zero states": (fit + ["small.csv", "-k", "0"], "--n-components", 2),
         "covariance of counts": (fit + ["negative.csv", "-k", "1", "--model", "poisson",
                                         "--covariance-type", "full"], "--covariance-type", 2),
         "bad model": (fit + ["small.csv", "-k", "1", "--model", "binomial"], "--model", 2),
@@ -670,7 +670,7 @@ def test_impute_round_trip(tmp_path):
 def test_impute_to_standard_output(tmp_path, target):
     X, mask = make_missing(seed=1, n=120)
     np.save(tmp_path / "d.npy", np.where(mask, np.nan, X))  # no header: column 1, ...
-    args = ["impute", tmp_path / "d.npy", "-k", "2", "--seed", "3"]
+    args = ["impute", tmp_path / "d.npy", "-k", "2", "--random-state", "3"]
     result = invoke(args + (["-o", target] if target else []))
     assert result.returncode == 0, result.stderr
     header, completed = read_csv_table(result.stdout)  # the CSV alone on standard output
@@ -725,7 +725,7 @@ def _impute_bad_inputs(tmp_path):
         "same output twice": (["impute", "small.csv", "-o", "c.csv", "--std", "c.csv"],
                               "same file", 1),
         "no output folder": (["impute", "small.csv", "-o", "no/c.csv"], "does not exist", 1),
-        "zero components": (["impute", "small.csv", "-k", "0"], "--components", 2),
+        "zero components": (["impute", "small.csv", "-k", "0"], "--n-components", 2),
         "negative tol": (["impute", "small.csv", "--tol", "-1"], "--tol", 2),
         "std to standard output": (["impute", "small.csv", "--std", "-"], "--std", 2),
         "unknown option": (["impute", "small.csv", "--colour"], "--colour", 2),

@@ -294,7 +294,7 @@ def test_outputs_of_the_other_commands_never_overwrite_inputs(tmp_path):
           "--probabilities", copy], "itself"),
         (["motif", fasta, "-w", "4", "-o", out], "is SEQUENCES itself"),
         (["topics", corpus, "-k", "2", "--doc-topics", corpus], "is CORPUS itself"),
-        (["topics", corpus, "-k", "2", "--save", corpus.with_suffix("")], None),
+        (["topics", corpus, "-k", "2", "-o", corpus.with_suffix("")], None),
     ]
     for args, phrase in cases:
         result = run(*args)
@@ -397,7 +397,7 @@ def test_fit_plot_and_report_with_source_and_settings(tmp_path, fitted):
     assert_ok(result)
     assert (tmp_path / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (tmp_path / "fit.html").read_text()
-    assert data.name in page and "n_components" in page
+    assert data.name in page and "--n-components" in page and "--random-state" in page
     result = run("report", model, data, "-o", tmp_path / "again.html")
     assert_ok(result)
     assert data.name in (tmp_path / "again.html").read_text()

@@ -23,7 +23,7 @@ def test_command_writes_meme_json_and_logos(fasta, tmp_path):
     path, data = fasta
     out = tmp_path / "out"
     result = CliRunner().invoke(command, [str(path), "--width", "9..11", "--model", "zoops",
-                                          "--nmotifs", "2", "--nstarts", "40", "-o",
+                                          "--n-motifs", "2", "--n-starts", "40", "-o",
                                           str(out)])
     assert result.exit_code == 0, result.output
     assert "MEME-1" in result.output and "MEME-2" in result.output

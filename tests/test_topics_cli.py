@@ -63,7 +63,7 @@ def test_one_document_per_file_and_saved_model(tmp_path):
     for i, line in enumerate(subject_lines(20)):
         (folder / ("sub" if i % 3 else ".") / f"doc{i}.txt").write_text(line, encoding="utf-8")
     (folder / ".hidden").write_text("zebra " * 50, encoding="utf-8")
-    result = invoke([folder, "-k", 2, "--top", 3, "--tempering", 0.9, "--save",
+    result = invoke([folder, "-k", 2, "--top", 3, "--tempering", 0.9, "-o",
                      tmp_path / "model"])
     assert result.exit_code == 0, result.output
     assert "20 documents" in result.output and "zebra" not in result.output

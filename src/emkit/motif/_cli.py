@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .._cli_support import Command, check_outputs, option
+
 
 def _width(value):
     from ._meme import parse_width
@@ -16,7 +18,7 @@ def _width(value):
         raise click.BadParameter(str(exc)) from None
 
 
-@click.command(name="motif")
+@click.command(name="motif", cls=Command)
 @click.argument("sequences", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-w", "--width", default="8..20", show_default=True,
               help="Motif width, or a range A..B searched by E-value.")
@@ -24,32 +26,34 @@ def _width(value):
                                                       case_sensitive=False),
               default="zoops", show_default=True,
               help="Sites per sequence: one (oops), zero or one (zoops), any number (tcm).")
-@click.option("-n", "--nmotifs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Number of motifs to find (earlier motifs' sites are erased).")
-@click.option("--revcomp/--norevcomp", default=True, show_default=True,
-              help="Look for sites on both strands (DNA).")
+@option("-n", "--n-motifs", "nmotifs", old=("--nmotifs",), type=click.IntRange(min=1),
+        default=1, show_default=True,
+        help="Number of motifs to find (earlier motifs' sites are erased).")
+@option("--revcomp/--no-revcomp", "revcomp", old_off=("--norevcomp",), default=True,
+        show_default=True, help="Look for sites on both strands (DNA).")
 @click.option("--alphabet", type=click.Choice(["dna", "protein"], case_sensitive=False),
-              default="dna", show_default=True)
+              default="dna", show_default=True, help="Letters of the sequences.")
 @click.option("--bg-order", type=click.IntRange(0, 2), default=0, show_default=True,
               help="Order of the background Markov model estimated from the sequences.")
 @click.option("--pseudocount", type=click.FloatRange(min=0, min_open=True), default=0.1,
               show_default=True, help="Pseudo-sites per motif column (MEME's -b).")
-@click.option("--nstarts", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Starting sub-sequences tried per width.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("-o", "--outdir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("emkit_motif_out"), show_default=True,
-              help="Folder for meme.txt (MEME motif format), motifs.json and logos.")
+@option("--n-starts", "nstarts", old=("--nstarts",), type=click.IntRange(min=1), default=200,
+        show_default=True, help="Starting sub-sequences tried per width.")
+@option("--random-state", "seed", old=("--seed",), type=int, default=0, show_default=True,
+        help="Random seed.")
+@option("-o", "--output", "outdir", old=("--outdir",),
+        type=click.Path(path_type=Path, file_okay=False), default=Path("emkit_motif_out"),
+        show_default=True, metavar="DIRECTORY",
+        help="Folder for meme.txt (MEME motif format), motifs.json and logos.")
 @click.option("--no-logo", is_flag=True, help="Do not draw the sequence logos.")
 def command(sequences, width, model, nmotifs, revcomp, alphabet, bg_order, pseudocount,
             nstarts, seed, outdir, no_logo):
-    """Find motifs in the DNA (or protein) sequences of a FASTA file, as MEME does.
+    """Find motifs in DNA or protein sequences, as MEME does.
 
-    Writes OUTDIR/meme.txt in MEME's minimal motif format (for FIMO, Tomtom, SEA, ...),
-    OUTDIR/motifs.json with every motif's matrix, consensus, sites and E-value, and a
-    sequence logo per motif.
+    SEQUENCES is a FASTA file. Writes OUTPUT/meme.txt in MEME's minimal motif format (for
+    FIMO, Tomtom, SEA, ...), OUTPUT/motifs.json with every motif's matrix, consensus, sites
+    and E-value, and a sequence logo per motif.
     """
-    from ..cli import check_outputs
     from ._meme import MEME
     from ._output import summary_lines, write_results
 

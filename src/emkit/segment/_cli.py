@@ -6,18 +6,19 @@ from pathlib import Path
 
 import click
 
+from .._cli_support import COVARIANCE_TYPES, Command, check_outputs, option
+
 _FEATURES = ("intensity", "rgb", "lab")
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def _nifti(path: Path) -> bool:
     return path.name.lower().endswith((".nii", ".nii.gz"))
 
 
-@click.command(name="segment")
+@click.command(name="segment", cls=Command)
 @click.argument("image", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-k", "--classes", "n_classes", type=click.IntRange(min=1), required=True,
-              help="Number of classes.")
+@option("-k", "--n-components", "n_classes", old=("--classes",), type=click.IntRange(min=1),
+        required=True, help="Number of classes.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               required=True,
               help="Label image (.png, .tif, .npy, .nii[.gz]): classes written as "
@@ -28,7 +29,7 @@ def _nifti(path: Path) -> bool:
               show_default=True, help="Pixel features the mixture is fitted to.")
 @click.option("--spatial", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of the pixel coordinates as extra features (0: none).")
-@click.option("--covariance-type", type=click.Choice(_COVARIANCE_TYPES), default="full",
+@click.option("--covariance-type", type=click.Choice(COVARIANCE_TYPES), default="full",
               show_default=True, help="Covariance of each class's features.")
 @click.option("--neighbourhood", type=click.Choice(("faces", "full")), default="faces",
               show_default=True,
@@ -43,19 +44,19 @@ def _nifti(path: Path) -> bool:
               help="Write the class probability maps (.npy, .tif, .nii[.gz], or .png: one "
                    "file per class).")
 @click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Maximum EM iterations.")
-@click.option("--seed", "--random-state", "seed", type=int, default=0, show_default=True,
-              help="Random seed of the k-means starts.")
+              help="Most EM iterations.")
+@option("--random-state", "seed", old=("--seed",), type=int, default=0, show_default=True,
+        help="Random seed of the k-means starts.")
 def command(image, n_classes, output, smoothing, features, spatial, covariance_type,
             neighbourhood, mask, overlay, probabilities, max_iter, seed):
-    """Segment IMAGE (PNG/JPEG/TIFF, .npy or NIfTI volume) into classes by EM.
+    """Segment an image or a volume into classes by EM.
 
-    A Gaussian mixture over the pixel features; with --smoothing > 0 a Potts Markov
-    random field prior makes neighbours agree (as FSL FAST and ANTs Atropos).
+    IMAGE is PNG, JPEG, TIFF, .npy or a NIfTI volume. A Gaussian mixture over the pixel
+    features; with --smoothing > 0 a Potts Markov random field prior makes neighbours agree
+    (as FSL FAST and ANTs Atropos).
 
     Example: emkit segment brain.nii.gz -k 3 --smoothing 1.0 -o seg.nii.gz
     """
-    from ..cli import check_outputs
     from . import read_image, segment, write_labels, write_overlay, write_probabilities
     from ._features import split_channels
     from ._io import check_output_path

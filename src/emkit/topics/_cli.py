@@ -6,6 +6,15 @@ from pathlib import Path
 
 import click
 
+from .._cli_support import (
+    CSV_SUFFIXES,
+    Command,
+    check_outputs,
+    check_suffix,
+    model_outputs,
+    option,
+)
+
 
 def format_topics(model, vocabulary, n_top: int) -> list:
     """One line per topic, the largest share of the corpus first:
@@ -40,10 +49,10 @@ def _vectorize(documents, stop_words, min_df, max_df, max_features):
     return X, vectorizer.get_feature_names_out()
 
 
-@click.command(name="topics")
+@click.command(name="topics", cls=Command)
 @click.argument("corpus", type=click.Path(exists=True, path_type=Path))
-@click.option("-k", "--components", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Number of topics.")
+@option("-k", "--n-components", "components", old=("--components",),
+        type=click.IntRange(min=1), default=10, show_default=True, help="Number of topics.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Words printed per topic.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=200, show_default=True,
@@ -64,15 +73,15 @@ def _vectorize(documents, stop_words, min_df, max_df, max_features):
               help="Ignore words found in more than this fraction of the documents.")
 @click.option("--max-features", type=click.IntRange(min=1), default=None,
               help="Keep only this many most frequent words.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed of the starting topics.")
+@option("--random-state", "seed", old=("--seed",), type=int, default=0, show_default=True,
+        help="Random seed of the starting topics.")
 @click.option("--doc-topics", "doc_topics", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="CSV",
               help="Also write each document's topic mixture P(topic | document) to this "
                    "CSV file (one row per document, named by its file or file:line).")
-@click.option("--save", "save_to", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, metavar="MODEL",
-              help="Also save the fitted model (MODEL.json + MODEL.npz).")
+@option("-o", "--output", "save_to", old=("--save",),
+        type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="MODEL",
+        help="Also save the fitted model (MODEL.json + MODEL.npz).")
 def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_words, min_df,
             max_df, max_features, seed, doc_topics, save_to):
     """Print the topics of the plain-text CORPUS found by PLSA (EM).
@@ -83,13 +92,12 @@ def command(corpus, components, top, max_iter, tol, tempering, n_init, stop_word
     """
     import warnings
 
-    from ..cli import _CSV_SUFFIXES, _model_outputs, check_outputs, check_suffix
     from ._corpus import read_corpus
     from ._plsa import PLSA
 
-    check_suffix(doc_topics, _CSV_SUFFIXES, "CSV", "--doc-topics")
+    check_suffix(doc_topics, CSV_SUFFIXES, "CSV", "--doc-topics")
     check_outputs([(corpus, "CORPUS")], [(doc_topics, "--doc-topics")] +
-                  _model_outputs(save_to, "--save"))
+                  model_outputs(save_to, "-o"))
     try:
         documents, names = read_corpus(corpus)
     except (ValueError, OSError) as exc:
