@@ -24,7 +24,9 @@ demo: $(VENV)/.installed-core
 # x86-64 CPU (no AVX/FMA; a cache of their own), so results that depend on this machine's
 # instruction set show up on any machine.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n 2 -q --durations=15
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
 		$(BIN)/python -m pytest -n 2 -q -m numerics -p no:cacheprovider
 

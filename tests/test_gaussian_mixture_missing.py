@@ -216,14 +216,18 @@ def test_fit_is_a_stationary_point_of_the_observed_likelihood(covariance_type):
     def derivative(f, h=1e-5):
         """Central difference with one Richardson step (a small variance makes the h^2
         error of a plain central difference large)."""
-        plain = lambda h: (f(h) - f(-h)) / (2 * h)
+        def plain(h):
+            return (f(h) - f(-h)) / (2 * h)
+
         return (4 * plain(h / 2) - plain(h)) / 3
 
     grads = []
     for kind, e in directions:
-        args = lambda s: (w0 + s * e if kind == "w" else w0, m0 + s * e if kind == "m" else m0,
+        def at(s, kind=kind, e=e):
+            return loglik(w0 + s * e if kind == "w" else w0, m0 + s * e if kind == "m" else m0,
                           c0 + s * e if kind == "c" else c0)
-        grads.append(derivative(lambda s: loglik(*args(s))))
+
+        grads.append(derivative(at))
     gm.covariances_ = c0
     grads = np.abs(grads)
     assert grads.max() < 1e-7, (grads.max(), np.argmax(grads))

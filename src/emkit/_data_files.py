@@ -8,10 +8,11 @@ Text files
     extension suggests first: ``.tsv``/``.tab`` tab, ``.csv`` comma), falling back to runs of
     whitespace (``np.savetxt``'s default), and the header is detected, on the first lines;
     then pandas' C parser reads the whole file. Fields may be quoted. Blank lines and lines
-    that start with ``#`` are skipped (``#`` after a value starts a comment). The first row is a header when some field of it is not a
-    number and either every field of it is text or the rest of that field's column is
-    numeric; so a file without a header whose last column holds text labels is still read
-    as data (and that column refused as non-numeric).
+    that start with ``#`` are skipped (``#`` after a value starts a comment). The first row
+    is a header when some field of it is not a number and either every field of it is text
+    or the rest of that field's column is numeric; so a file without a header whose last
+    column holds text labels is still read as data (and that column refused as
+    non-numeric).
 ``.npy``
     One 2-D array of numbers (bool, integer or float), read with ``allow_pickle=False`` and
     memory-mapped, after its header is checked against the file's size and the available
@@ -526,7 +527,8 @@ def _decode_head(path: Path, raw: bytes, whole: bool) -> str:
 
 def _data_lines(lines, whole: bool) -> list:
     """(line number, line) of the lines that hold data: not blank, not a comment (# first,
-    as pandas reads them); the last line of a head that stops inside the file is left out (it may be cut)."""
+    as pandas reads them); the last line of a head that stops inside the file is left out
+    (it may be cut)."""
     if not whole and lines:
         lines = lines[:-1]
     return [(n, line) for n, line in enumerate(lines, start=1)

@@ -27,19 +27,37 @@ DEFAULT_BLOCK_BYTES = 32 * 2**20
 
 
 class EMProblem(Protocol):
-    """What a model provides to the engine: the maths of one EM iteration, nothing else."""
+    """What a model provides to the engine: the maths of one EM iteration, nothing else.
 
-    def e_step(self, X: np.ndarray, theta: Any, sample_weight: np.ndarray | None):
-        """Return ``(stats, loglik)``: additive statistics and the (weighted) summed
-        log-likelihood of the rows of ``X`` under ``theta``."""
+    Optional, looked up by the engine when present:
+    ``likelihood_slack(stats, new_theta, old_theta) -> float``, how far (in the lower
+    bound's units) the next value may legitimately fall because the M-step is not an exact
+    maximiser of the likelihood (a regularised covariance, a prior); zero when absent.
+    """
+
+    def e_step(self, X: np.ndarray, theta: Any, companion: Any) -> tuple[Any, float]:
+        """Return ``(stats, loglik)``: statistics that add up over blocks, and the block's
+        summed (weighted) log-likelihood under ``theta``. ``companion`` is what travels with
+        the block (row weights for a mixture, sequence offsets for an HMM, ...); the engine
+        passes it through uninterpreted."""
+        ...
 
     def m_step(self, stats: Any, theta: Any) -> Any:
         """Return the parameters that maximise the expected complete-data likelihood."""
+        ...
 
-    # Optional: likelihood_slack(stats, new_theta, old_theta) -> float, how far (in the
-    # lower bound's units) the next value may legitimately fall because the M-step is not
-    # an exact maximiser of the likelihood (a regularised covariance, a prior). Zero when
-    # absent.
+
+class VectorEMProblem(EMProblem, Protocol):
+    """A problem whose parameters have a vector form: what accelerated EM needs."""
+
+    def to_vector(self, theta: Any) -> np.ndarray:
+        """The parameters as one float64 vector."""
+        ...
+
+    def from_vector(self, vector: np.ndarray, like: Any) -> Any:
+        """Parameters shaped like ``like`` from :meth:`to_vector`'s layout, or None when the
+        vector is not valid parameters (a negative variance, say)."""
+        ...
 
 
 _blas = {"controller": None, "limiter": None, "depth": 0}
@@ -273,7 +291,7 @@ def run_em(
     about and never counts as convergence.
     """
     run = EMRun(theta=theta, lower_bound=lower_bound)
-    slack = 0.0
+    slack: float | Callable[[], float] = 0.0
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound
         stats, loglik, run.weight = summed_expectation(problem, blocks, run.theta)
@@ -292,7 +310,7 @@ def run_em(
 
 
 def run_accelerated_em(
-    problem: EMProblem,
+    problem: VectorEMProblem,
     blocks: RowBlocks,
     theta,
     *,
@@ -332,7 +350,7 @@ def run_accelerated_em(
 
     if max_iter < 1:
         return run
-    slack = 0.0
+    slack: float | Callable[[], float] = 0.0
     stats, value = evaluate(theta)
     current = theta
     converged = record(value)
@@ -401,8 +419,11 @@ def fit_with_restarts(
     """
     if max_iter == 0:
         degenerate = None
-    best, histories, init = None, [], 0
-    while init < n_init or (best.degenerate and init < n_init + extra_starts):
+    best: EMRun | None = None
+    histories: list = []
+    init = 0
+    while init < max(1, n_init) or (best is not None and best.degenerate
+                                    and init < n_init + extra_starts):
         monitor.start(init)
         theta = start()
         run = (runner or run_em)(problem, blocks, theta, tol=tol, max_iter=max_iter,
@@ -415,6 +436,7 @@ def fit_with_restarts(
         if run.preferred_to(best):
             best = run
         init += 1
+    assert best is not None  # at least one run
     best.restart_lower_bounds = histories
     if best.degenerate:
         warnings.warn(

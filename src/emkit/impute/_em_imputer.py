@@ -196,7 +196,8 @@ default='kmeans'
                                                                     n_features)
         mean = theta.weights @ theta.means
         centred = theta.means - mean
-        covariance = np.einsum("k,kij->ij", theta.weights, full) + (centred.T * theta.weights) @ centred
+        covariance = (np.einsum("k,kij->ij", theta.weights, full)
+                      + (centred.T * theta.weights) @ centred)
         return mean, covariance
 
     def transform(self, X, return_std=False):

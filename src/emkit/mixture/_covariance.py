@@ -43,8 +43,9 @@ def _precision_cholesky_of(covariances: np.ndarray, jitter: bool = True) -> np.n
     A covariance that is not numerically positive-definite (collinear features at a scale
     where ``reg_covar`` is negligible) gets the smallest diagonal jitter, relative to its
     scale, that makes it so, instead of failing the fit; with ``jitter=False`` (no
-    regularisation wanted) it raises scikit-learn's error instead. numpy's LAPACK is used rather than
-    scipy's: scipy's BLAS threads stall after scikit-learn's OpenMP k-means on small matrices.
+    regularisation wanted) it raises scikit-learn's error instead. numpy's LAPACK is used
+    rather than scipy's: scipy's BLAS threads stall after scikit-learn's OpenMP k-means on
+    small matrices.
     """
     try:
         chol = np.linalg.cholesky(covariances)

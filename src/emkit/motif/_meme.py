@@ -197,7 +197,6 @@ class MEME(BaseEstimator):
         alphabet = get_alphabet(self.alphabet)
         records = self._records(sequences)
         codes, offsets = encode_sequences(records, alphabet)
-        lengths = np.diff(offsets)
         short = [(r.name, len(r)) for r in records if len(r) < high]
         if short:
             listed = ", ".join(f"{n!r} ({n_} letters)" for n, n_ in short[:5])
