@@ -219,7 +219,5 @@ def test_the_command_line_modules_import_nothing_heavy():
     assert heavy_modules(stub_packages) == "[]"
 
 
-@pytest.mark.xfail(strict=True, reason="emkit/__init__.py and the families' __init__.py "
-                   "import their models (numba kernels, pandas) when the package is imported")
 def test_emkit_help_leaves_numba_matplotlib_and_pandas_out():
     assert heavy_modules() == "[]"

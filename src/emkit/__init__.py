@@ -1,17 +1,32 @@
 """emkit: fast Expectation-Maximisation for latent-variable models."""
 
 from ._exceptions import (
-    ConvergenceWarning,
     DegenerateFitWarning,
     InvalidParameterError,
     LikelihoodDecreaseWarning,
     ModelFileError,
-    NotFittedError,
     UnvisitedStateWarning,
 )
-from .io import load
-from . import hmm, impute, motif, segment, topics
-from .mixture import BayesianGaussianMixture, GaussianMixture
+from ._lazy import lazy_exports
+
+# imported on first use: `import emkit` (and `emkit --help`) loads no kernels, numba,
+# scikit-learn, pandas or matplotlib
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ConvergenceWarning": "._exceptions",
+    "NotFittedError": "._exceptions",
+    "BayesianGaussianMixture": ".mixture",
+    "GaussianMixture": ".mixture",
+    "load": ".io",
+    "datasets": ".datasets",
+    "hmm": ".hmm",
+    "impute": ".impute",
+    "io": ".io",
+    "mixture": ".mixture",
+    "motif": ".motif",
+    "report": ".report",
+    "segment": ".segment",
+    "topics": ".topics",
+})
 
 __version__ = "0.1.0"
 

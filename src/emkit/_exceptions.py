@@ -1,14 +1,13 @@
 """Exceptions and warnings raised by emkit."""
 
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from __future__ import annotations
 
+# ConvergenceWarning and NotFittedError (scikit-learn's own) come from __getattr__ below
 __all__ = [
-    "ConvergenceWarning",
     "DegenerateFitWarning",
     "InvalidParameterError",
     "LikelihoodDecreaseWarning",
     "ModelFileError",
-    "NotFittedError",
     "UnvisitedStateWarning",
 ]
 
@@ -35,3 +34,14 @@ class ModelFileError(ValueError):
 
 class UnvisitedStateWarning(UserWarning):
     """An HMM state got no expected counts in an M-step; its old parameters were kept."""
+
+
+def __getattr__(name: str):
+    """scikit-learn's own ConvergenceWarning and NotFittedError (so code catching
+    scikit-learn's catches emkit's), imported on first use: scikit-learn takes a second to
+    import, which ``emkit --help`` should not pay."""
+    if name in ("ConvergenceWarning", "NotFittedError"):
+        import sklearn.exceptions
+
+        return getattr(sklearn.exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -134,6 +134,18 @@ def register_model(cls=None, *, check=None, may_be_infinite=()):
     return cls
 
 
+def _import_model_class(name: str) -> None:
+    """Import the public model class ``name`` of any family (its module registers it):
+    the families import their classes on first use."""
+    import importlib
+
+    for family in ("mixture", "hmm", "impute", "motif", "topics"):
+        module = importlib.import_module(f"emkit.{family}")
+        if name in getattr(module, "__all__", ()):
+            getattr(module, name)
+            return
+
+
 def _save_method(self, path) -> None:
     """Write the model to ``path`` as ``<stem>.json`` + ``<stem>.npz`` (no pickle); read it
     back with :func:`emkit.load`. A save killed at any moment leaves the old model or the
@@ -684,6 +696,8 @@ def load(path):
             _remove_leftovers(json_path, npz_path)
     header, source, data = _read_description(json_path, npz_path)
     name = header["class"]
+    if isinstance(name, str) and name not in _REGISTRY:
+        _import_model_class(name)
     if not isinstance(name, str) or name not in _REGISTRY:
         raise _error(source, f"unknown model class {name!r} (known: {sorted(_REGISTRY)})")
     cls, check, _ = _REGISTRY[name]

@@ -1,12 +1,17 @@
 """Hidden Markov models trained by Baum-Welch, with hmmlearn's interface."""
 
-from ._base import BaseHMM
-from ._categorical_hmm import CategoricalHMM
-from ._gaussian_hmm import GaussianHMM
-from ._gmm_hmm import GMMHMM
-from ._monitor import ConvergenceMonitor
-from ._multinomial_hmm import MultinomialHMM
-from ._poisson_hmm import PoissonHMM
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "BaseHMM": "._base",
+    "CategoricalHMM": "._categorical_hmm",
+    "GaussianHMM": "._gaussian_hmm",
+    "GMMHMM": "._gmm_hmm",
+    "ConvergenceMonitor": "._monitor",
+    "MultinomialHMM": "._multinomial_hmm",
+    "PoissonHMM": "._poisson_hmm",
+    "utils": ".utils",
+})
 
 __all__ = ["BaseHMM", "CategoricalHMM", "ConvergenceMonitor", "GMMHMM", "GaussianHMM",
            "MultinomialHMM", "PoissonHMM"]

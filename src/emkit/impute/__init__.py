@@ -1,5 +1,9 @@
 """Missing-data imputation by EM."""
 
-from ._em_imputer import EMImputer
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "EMImputer": "._em_imputer",
+})
 
 __all__ = ["EMImputer"]

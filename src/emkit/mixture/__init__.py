@@ -1,8 +1,15 @@
 """Gaussian mixture models fitted by EM."""
 
-from ._bayesian_mixture import BayesianGaussianMixture
-from ._gaussian_mixture import GaussianMixture
-from ._select import SelectionResult, classification_entropy, criteria, select
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "BayesianGaussianMixture": "._bayesian_mixture",
+    "GaussianMixture": "._gaussian_mixture",
+    "SelectionResult": "._select",
+    "classification_entropy": "._select",
+    "criteria": "._select",
+    "select": "._select",
+})
 
 __all__ = ["BayesianGaussianMixture", "GaussianMixture", "SelectionResult",
            "classification_entropy", "criteria", "select"]

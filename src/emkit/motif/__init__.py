@@ -6,16 +6,32 @@ sub-sequences, width chosen by E-value, several motifs by erasing); ``write_meme
 them for the MEME suite, ``plot_logo`` draws their logos.
 """
 
-from ._alphabet import DNA, PROTEIN, Alphabet
-from ._background import MarkovBackground
-from ._fasta import FastaRecord, encode_sequences, read_fasta
-from ._logo import plot_logo
-from ._meme import MEME
-from ._meme_format import MotifFile, read_meme, write_meme
-from ._motif import Motif, Site, iupac_consensus
-from ._output import write_results
-from ._planted import (PlantedMotif, PlantedScore, make_planted_motif, planted_ppm,
-                       ppm_distance, score_planted)
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DNA": "._alphabet",
+    "PROTEIN": "._alphabet",
+    "Alphabet": "._alphabet",
+    "MarkovBackground": "._background",
+    "FastaRecord": "._fasta",
+    "encode_sequences": "._fasta",
+    "read_fasta": "._fasta",
+    "plot_logo": "._logo",
+    "MEME": "._meme",
+    "MotifFile": "._meme_format",
+    "read_meme": "._meme_format",
+    "write_meme": "._meme_format",
+    "Motif": "._motif",
+    "Site": "._motif",
+    "iupac_consensus": "._motif",
+    "write_results": "._output",
+    "PlantedMotif": "._planted",
+    "PlantedScore": "._planted",
+    "make_planted_motif": "._planted",
+    "planted_ppm": "._planted",
+    "ppm_distance": "._planted",
+    "score_planted": "._planted",
+})
 
 __all__ = ["DNA", "MEME", "PROTEIN", "Alphabet", "FastaRecord", "MarkovBackground", "Motif",
            "MotifFile", "PlantedMotif", "PlantedScore", "Site", "encode_sequences",

@@ -7,9 +7,20 @@ engine. Images are read and written by :func:`read_image`, :func:`write_labels`,
 volumes as .npy, and NIfTI when nibabel is installed).
 """
 
-from ._io import ImageFileError, read_image, write_labels, write_overlay, write_probabilities
-from ._phantom import dice_scores, make_phantom, phantom_truth
-from ._segment import Segmentation, segment
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ImageFileError": "._io",
+    "read_image": "._io",
+    "write_labels": "._io",
+    "write_overlay": "._io",
+    "write_probabilities": "._io",
+    "dice_scores": "._phantom",
+    "make_phantom": "._phantom",
+    "phantom_truth": "._phantom",
+    "Segmentation": "._segment",
+    "segment": "._segment",
+})
 
 __all__ = [
     "ImageFileError",
