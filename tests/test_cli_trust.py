@@ -5,6 +5,7 @@ a subprocess."""
 
 import csv
 import hashlib
+import shutil
 import struct
 import subprocess
 import sys
@@ -401,3 +402,33 @@ def test_fit_plot_and_report_with_source_and_settings(tmp_path, fitted):
     result = run("report", model, data, "-o", tmp_path / "again.html")
     assert_ok(result)
     assert data.name in (tmp_path / "again.html").read_text()
+
+
+# -- scale: a fit that float64 cannot hold never replaces a good model --------------------------
+@pytest.mark.parametrize("scale", [1e200, 1e300])
+def test_data_whose_squares_overflow_fail_cleanly_and_keep_the_old_model(tmp_path, fitted,
+                                                                          blobs, scale):
+    _, model = fitted
+    saved = tmp_path / "model"
+    for suffix in (".json", ".npz"):
+        shutil.copy(model.with_suffix(suffix), saved.with_suffix(suffix))
+    before = {suffix: digest(saved.with_suffix(suffix)) for suffix in (".json", ".npz")}
+    X, names = blobs
+    huge = write_csv(tmp_path / "huge.csv", names, X * scale)
+    result = run("fit", huge, "-k", "2", "-o", saved)
+    assert_one_line_error(result, "scale")
+    assert {suffix: digest(saved.with_suffix(suffix)) for suffix in (".json", ".npz")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.csv", "model.json",
+                                                         "model.npz"]
+
+
+def test_data_at_a_large_but_representable_scale_fit_in_the_users_units(tmp_path, blobs):
+    X, names = blobs
+    data = write_csv(tmp_path / "big.csv", names, X * 1e120)
+    result = run("fit", data, "-k", "2", "-o", tmp_path / "big")
+    assert_ok(result)
+    model = emkit.load(tmp_path / "big.json")
+    assert np.all(np.isfinite(model.means_)) and np.isfinite(model.lower_bound_)
+    found = np.sort(model.means_[:, 0])
+    np.testing.assert_allclose(found, np.sort([X[:60, 0].mean(), X[60:, 0].mean()]) * 1e120,
+                               rtol=1e-6)
