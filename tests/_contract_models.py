@@ -180,7 +180,7 @@ class ImputerCase(Case):
 
 class HMMCase(Case):
     kinds = frozenset(KINDS)
-    restarts = False
+    restarts_module = "emkit.hmm._base"
 
     def __init__(self, name, factory, symbols="gaussian", **params):
         super().__init__(name, factory, **params)

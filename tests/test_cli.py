@@ -433,6 +433,17 @@ def test_hmm_fit_then_decode_round_trip(tmp_path, hmm_data):
     np.testing.assert_array_equal(states, model.decode(X, lengths)[1])
 
 
+def test_hmm_fit_restarts_through_the_model(tmp_path, hmm_data):
+    path, *_ = hmm_data
+    stem = tmp_path / "hmm"
+    fitted = run("hmm", "fit", path, "--n-components", "2", "--lengths-column", "seq_id",
+                 "--n-init", "3", "--random-state", "0", "-o", stem)
+    assert_ok(fitted)
+    model = emkit.load(stem)
+    assert model.n_init == 3 and len(model.restart_lower_bounds_) == 3
+    assert model.lower_bound_ == max(h[-1] for h in model.restart_lower_bounds_)
+
+
 def test_hmm_decode_proba_to_stdout(tmp_path, hmm_data):
     path, ids, X, truth = hmm_data
     numeric = write_sequences(tmp_path / "numeric.tsv", [i.split("-")[1] for i in ids], X,

@@ -80,12 +80,14 @@ def assert_same_fit(actual, desired, rtol=1e-9):
     assert actual.n_iter_ == desired.n_iter_
     assert actual.converged_ == desired.converged_
     assert_allclose(actual.lower_bounds_, desired.lower_bounds_, rtol=rtol)
+    assert_allclose(actual.lower_bound_, desired.lower_bound_, rtol=rtol)
     for name, value in d.items():
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
             assert a[name].shape == value.shape, name
             assert_allclose(a[name], value, rtol=rtol, atol=rtol * np.max(np.abs(value)),
                             err_msg=name)
-        elif name not in ("lower_bounds_", "monitor_"):
+        elif name not in ("lower_bounds_", "lower_bound_", "restart_lower_bounds_",
+                          "monitor_"):
             assert a[name] == value, name
 
 

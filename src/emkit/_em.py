@@ -400,6 +400,7 @@ def fit_with_restarts(
     degenerate: Callable[[EMRun], Any] | None = None,
     extra_starts: int = 0,
     degenerate_cause: str = "",
+    warn_unconverged: bool = True,
 ) -> EMRun:
     """Run EM from ``n_init`` starting points drawn by ``start()``; keep the best run.
 
@@ -415,7 +416,8 @@ def fit_with_restarts(
 
     ``runner`` replaces :func:`run_em` for each run (mini-batch EM, say); it takes the same
     arguments. ``degenerate_cause``: the problem's account of why no run can be sound
-    (then ``extra_starts`` should be 0), put in the warning.
+    (then ``extra_starts`` should be 0), put in the warning. ``warn_unconverged=False``
+    leaves out the ConvergenceWarning (models whose peers only log it: the HMMs).
     """
     if max_iter == 0:
         degenerate = None
@@ -448,7 +450,7 @@ def fit_with_restarts(
             DegenerateFitWarning,
             stacklevel=3,
         )
-    if max_iter > 0 and not best.converged:
+    if warn_unconverged and max_iter > 0 and not best.converged:
         warnings.warn(
             "Best performing initialization did not converge. Try different init "
             "parameters, or increase max_iter, tol, or check for degenerate data.",

@@ -9,6 +9,7 @@ hooks (``_init``, ``_check``, ``_check_and_set_n_features``) are kept thin over 
 
 from __future__ import annotations
 
+import functools
 import logging
 import numbers
 
@@ -18,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._em import EMRun, run_em
+from .._em import EMRun, fit_with_restarts, run_em
 from .._fit_guard import untouched_on_failure
 from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import is_dask_collection, is_streamed
@@ -89,12 +90,13 @@ class BaseHMM(BaseEstimator):
         "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
         "block_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
                  params="st", init_params="st", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None, batch_size=None):
+                 learning_offset=10.0, block_size=None, batch_size=None, n_init=1):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -110,6 +112,7 @@ class BaseHMM(BaseEstimator):
         self.learning_offset = learning_offset
         self.block_size = block_size
         self.batch_size = batch_size
+        self.n_init = n_init
 
     # -- hooks for subclasses -------------------------------------------------------------
     # The defaults serve a subclass written for hmmlearn that only supplies
@@ -129,8 +132,9 @@ class BaseHMM(BaseEstimator):
         """The emission model object for the engine."""
         return CustomEmission(self)
 
-    def _init_emission(self, X, needs_init) -> dict:
-        """Starting emission attributes for the letters ``needs_init(letter, name)`` says."""
+    def _init_emission(self, X, needs_init, random_state) -> dict:
+        """Starting emission attributes for the letters ``needs_init(letter, name)`` says,
+        drawn with ``random_state``."""
         return {}
 
     def _emission_params(self, attributes: dict):
@@ -238,30 +242,35 @@ or block source
             sample = self._check_X(X)
             offsets = check_lengths(lengths, sample.shape[0])
             blocks = SequenceBlocks(sample, offsets, block_rows(sample.shape[1]))
-        attributes = self._starting_attributes(sample)
-        theta = self._chain_and_emission(attributes)
-        self._check_X_against(sample, theta.emission)
-        if check is not None:  # later blocks must fit the starting parameters too
-            check.emission = theta.emission
+        # the first start is drawn as hmmlearn draws it (random_state itself); restarts from
+        # seeds drawn from random_state
+        seeds = check_random_state(self.random_state)
+        starts: list = []
+
+        def start():
+            attributes = self._starting_attributes(
+                sample, None if not starts else int(seeds.randint(np.iinfo(np.int32).max)))
+            theta = self._chain_and_emission(attributes)
+            self._check_X_against(sample, theta.emission)
+            if check is not None:  # later blocks must fit the starting parameters too
+                check.emission = theta.emission
+            starts.append(attributes)
+            return theta
+
         update = "".join(c for c in "st" + self._emission_letters if c in self.params)
         problem = self._problem(update)
-        monitor = self.__dict__.get("_monitor")
-        if monitor is not None and self.batch_size is None:
-            run = self._run_em_reporting_to(monitor, problem, blocks, theta)
-        elif self.batch_size is None:
-            run = run_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
-                         monitor=VerboseMonitor(self.verbose))
-        else:
-            run = run_minibatch_em(problem, blocks, theta, tol=self.tol, max_iter=self.n_iter,
-                                   learning_offset=self.learning_offset,
-                                   learning_decay=self.learning_decay,
-                                   monitor=VerboseMonitor(self.verbose))
+        run = fit_with_restarts(problem, blocks, start, n_init=self.n_init, tol=self.tol,
+                                max_iter=self.n_iter, monitor=VerboseMonitor(self.verbose),
+                                runner=self._runner(), warn_unconverged=False)
         # nothing above touched the estimator: a failed fit leaves it as it was
-        for name, value in attributes.items():
+        for name, value in starts[0].items():  # what the starts share; the fit's own below
             setattr(self, name, value)
         self._store(run.theta)
         self.n_features_in_ = self._n_features_of(sample)
         self.lower_bounds_ = [float(v) for v in run.lower_bounds]
+        self.lower_bound_ = float(run.lower_bound)  # the kept run's last; -inf: no iteration
+        self.restart_lower_bounds_ = [[float(v) for v in history]
+                                      for history in run.restart_lower_bounds]
         self.converged_ = bool(run.converged)
         self.n_iter_ = int(run.n_iter)
         self._warn_if_too_little_data(sample)
@@ -300,9 +309,22 @@ or block source
         self._online = state
         self.n_features_in_ = self._n_features_of(X)
         self.lower_bounds_ = history + [loglik]
+        self.lower_bound_ = float(loglik)
         self.converged_ = False
         self.n_iter_ = self.n_batches_ = state.n_updates
         return self
+
+    def _runner(self):
+        """The EM loop of one run: Baum-Welch, mini-batch Baum-Welch (``batch_size``), or
+        Baum-Welch stopped by a ConvergenceMonitor the user assigned to ``monitor_``."""
+        monitor = self.__dict__.get("_monitor")
+        if self.batch_size is not None:
+            return functools.partial(run_minibatch_em, learning_offset=self.learning_offset,
+                                     learning_decay=self.learning_decay)
+        if monitor is not None:
+            return lambda problem, blocks, theta, **_: self._run_em_reporting_to(
+                monitor, problem, blocks, theta)
+        return run_em
 
     def _run_em_reporting_to(self, monitor, problem, blocks, theta):
         """Baum-Welch, one engine iteration at a time, stopped when ``monitor`` (a
@@ -319,6 +341,7 @@ or block source
             if monitor.converged:
                 break
         return EMRun(theta=theta, lower_bounds=lower_bounds, n_iter=len(lower_bounds),
+                     lower_bound=lower_bounds[-1] if lower_bounds else -np.inf,
                      converged=bool(lower_bounds) and bool(monitor.converged))
 
     def _warn_if_too_little_data(self, X) -> None:
@@ -345,10 +368,10 @@ or block source
     def _n_features_of(self, X) -> int:
         return int(X.shape[1])
 
-    def _starting_attributes(self, X) -> dict:
+    def _starting_attributes(self, X, random_state=None) -> dict:
         """Starting values as hmmlearn draws them: Dirichlet(1/K) start and transition
         probabilities, then the emission model's; attributes already set and not named in
-        ``init_params`` are kept."""
+        ``init_params`` are kept. ``random_state`` (None: the estimator's) draws them."""
         attributes = self._current_attributes()
 
         def needs_init(letter, name):
@@ -361,13 +384,15 @@ or block source
             return name not in attributes
 
         K = self.n_components
-        rng = check_random_state(self.random_state)
+        if random_state is None:
+            random_state = self.random_state
+        rng = check_random_state(random_state)
         concentration = np.full(K, 1.0 / K)
         if needs_init("s", "startprob_"):
             attributes["startprob_"] = rng.dirichlet(concentration)
         if needs_init("t", "transmat_"):
             attributes["transmat_"] = rng.dirichlet(concentration, size=K)
-        attributes.update(self._init_emission(X, needs_init))
+        attributes.update(self._init_emission(X, needs_init, random_state))
         return attributes
 
     def _store(self, theta: HMMParams) -> None:

@@ -53,6 +53,8 @@ class CategoricalHMM(BaseHMM):
         's' start, 't' transitions, 'e' emission probabilities.
     block_size, batch_size : int or None
         E-step blocks and mini-batch EM, as in :class:`GaussianHMM`.
+    n_init : int, default=1
+        Restarts, the best run kept: see :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -68,13 +70,14 @@ class CategoricalHMM(BaseHMM):
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
                  init_params="ste", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None, batch_size=None):
+                 learning_offset=10.0, block_size=None, batch_size=None, n_init=1):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size, batch_size=batch_size)
+                         block_size=block_size, batch_size=batch_size,
+                         n_init=n_init)
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features
 
@@ -120,11 +123,11 @@ class CategoricalHMM(BaseHMM):
     def _emission(self, update):
         return CategoricalEmission(self.emissionprob_prior, update)
 
-    def _init_emission(self, X, needs_init):
+    def _init_emission(self, X, needs_init, random_state):
         if not needs_init("e", "emissionprob_"):
             return {}
         n_symbols = self._n_features if self._n_features is not None else self._n_symbols_of(X)
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(random_state)
         emissionprob = rng.rand(self.n_components, n_symbols)
         return {"emissionprob_": emissionprob / emissionprob.sum(axis=1, keepdims=True)}
 

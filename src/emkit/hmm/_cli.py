@@ -224,8 +224,6 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
     Prints a summary: the log-likelihood, iterations, convergence, BIC and each state's
     start and stay probabilities and emission parameters.
     """
-    import numpy as np
-
     model_kind = model_kind.lower()
     covariance_type = covariance_type.lower()
     if model_kind != "gaussian" and ctx.get_parameter_source("covariance_type") != \
@@ -247,19 +245,12 @@ def hmm_fit(ctx, data, states, lengths_column, model_kind, covariance_type, n_it
         f", lengths {lengths.min()}..{lengths.max()}")
     click.echo(f"data: {data}  {n_rows} rows x {n_cols} columns  {n_seq} "
                f"sequence{'s' if n_seq != 1 else ''}{spread}")
-    params = dict(n_iter=n_iter, tol=tol)
+    params = dict(n_iter=n_iter, tol=tol, n_init=n_init, random_state=random_state)
     if model_kind == "gaussian":
         params["covariance_type"] = covariance_type
-    model, best = None, -np.inf
     with status(f"fitting a {model_kind} HMM with {states} states",
-                n_init if n_init > 1 else 0, verbose=table.verbose) as advance:
-        for run in range(n_init):
-            candidate = _hmm_class(model_kind)(states, random_state=random_state + run,
-                                               **params).fit(X, lengths)
-            score = candidate.score(X, lengths) if n_init > 1 else 0.0
-            if model is None or score > best:
-                model, best = candidate, score
-            advance(run + 1)
+                verbose=table.verbose):
+        model = _hmm_class(model_kind)(states, **params).fit(X, lengths)
     name_model(model, data_table)
     _print_hmm(model, model_kind, X, lengths, names)
     if output is not None:

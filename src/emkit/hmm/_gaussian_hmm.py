@@ -95,6 +95,10 @@ class GaussianHMM(BaseHMM):
         Mini-batch EM inside :meth:`fit`: each iteration streams batches of whole
         sequences of about this many rows and re-estimates after every batch (stepwise
         EM, step sizes as in :meth:`partial_fit`). None: batch EM.
+    n_init : int, default=1
+        Restarts: EM from this many starts, the run with the highest final log-likelihood
+        kept (``restart_lower_bounds_`` holds every run's history). The first start is the
+        one ``random_state`` draws (hmmlearn's); the others come from seeds it draws.
     emission_init : {'kmeans', 'hierarchical'}, default='kmeans'
         How the starting means are found (init_params 'm'): hmmlearn's k-means, or the
         cluster means of mclust's model-based hierarchical clustering of at most
@@ -112,6 +116,10 @@ class GaussianHMM(BaseHMM):
         Full covariance matrices (hmmlearn's view); assigning sets the compact form.
     monitor_ : ConvergenceMonitor
     lower_bounds_, converged_, n_iter_, n_features_in_
+    lower_bound_ : float
+        The kept run's last log-likelihood.
+    restart_lower_bounds_ : list of list of float
+        Every run's ``lower_bounds_``, in the order the starts were drawn.
     """
 
     _emission_letters = "mc"
@@ -129,14 +137,15 @@ class GaussianHMM(BaseHMM):
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
                  implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None, batch_size=None,
+                 learning_offset=10.0, block_size=None, batch_size=None, n_init=1,
                  emission_init="kmeans", init_subsample=2000):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size, batch_size=batch_size)
+                         block_size=block_size, batch_size=batch_size,
+                         n_init=n_init)
         self.covariance_type = covariance_type
         self.min_covar = min_covar
         self.means_prior = means_prior
@@ -177,11 +186,11 @@ class GaussianHMM(BaseHMM):
         return GaussianEmission(self.covariance_type, self.means_prior, self.means_weight,
                                 self.covars_prior, self.covars_weight, update)
 
-    def _init_emission(self, X, needs_init):
+    def _init_emission(self, X, needs_init, random_state):
         attributes = {}
         if needs_init("m", "means_"):
             check_enough_rows(X, self.n_components)
-            attributes["means_"] = self._starting_means(X)
+            attributes["means_"] = self._starting_means(X, random_state)
         if needs_init("c", "covariances_"):
             cv = starting_covariance(X, self.min_covar)
             K = self.n_components
@@ -193,16 +202,16 @@ class GaussianHMM(BaseHMM):
             }[self.covariance_type]
         return attributes
 
-    def _starting_means(self, X):
+    def _starting_means(self, X, random_state):
         K = self.n_components
         if self.emission_init == "kmeans":
-            kmeans = KMeans(n_clusters=K, random_state=self.random_state, n_init=10)
+            kmeans = KMeans(n_clusters=K, random_state=random_state, n_init=10)
             return kmeans.fit(X).cluster_centers_
         if self.init_subsample < K:
             raise ValueError(f"init_subsample={self.init_subsample} is smaller than "
                              f"n_components={K}: the hierarchical start cuts the subsample "
                              "into n_components clusters")
-        rows, resp = hierarchical_start(X, K, None, check_random_state(self.random_state),
+        rows, resp = hierarchical_start(X, K, None, check_random_state(random_state),
                                         subsample=self.init_subsample,
                                         covariance_type=self.covariance_type)
         return (resp.T @ X[rows]) / resp.sum(axis=0)[:, None]

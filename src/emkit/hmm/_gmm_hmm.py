@@ -46,6 +46,8 @@ class GMMHMM(BaseHMM):
         's' start, 't' transitions, 'm' means, 'c' covariances, 'w' mixture weights.
     block_size, batch_size : int or None
         E-step blocks and mini-batch EM, as in :class:`GaussianHMM`.
+    n_init : int, default=1
+        Restarts, the best run kept: see :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -72,13 +74,14 @@ class GMMHMM(BaseHMM):
                  covariance_type="diag", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="stmcw", init_params="stmcw", implementation="log",
                  learning_decay=0.7, learning_offset=10.0, block_size=None,
-                 batch_size=None):
+                 batch_size=None, n_init=1):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size, batch_size=batch_size)
+                         block_size=block_size, batch_size=batch_size,
+                         n_init=n_init)
         self.n_mix = n_mix
         self.min_covar = min_covar
         self.weights_prior = weights_prior
@@ -102,14 +105,14 @@ class GMMHMM(BaseHMM):
                            self.means_prior, self.means_weight, self.covars_prior,
                            self.covars_weight, update)
 
-    def _init_emission(self, X, needs_init):
+    def _init_emission(self, X, needs_init, random_state):
         K, M, D = self.n_components, self.n_mix, X.shape[1]
         attributes = {}
         cv = starting_covariance(X, self.min_covar)
         if needs_init("w", "weights_"):
             attributes["weights_"] = np.full((K, M), 1.0 / M)
         if needs_init("m", "means_"):
-            attributes["means_"] = self._starting_means(X)
+            attributes["means_"] = self._starting_means(X, random_state)
         if needs_init("c", "covars_"):
             attributes["covars_"] = {
                 "spherical": np.full((K, M), cv.mean()),
@@ -119,20 +122,20 @@ class GMMHMM(BaseHMM):
             }[self.covariance_type]
         return attributes
 
-    def _starting_means(self, X):
+    def _starting_means(self, X, random_state):
         """hmmlearn's start: k-means into one cluster per state, then k-means of each
         cluster into its mixture components (random draws around the centre when a
         cluster has too few rows)."""
         K, M = self.n_components, self.n_mix
         check_enough_rows(X, K)
-        labels = KMeans(n_clusters=K, random_state=self.random_state, n_init=10).fit_predict(X)
-        rng = check_random_state(self.random_state)
+        labels = KMeans(n_clusters=K, random_state=random_state, n_init=10).fit_predict(X)
+        rng = check_random_state(random_state)
         cv = starting_covariance(X, self.min_covar)
         means = []
         for state in range(K):
             rows = X[labels == state]
             if rows.shape[0] >= M:
-                kmeans = KMeans(n_clusters=M, random_state=self.random_state, n_init=10)
+                kmeans = KMeans(n_clusters=M, random_state=random_state, n_init=10)
                 means.append(kmeans.fit(rows).cluster_centers_)
             else:
                 means.append(rng.multivariate_normal(X.mean(axis=0), cv, size=M))

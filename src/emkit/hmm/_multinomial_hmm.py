@@ -34,6 +34,8 @@ class MultinomialHMM(CategoricalHMM):
         's' start, 't' transitions, 'e' emission probabilities.
     block_size, batch_size : int or None
         E-step blocks and mini-batch EM, as in :class:`GaussianHMM`.
+    n_init : int, default=1
+        Restarts, the best run kept: see :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -47,13 +49,14 @@ class MultinomialHMM(CategoricalHMM):
                  transmat_prior=1.0, algorithm="viterbi", random_state=None, n_iter=10,
                  tol=1e-2, verbose=False, params="ste", init_params="ste",
                  implementation="log", learning_decay=0.7, learning_offset=10.0,
-                 block_size=None, batch_size=None):
+                 block_size=None, batch_size=None, n_init=1):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size, batch_size=batch_size)
+                         block_size=block_size, batch_size=batch_size,
+                         n_init=n_init)
         del self.emissionprob_prior, self._n_features  # not parameters of this class
         self.n_trials = n_trials
 

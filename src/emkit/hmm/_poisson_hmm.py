@@ -30,6 +30,8 @@ class PoissonHMM(BaseHMM):
         's' start, 't' transitions, 'l' rates.
     block_size, batch_size : int or None
         E-step blocks and mini-batch EM, as in :class:`GaussianHMM`.
+    n_init : int, default=1
+        Restarts, the best run kept: see :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -45,13 +47,14 @@ class PoissonHMM(BaseHMM):
                  lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="stl",
                  init_params="stl", implementation="log", learning_decay=0.7,
-                 learning_offset=10.0, block_size=None, batch_size=None):
+                 learning_offset=10.0, block_size=None, batch_size=None, n_init=1):
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
                          implementation=implementation, learning_decay=learning_decay,
                          learning_offset=learning_offset,
-                         block_size=block_size, batch_size=batch_size)
+                         block_size=block_size, batch_size=batch_size,
+                         n_init=n_init)
         self.lambdas_prior = lambdas_prior
         self.lambdas_weight = lambdas_weight
 
@@ -64,10 +67,10 @@ class PoissonHMM(BaseHMM):
     def _emission(self, update):
         return PoissonEmission(self.lambdas_prior, self.lambdas_weight, update)
 
-    def _init_emission(self, X, needs_init):
+    def _init_emission(self, X, needs_init, random_state):
         if not needs_init("l", "lambdas_"):
             return {}
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(random_state)
         mean, var = X.mean(), X.var()
         if mean > 0 and var > 0:
             lambdas = rng.gamma(shape=mean**2 / var, scale=var / mean,
