@@ -122,14 +122,30 @@ COMPACT_COVARS = {
 }
 
 
-def gaussian_case(covariance_type, K, D, lengths, seed, zeros=False):
-    rng = np.random.RandomState(seed)
-    model = GaussianHMM(K, covariance_type=covariance_type, init_params="")
+def set_chain(model, K, zeros=False):
+    """The start and transition probabilities of the cases (structural zeros for K=3 when
+    ``zeros``)."""
     if K == 3:
         model.startprob_ = START3_ZEROS if zeros else START3
         model.transmat_ = TRANS3_ZEROS if zeros else TRANS3
     else:
         model.startprob_, model.transmat_ = START2, TRANS2
+
+
+def emission_rows(rng, K, n_outcomes, zeros=False):
+    """Random emission probabilities; with ``zeros``, state 0 never emits the last
+    outcome."""
+    emissionprob = rng.dirichlet(np.ones(n_outcomes), size=K)
+    if zeros:
+        emissionprob[0, n_outcomes - 1] = 0.0
+        emissionprob[0] /= emissionprob[0].sum()
+    return emissionprob
+
+
+def gaussian_case(covariance_type, K, D, lengths, seed, zeros=False):
+    rng = np.random.RandomState(seed)
+    model = GaussianHMM(K, covariance_type=covariance_type, init_params="")
+    set_chain(model, K, zeros)
     model.means_ = rng.randn(K, D) * 1.5
     compact = COMPACT_COVARS[covariance_type](K, D, rng)
     model.covars_ = compact
@@ -141,15 +157,8 @@ def gaussian_case(covariance_type, K, D, lengths, seed, zeros=False):
 def categorical_case(K, n_symbols, lengths, seed, zeros=False):
     rng = np.random.RandomState(seed)
     model = CategoricalHMM(K, init_params="")
-    if K == 3:
-        model.startprob_ = START3_ZEROS if zeros else START3
-        model.transmat_ = TRANS3_ZEROS if zeros else TRANS3
-    else:
-        model.startprob_, model.transmat_ = START2, TRANS2
-    emissionprob = rng.dirichlet(np.ones(n_symbols), size=K)
-    if zeros:  # a symbol state 0 never emits
-        emissionprob[0, n_symbols - 1] = 0.0
-        emissionprob[0] /= emissionprob[0].sum()
+    set_chain(model, K, zeros)
+    emissionprob = emission_rows(rng, K, n_symbols, zeros)
     model.emissionprob_ = emissionprob
     X = rng.randint(n_symbols, size=(sum(lengths), 1))
     return model, X, categorical_log_frame(X, emissionprob)
@@ -158,11 +167,7 @@ def categorical_case(K, n_symbols, lengths, seed, zeros=False):
 def poisson_case(K, D, lengths, seed, zeros=False):
     rng = np.random.RandomState(seed)
     model = PoissonHMM(K, init_params="")
-    if K == 3:
-        model.startprob_ = START3_ZEROS if zeros else START3
-        model.transmat_ = TRANS3_ZEROS if zeros else TRANS3
-    else:
-        model.startprob_, model.transmat_ = START2, TRANS2
+    set_chain(model, K, zeros)
     model.lambdas_ = rng.uniform(0.5, 6.0, (K, D))
     # scoring a PoissonHMM needs n_features_in_ (see test_hmm_bad_input for hand-set models)
     model.n_features_in_ = D
@@ -173,15 +178,8 @@ def poisson_case(K, D, lengths, seed, zeros=False):
 def multinomial_case(K, D, lengths, seed, n_trials=5, zeros=False):
     rng = np.random.RandomState(seed)
     model = MultinomialHMM(K, n_trials=n_trials, init_params="")
-    if K == 3:
-        model.startprob_ = START3_ZEROS if zeros else START3
-        model.transmat_ = TRANS3_ZEROS if zeros else TRANS3
-    else:
-        model.startprob_, model.transmat_ = START2, TRANS2
-    emissionprob = rng.dirichlet(np.ones(D), size=K)
-    if zeros:  # an outcome state 0 never has
-        emissionprob[0, D - 1] = 0.0
-        emissionprob[0] /= emissionprob[0].sum()
+    set_chain(model, K, zeros)
+    emissionprob = emission_rows(rng, K, D, zeros)
     model.emissionprob_ = emissionprob
     X = rng.multinomial(n_trials, np.full(D, 1.0 / D), size=sum(lengths))
     return model, X, multinomial_log_frame(X, emissionprob)
