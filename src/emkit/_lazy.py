@@ -4,6 +4,7 @@ stay light: numba kernels, pandas and matplotlib load only when a model needs th
 from __future__ import annotations
 
 import importlib
+import sys
 
 
 def lazy_exports(package: str, where: dict[str, str]):
@@ -35,6 +36,4 @@ def lazy_exports(package: str, where: dict[str, str]):
 
 def globals_of(package: str) -> dict:
     """The namespace of the (already imported) module ``package``."""
-    import sys
-
     return vars(sys.modules[package])
