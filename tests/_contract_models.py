@@ -23,6 +23,9 @@ from emkit.motif._problem import MotifParams, MotifProblem
 from emkit.topics import PLSA
 from emkit.topics._problem import DocumentTopics, PLSAParams, PLSAProblem
 
+#: mclust covariance models in the table (one iterative, one closed-form M-step).
+MCLUST_ROWS = ("VEV", "EVI")
+
 #: Input kinds beyond the in-memory array: a memory-mapped file, a source of blocks, Dask.
 KINDS = ("memmap", "blocks", "dask")
 
@@ -404,14 +407,14 @@ class SegmentCase(Case):
 def _cases() -> list:
     hmm = emkit_hmm
     cases = [Case(f"GaussianMixture-{c}", GaussianMixture, n_components=3, covariance_type=c,
-                  max_iter=30, tol=1e-8) for c in COVARIANCE_TYPES]
+                  max_iter=30, tol=1e-8) for c in COVARIANCE_TYPES + MCLUST_ROWS]
     cases.append(Case("BayesianGaussianMixture", BayesianGaussianMixture, n_components=3,
                       max_iter=30, tol=1e-8))
     cases[-1].kinds = frozenset({"memmap"})
     cases[-1].stream_params = {}
     cases[-1].restarts_module = "emkit.mixture._bayesian_mixture"
     cases[-1].random_start = {"init_params": "random"}
-    for c in cases[:4]:
+    for c in cases[:len(COVARIANCE_TYPES) + len(MCLUST_ROWS)]:
         c.random_start = {"init_params": "random"}
     cases += [
         HMMCase("GaussianHMM", hmm.GaussianHMM, n_components=2, covariance_type="full",

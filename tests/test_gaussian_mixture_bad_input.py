@@ -72,7 +72,7 @@ def test_use_before_fit(method):
     (dict(reg_covar=-1.0), "'reg_covar' parameter"),
     (dict(max_iter=-1), "'max_iter' parameter"),
     (dict(n_init=0), "'n_init' parameter"),
-    (dict(covariance_type="ful"), r"'covariance_type' parameter .* among \{'diag', 'full', "
+    (dict(covariance_type="ful"), r"'covariance_type' parameter .* among \{.*'diag', 'full', "
                                   r"'spherical', 'tied'\}\. Got 'ful'"),
     (dict(init_params="kmeans+"), "'init_params' parameter"),
     (dict(verbose_interval=0), "'verbose_interval' parameter"),

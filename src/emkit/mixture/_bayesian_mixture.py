@@ -13,7 +13,7 @@ from ..io import register_model
 from .._fit_guard import untouched_on_failure
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
-from ._covariance import COVARIANCE_MODELS, covariance_model
+from ._covariance import SKLEARN_COVARIANCE_TYPES, covariance_model
 from ._gaussian_mixture import GaussianMixture
 from ._init import RESPONSIBILITY_METHODS, initial_responsibilities
 from ._variational_problem import (
@@ -116,7 +116,7 @@ default='dirichlet_process'
 
     _parameter_constraints: dict = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
-        "covariance_type": [Options(tuple(COVARIANCE_MODELS))],
+        "covariance_type": [Options(SKLEARN_COVARIANCE_TYPES)],
         "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(numbers.Real, 0.0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],

@@ -125,6 +125,12 @@ class CovarianceModel(ABC):
     #: Layout of the second-moment statistic, also GaussianStats.kind.
     kind: str
 
+    @property
+    def rules_name(self) -> str:
+        """The scikit-learn covariance_type whose degeneracy rules (rows a component
+        needs, see _degeneracy) apply: the model's own name for scikit-learn's four."""
+        return self.name
+
     @abstractmethod
     def precisions_shape(self, n_components: int, n_features: int) -> tuple: ...
 
@@ -562,7 +568,15 @@ COVARIANCE_MODELS = {
     for model in (FullCovariance(), TiedCovariance(), DiagCovariance(), SphericalCovariance())
 }
 
+#: scikit-learn's four names (mclust's fourteen join COVARIANCE_MODELS below).
+SKLEARN_COVARIANCE_TYPES = tuple(COVARIANCE_MODELS)
+
 
 def covariance_model(covariance_type: str) -> CovarianceModel:
-    """The parametrisation object for a ``covariance_type`` string."""
+    """The parametrisation object for a ``covariance_type`` string: scikit-learn's four
+    names, or mclust's fourteen ('EII' ... 'VVV', and 'E', 'V' for one feature)."""
     return COVARIANCE_MODELS[covariance_type]
+
+
+# mclust's models register themselves in COVARIANCE_MODELS (they subclass FullCovariance)
+from . import _mclust_covariances  # noqa: E402,F401

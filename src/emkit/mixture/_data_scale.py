@@ -132,8 +132,8 @@ class DataScale:
 
 
 def _diagonal(values: np.ndarray, covariance_type: str) -> np.ndarray:
-    """The variances (or precisions) of each component: matrix diagonals for 'full' and
-    'tied', the values themselves otherwise."""
-    if covariance_type in ("full", "tied"):
+    """The variances (or precisions) of each component: matrix diagonals for 'full',
+    'tied' and mclust's models, the values themselves otherwise."""
+    if covariance_model(covariance_type).full_moments:
         return np.diagonal(values, axis1=-2, axis2=-1)
     return values

@@ -60,7 +60,7 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
     means = np.asarray(theta.means, dtype=np.float64)
     n_components, n_features = means.shape
     sizes = weights * float(total_weight)
-    too_small = sizes < minimum_component_size(covariance.name, n_features)
+    too_small = sizes < minimum_component_size(covariance.rules_name, n_features)
 
     matrices = covariance.full_matrices(np.asarray(theta.covariances, dtype=np.float64),
                                         n_components, n_features)
@@ -73,7 +73,7 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
     data_eigenvalues, data_axes = np.linalg.eigh(spread)
     floor = FLOOR_FACTOR * reg_covar + RELATIVE_FLOOR * max(float(data_eigenvalues[-1]), 0.0)
 
-    if covariance.name in ("full", "tied"):
+    if covariance.rules_name in ("full", "tied"):
         # the components' variances along the directions in which the data spread
         spread_axes = data_axes[:, data_eigenvalues > floor]
         if spread_axes.shape[1] == 0:

@@ -53,9 +53,16 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         The number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or an mclust model name, \
+default='full'
         'full': each component has its own covariance matrix; 'tied': all components share
         one; 'diag': each has a diagonal one; 'spherical': each has a single variance.
+        mclust's models (Celeux and Govaert's lambda_k D_k A_k D_k^T with Equal, Varying or
+        Identity volume, shape and orientation): 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI',
+        'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV', and 'E', 'V' for one
+        feature; their covariances_, precisions_ and precisions_cholesky_ are always full
+        (n_components, n_features, n_features) matrices ('VVV', 'EEE', 'VVI', 'VII' fit the
+        same mixtures as 'full', 'tied', 'diag', 'spherical').
     tol : float, default=1e-3
         EM stops when the mean log-likelihood changes by less than this between iterations.
     reg_covar : float, default=1e-6
@@ -367,7 +374,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     def _unestimable_cause(self, total_weight, n_features) -> str:
         """Why no fit can be sound ('' when one can): fewer rows than n_components times
         what one covariance of this type needs (see _degeneracy)."""
-        K, kind = self.n_components, self.covariance_type
+        K, kind = self.n_components, covariance_model(self.covariance_type).rules_name
         if kind == "tied":  # the rows about their K means span at most rows - K directions
             needed = n_features + K
             what = f"the {needed} rows (n_features + n_components) a 'tied' covariance"

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_array
 
 from .._exceptions import ConvergenceWarning, DegenerateFitWarning, InvalidParameterError
 from .._validation import named_matrix
-from ._covariance import COVARIANCE_MODELS
+from ._covariance import COVARIANCE_MODELS, SKLEARN_COVARIANCE_TYPES
 from ._gaussian_mixture import GaussianMixture
 
 CRITERIA = ("bic", "aic", "icl")
@@ -97,7 +97,7 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
     return model, row
 
 
-def select(X, n_components=range(1, 11), covariance_types=tuple(COVARIANCE_MODELS),
+def select(X, n_components=range(1, 11), covariance_types=SKLEARN_COVARIANCE_TYPES,
            criterion="bic", *, n_init=1, random_state=None, n_jobs=None, sample_weight=None,
            progress=None, **params) -> SelectionResult:
     """Fit a Gaussian mixture for every number of components and covariance type; keep the

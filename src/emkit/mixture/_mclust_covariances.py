@@ -1,0 +1,305 @@
+"""mclust's fourteen Gaussian covariance models (Celeux and Govaert 1995).
+
+Each covariance is Sigma_k = lambda_k D_k A_k D_k^T: a volume lambda_k, a shape A_k
+(diagonal, determinant 1) and an orientation D_k (orthogonal). A model's three letters say
+which of them are Equal across components, Varying, or the Identity (axis-aligned
+orientation, or a spherical shape): 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE',
+'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV'; 'E' and 'V' are the univariate equal- and
+varying-variance models.
+
+Every model is stored as full (K, D, D) covariance matrices, so the E-step, the
+log-densities and the sampling are those of 'full' covariances; a model supplies only its
+constrained M-step (from the per-component scatter matrices) and its number of free
+parameters (mclust's ``nVarParams``). The iterative M-steps (VEI, VEV, VEE, EVE, VVE) run
+mclust's inner iterations, from mclust's starting values, to a tight tolerance.
+
+``reg_covar`` is added to every scatter matrix as ``n_k * reg_covar * I`` before the
+constrained M-step, so the fitted covariances keep their model's constraint exactly; for
+VVV, EEE, VVI and VII this is scikit-learn's regularisation of 'full', 'tied', 'diag' and
+'spherical'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._covariance import (COVARIANCE_MODELS, FullCovariance, ill_defined_covariance,
+                          resolvable_reg_covar)
+
+#: Inner iterations of the iterative M-steps stop when the relative change of their
+#: parameters (or objective) falls below this, or after INNER_MAX_ITER iterations.
+INNER_TOL = 1e-12
+INNER_MAX_ITER = 2000
+
+
+def _geometric_mean(values: np.ndarray) -> np.ndarray:
+    """Geometric means along the last axis (values positive)."""
+    return np.exp(np.mean(np.log(values), axis=-1))
+
+
+def _relative_change(old, new) -> float:
+    return float(np.max(np.abs(np.asarray(old) - np.asarray(new)) / (1.0 + np.abs(new))))
+
+
+def _common_shape(scatter_diagonals: np.ndarray, denominators: np.ndarray,
+                  shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Volumes lambda_k and one shape A (geometric mean 1) maximising the likelihood of
+    per-component diagonal scatters w_kj ~ lambda_k * A_j (mclust's VEI and VEV inner
+    iteration): alternately lambda_k = sum_j w_kj / A_j / denominators_k (D n_k for
+    maximum likelihood) and A_j proportional to sum_k w_kj / lambda_k, from ``shape``."""
+    volumes = np.ones(len(denominators))
+    for _ in range(INNER_MAX_ITER):
+        old_volumes, old_shape = volumes, shape
+        volumes = (scatter_diagonals / shape).sum(axis=1) / denominators
+        shape = (scatter_diagonals / volumes[:, None]).sum(axis=0)
+        shape = shape / _geometric_mean(shape)
+        if max(_relative_change(old_volumes, volumes),
+               _relative_change(old_shape, shape)) <= INNER_TOL:
+            break
+    return volumes, shape
+
+
+def _descending_eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending, clipped at 0) and eigenvectors (columns) of each matrix."""
+    values, vectors = np.linalg.eigh(matrices)
+    return np.maximum(values[..., ::-1], 0.0), vectors[..., ::-1]
+
+
+def _rotate(vectors: np.ndarray, eigenvalues: np.ndarray) -> np.ndarray:
+    """D diag(eigenvalues) D^T for stacks of orientations and eigenvalues."""
+    return np.einsum("kij,kj,klj->kil", vectors, eigenvalues, vectors)
+
+
+def _diagonal_matrices(variances: np.ndarray) -> np.ndarray:
+    return variances[:, :, None] * np.eye(variances.shape[1])
+
+
+class MclustCovariance(FullCovariance):
+    """One of mclust's parametrisations, stored as full (K, D, D) covariances.
+
+    ``name`` is mclust's three-letter model name (volume, shape, orientation).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+
+    @property
+    def rules_name(self) -> str:
+        """The scikit-learn covariance_type whose degeneracy rules apply (the rows a
+        component needs): 'full' when orientations vary, 'tied' when everything is pooled,
+        'spherical' for VII, 'diag' otherwise."""
+        if self.orientation == "V":
+            return "full"
+        if "V" not in self.name:
+            return "tied"
+        return "spherical" if self.name in ("VII", "V") else "diag"
+
+    @property
+    def volume(self) -> str:
+        return self.name[0]
+
+    @property
+    def shape(self) -> str:
+        return self.name[1] if len(self.name) == 3 else "I"
+
+    @property
+    def orientation(self) -> str:
+        return self.name[2] if len(self.name) == 3 else "I"
+
+    def n_covariance_parameters(self, n_components, n_features):
+        """mclust's ``nVarParams``: volumes, shapes and orientations counted apart."""
+        per = {"E": 1, "V": n_components, "I": 0}
+        rotation = n_features * (n_features - 1) // 2
+        return (per[self.volume] + per[self.shape] * (n_features - 1)
+                + per[self.orientation] * rotation)
+
+    def _regularised_scatter(self, stats, nk, shift, reg_covar):
+        """Scatter matrices W_k about the new means (K, D, D), float64, each with
+        ``n_k * reg`` added to its diagonal; and the weights n_k."""
+        self.check_features(stats.first.shape[1])
+        scatter = self._scatter(stats.second, stats.first, nk, shift, stats.weight)
+        scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2)).astype(np.float64)
+        counts = np.asarray(nk, dtype=np.float64)
+        idx = np.arange(scatter.shape[1])
+        variances = np.maximum(scatter[:, idx, idx] / counts[:, None], 0.0)
+        scatter[:, idx, idx] = (counts[:, None] * variances
+                                + counts[:, None] * resolvable_reg_covar(variances,
+                                                                         reg_covar)[:, None])
+        return scatter, counts
+
+    @staticmethod
+    def _checked(cov, dtype):
+        if not np.all(np.isfinite(cov)):
+            raise ill_defined_covariance(dtype)
+        return cov.astype(dtype, copy=False)
+
+    def covariances(self, stats, nk, shift, reg_covar):
+        """Constrained M-step: covariances about the new means from the scatter matrices,
+        each with ``n_k * reg`` added to its diagonal first."""
+        scatter, counts = self._regularised_scatter(stats, nk, shift, reg_covar)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            cov = self.constrained(scatter, counts)
+        return self._checked(cov, stats.first.dtype)
+
+    def constrained(self, scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """The model's covariances (K, D, D) maximising the expected complete-data
+        log-likelihood given scatter matrices W_k (K, D, D) and weights n_k (K,)."""
+        return _M_STEPS[self.name](scatter, counts)
+
+    def check_features(self, n_features: int) -> None:
+        """Raise ValueError when the model does not apply to ``n_features`` features."""
+        if len(self.name) == 1 and n_features != 1:
+            raise ValueError(
+                f"covariance_type={self.name!r} is mclust's univariate model and needs one "
+                f"feature, got {n_features}; use {self.name + 'II'!r} for several features")
+
+
+# -- the M-steps ---------------------------------------------------------------------------
+
+def _eii(W, n):
+    K, D = W.shape[:2]
+    volume = np.trace(W, axis1=1, axis2=2).sum() / (n.sum() * D)
+    return np.broadcast_to(volume * np.eye(D), (K, D, D)).copy()
+
+
+def _vii(W, n):
+    D = W.shape[1]
+    volumes = np.trace(W, axis1=1, axis2=2) / (n * D)
+    return volumes[:, None, None] * np.eye(D)
+
+
+def _eei(W, n):
+    K, D = W.shape[:2]
+    variances = np.diagonal(W.sum(axis=0)) / n.sum()
+    return np.broadcast_to(np.diag(variances), (K, D, D)).copy()
+
+
+def _vei(W, n):
+    diagonals = np.diagonal(W, axis1=1, axis2=2)
+    volumes, shape = _common_shape(diagonals, W.shape[1] * n, np.ones(W.shape[1]))
+    return _diagonal_matrices(volumes[:, None] * shape)
+
+
+def _evi(W, n):
+    diagonals = np.diagonal(W, axis1=1, axis2=2)
+    sizes = _geometric_mean(diagonals)
+    volume = sizes.sum() / n.sum()
+    return _diagonal_matrices(volume * diagonals / sizes[:, None])
+
+
+def _vvi(W, n):
+    return _diagonal_matrices(np.diagonal(W, axis1=1, axis2=2) / n[:, None])
+
+
+def _eee(W, n):
+    return np.broadcast_to(W.sum(axis=0) / n.sum(), W.shape).copy()
+
+
+def _vee(W, n):
+    """Common C = D A D^T (determinant 1), volumes lambda_k: C proportional to
+    sum_k W_k / lambda_k, lambda_k = tr(W_k C^-1) / (D n_k) (mclust's msvee)."""
+    D = W.shape[1]
+    volumes = np.ones(len(n))
+    previous = np.inf
+    for _ in range(INNER_MAX_ITER):
+        common = np.einsum("kij,k->ij", W, 1.0 / volumes)
+        common = common / np.exp(np.linalg.slogdet(common)[1] / D)
+        inverse = np.linalg.inv(common)
+        volumes = np.einsum("kij,ji->k", W, inverse) / (D * n)
+        target = n.sum() * D + D * np.sum(np.log(volumes) * n)
+        if abs(target - previous) / (1.0 + abs(target)) <= INNER_TOL:
+            break
+        previous = target
+    return volumes[:, None, None] * common
+
+
+def _common_orientation(W, n, varying_volume: bool):
+    """One orientation O (rows: axes) with per-component shapes, by the MM iteration of
+    Browne and McNicholas (2014) that mclust runs (mseve / msvve), from O = I and unit
+    shapes: each half-step maximises a minorizer of -sum_k tr(O W_k O^T Lambda_k^-1)
+    (Lambda_k = lambda_k A_k) by an SVD. For VVE the weights include the volumes lambda_k
+    (mclust's msvve leaves them out, which makes its VVE M-step inexact and EM able to
+    decrease). Returns (O, shapes (K, D), volumes (K,))."""
+    K, D = W.shape[:2]
+    largest = np.linalg.eigvalsh(W)[:, -1]
+    rotation = np.eye(D)
+    inverse = np.ones((K, D))        # 1 / (lambda_k a_kj), up to a common factor
+    previous = np.inf
+    for _ in range(INNER_MAX_ITER):
+        scaled = rotation[None, :, :] * inverse[:, :, None]            # Lambda_k^-1 O
+        f1 = np.einsum("kij,kjl->il", scaled, W) - np.einsum("k,kij->ij", largest, scaled)
+        u, _, vt = np.linalg.svd(f1)
+        rotation = (u @ vt).T
+        turned = W @ rotation                                          # W_k O
+        f2 = (np.einsum("kij,kj->ij", turned, inverse)
+              - np.einsum("k,kij->ij", np.max(inverse, axis=1), turned))
+        u, _, vt = np.linalg.svd(f2)
+        rotation = (u @ vt).T
+        projected = np.einsum("ij,kjl,il->ki", rotation, W, rotation)  # diag(O W_k O^T)
+        if varying_volume:
+            projected = projected / n[:, None]
+        sizes = _geometric_mean(projected)
+        shapes = projected / sizes[:, None]
+        inverse = 1.0 / (shapes * sizes[:, None] if varying_volume else shapes)
+        # what the iteration minimises: sum_k n_k log lambda_k (VVE), N D lambda (EVE)
+        target = n @ np.log(sizes) if varying_volume else np.sum(projected * inverse)
+        if abs(target - previous) / (1.0 + abs(target)) <= INNER_TOL:
+            break
+        previous = target
+    if varying_volume:
+        volumes = sizes
+    else:
+        volumes = np.full(K, target / (n.sum() * D))
+    return rotation, shapes, volumes
+
+
+def _eve(W, n):
+    rotation, shapes, volumes = _common_orientation(W, n, varying_volume=False)
+    axes = np.broadcast_to(rotation.T, W.shape)
+    return _rotate(axes, volumes[:, None] * shapes)
+
+
+def _vve(W, n):
+    rotation, shapes, volumes = _common_orientation(W, n, varying_volume=True)
+    axes = np.broadcast_to(rotation.T, W.shape)
+    return _rotate(axes, volumes[:, None] * shapes)
+
+
+def _eev(W, n):
+    eigenvalues, axes = _descending_eigh(W)
+    return _rotate(axes, np.broadcast_to(eigenvalues.sum(axis=0) / n.sum(), eigenvalues.shape))
+
+
+def _vev(W, n):
+    eigenvalues, axes = _descending_eigh(W)
+    start = eigenvalues.sum(axis=0)
+    volumes, shape = _common_shape(eigenvalues, W.shape[1] * n, start / _geometric_mean(start))
+    return _rotate(axes, volumes[:, None] * shape)
+
+
+def _evv(W, n):
+    D = W.shape[1]
+    sizes = np.exp(np.linalg.slogdet(W)[1] / D)
+    volume = sizes.sum() / n.sum()
+    return volume * W / sizes[:, None, None]
+
+
+def _vvv(W, n):
+    return W / n[:, None, None]
+
+
+_M_STEPS = {
+    "EII": _eii, "VII": _vii, "EEI": _eei, "VEI": _vei, "EVI": _evi, "VVI": _vvi,
+    "EEE": _eee, "VEE": _vee, "EVE": _eve, "VVE": _vve,
+    "EEV": _eev, "VEV": _vev, "EVV": _evv, "VVV": _vvv,
+    "E": _eii, "V": _vii,
+}
+
+
+
+#: mclust's model names, in mclust's order (the univariate ones last).
+MCLUST_MODEL_NAMES = tuple(_M_STEPS)
+
+MCLUST_MODELS = {name: MclustCovariance(name) for name in MCLUST_MODEL_NAMES}
+
+COVARIANCE_MODELS.update(MCLUST_MODELS)
