@@ -12,6 +12,7 @@ from sklearn.datasets import load_iris
 
 from emkit.mixture._covariance import covariance_model
 from emkit.mixture._gaussian_problem import GaussianMixtureProblem
+from emkit.mixture._mclust_prior import PRIOR_MODELS, ConjugatePrior, MapGaussianMixtureProblem
 
 pytestmark = pytest.mark.numerics
 
@@ -81,10 +82,15 @@ def _mclust(X, z, models, tmp_path, prior=False, em=False):
     return found
 
 
-def _emkit(name, X, z, em=False):
+def _emkit(name, X, z, prior=False, em=False):
     """emkit's M-step from ``z`` (``em``: then EM to convergence) and the E-step's
     log-likelihood."""
-    problem = GaussianMixtureProblem(covariance_model(name), 0.0)
+    covariance = covariance_model(name)
+    if prior:
+        resolved = ConjugatePrior().resolved(X, None, z.shape[1], covariance)
+        problem = MapGaussianMixtureProblem(covariance, 0.0, resolved)
+    else:
+        problem = GaussianMixtureProblem(covariance, 0.0)
     theta = problem.params_from_resp(X, z, None)
     stats, loglik = problem.e_step(X, theta, None)
     for _ in range(5000 if em else 0):
@@ -144,12 +150,44 @@ def test_univariate_models_equal_mclusts(name, tmp_path):
     assert ours == pytest.approx(loglik, rel=1e-10)
 
 
-@pytest.mark.parametrize("name", ["VEV", "EVE"])
-def test_em_to_convergence_equals_mclusts_me(name, tmp_path):
+@pytest.fixture(scope="module")
+def iris_mclust_prior(tmp_path_factory):
+    X = load_iris().data
+    z = _soft_partition(len(X))
+    models = [m for m in MODELS if m in PRIOR_MODELS]
+    return X, z, _mclust(X, z, models, tmp_path_factory.mktemp("prior"), prior=True)
+
+
+@pytest.mark.parametrize("name", [m for m in MODELS if m in PRIOR_MODELS])
+def test_map_m_step_equals_mclusts(name, iris_mclust_prior):
+    X, z, found = iris_mclust_prior
+    _, loglik, weights, means, covariances = found[name]
+    theta, ours = _emkit(name, X, z, prior=True)
+    np.testing.assert_allclose(theta.weights, weights, rtol=1e-12)
+    np.testing.assert_allclose(theta.means, means, rtol=1e-12)
+    np.testing.assert_allclose(theta.covariances, covariances, rtol=1e-9, atol=1e-12)
+    assert ours == pytest.approx(loglik, rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["E", "V"])
+def test_univariate_map_equals_mclusts(name, tmp_path):
+    X = load_iris().data[:, 2:3]
+    z = _soft_partition(len(X), seed=1)
+    _, loglik, _, means, covariances = _mclust(X, z, [name], tmp_path, prior=True)[name]
+    theta, ours = _emkit(name, X, z, prior=True)
+    np.testing.assert_allclose(theta.means, means, rtol=1e-12)
+    np.testing.assert_allclose(theta.covariances, covariances, rtol=1e-10)
+    assert ours == pytest.approx(loglik, rel=1e-10)
+
+
+@pytest.mark.parametrize("name, prior", [("VEV", False), ("EVE", False), ("VVV", True),
+                                         ("VEI", True)])
+def test_em_to_convergence_equals_mclusts_me(name, prior, tmp_path):
     X = load_iris().data
     z = np.eye(3)[np.repeat(np.arange(3), 50)]
-    _, loglik, weights, means, covariances = _mclust(X, z, [name], tmp_path, em=True)[name]
-    theta, ours = _emkit(name, X, z, em=True)
+    _, loglik, weights, means, covariances = _mclust(X, z, [name], tmp_path, prior=prior,
+                                                     em=True)[name]
+    theta, ours = _emkit(name, X, z, prior=prior, em=True)
     assert ours == pytest.approx(loglik, rel=1e-8)
     np.testing.assert_allclose(theta.means, means, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(theta.covariances, covariances, rtol=1e-4, atol=1e-6)

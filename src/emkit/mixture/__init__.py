@@ -4,6 +4,7 @@ from .._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "BayesianGaussianMixture": "._bayesian_mixture",
+    "ConjugatePrior": "._mclust_prior",
     "GaussianMixture": "._gaussian_mixture",
     "SelectionResult": "._select",
     "classification_entropy": "._select",
@@ -11,5 +12,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "select": "._select",
 })
 
-__all__ = ["BayesianGaussianMixture", "GaussianMixture", "SelectionResult",
+__all__ = ["BayesianGaussianMixture", "ConjugatePrior", "GaussianMixture", "SelectionResult",
            "classification_entropy", "criteria", "select"]

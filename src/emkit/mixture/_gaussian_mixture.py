@@ -17,6 +17,7 @@ from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_r
 from .._validation import (Interval, Options, check_sample_weight, check_shape, named_matrix,
                            validate_params)
 from ._covariance import COVARIANCE_MODELS, covariance_model
+from ._mclust_prior import MapGaussianMixtureProblem, PriorConstraint, as_prior
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._data_scale import DataScale
 from ._degeneracy import degenerate_components, minimum_component_size
@@ -114,6 +115,14 @@ default='full'
         Step sizes of online EM, eta_t = (t + learning_offset) ** -learning_decay after t
         updates (0.5 < learning_decay <= 1), as in scikit-learn's
         LatentDirichletAllocation.
+    prior : None, 'default' or ConjugatePrior, default=None
+        mclust's conjugate prior (``priorControl()``): MAP EM instead of maximum
+        likelihood, for mclust's models that have one ('E', 'V', 'EII', 'VII', 'EEI',
+        'VEI', 'EVI', 'VVI', 'EEE', 'EEV', 'VEV', 'VVV'). 'default' is mclust's
+        ``defaultPrior`` (shrinkage 0.01, the data's mean, its variances scaled by
+        n_components); ``ConjugatePrior(shrinkage, mean, dof, scale)`` sets its numbers.
+        The log-likelihood, BIC and AIC are, as in mclust, those of the data under the MAP
+        parameters. In-memory arrays only, without missing values.
 
     Spurious solutions: a run whose fit has a degenerate component (fewer effective rows
     than its covariance needs, or a covariance at the ``reg_covar`` floor; the rule is in
@@ -193,6 +202,7 @@ default='full'
         "block_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "prior": [None, PriorConstraint()],
     }
 
     #: Rows the starting values of a streamed / Dask fit are computed from.
@@ -225,6 +235,7 @@ default='full'
         block_size=None,
         learning_decay=0.7,
         learning_offset=10.0,
+        prior=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -245,6 +256,7 @@ default='full'
         self.block_size = block_size
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.prior = prior
 
     # -- fitting ---------------------------------------------------------------------------
     @untouched_on_failure
@@ -263,6 +275,9 @@ default='full'
         self : GaussianMixture
         """
         if is_streamed(X):
+            if self.prior is not None:
+                raise ValueError("prior needs X in memory (an array): a streamed or Dask "
+                                 "fit takes no prior")
             self._fit_streamed(X, sample_weight)
         else:
             self._fit(X, sample_weight, False)
@@ -311,7 +326,7 @@ default='full'
         scale = DataScale.needed_for(X)
         if scale is not None:  # squares would overflow or underflow: fit at unit scale
             X, user_init = scale.to_unit(X), scale.user_init_to_unit(user_init)
-        problem = self._problem(has_missing)
+        problem = self._problem(has_missing, X, weights)
         blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
         # starts (k-means, ...) see the missing entries as their column means
         X_start = fill_with_column_means(X).astype(X.dtype) if has_missing else X
@@ -447,11 +462,18 @@ default='full'
             return self._start_from(problem, X, weights, resp, user_init)
         return start, self.n_init, self.EXTRA_STARTS
 
-    def _problem(self, missing: bool = False) -> GaussianMixtureProblem:
+    def _problem(self, missing: bool = False, X=None, weights=None) -> GaussianMixtureProblem:
         """The EM problem; ``missing``: rows may hold NaN (their missing coordinates are
-        marginalised, exactly)."""
+        marginalised, exactly). With ``prior``, the fit's problem (``X`` and ``weights``
+        given: the prior's defaults come from them) is MAP EM."""
+        covariance = covariance_model(self.covariance_type)
+        if self.prior is not None and X is not None:
+            if missing:
+                raise ValueError("prior is not supported with missing values in X")
+            prior = as_prior(self.prior).resolved(X, weights, self.n_components, covariance)
+            return MapGaussianMixtureProblem(covariance, self.reg_covar, prior)
         kind = MissingDataProblem if missing else GaussianMixtureProblem
-        return kind(covariance_model(self.covariance_type), self.reg_covar)
+        return kind(covariance, self.reg_covar)
 
     def _block_rows(self, n_features, dtype) -> int:
         """Rows per block (``block_size``, or automatic). The fast kernels allocate nothing

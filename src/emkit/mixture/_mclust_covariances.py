@@ -141,6 +141,28 @@ class MclustCovariance(FullCovariance):
             cov = self.constrained(scatter, counts)
         return self._checked(cov, stats.first.dtype)
 
+    def map_step(self, stats, nk, shift, reg_covar, prior):
+        """mclust's MAP M-step under a conjugate prior (see _mclust_prior): the means
+        (K, D) and covariances (K, D, D)."""
+        if self.name not in _MAP_STEPS:
+            raise ValueError(f"mclust defines no conjugate prior for {self.name!r}")
+        scatter, counts = self._regularised_scatter(stats, nk, shift, reg_covar)
+        data_means = (stats.anchor + shift).astype(np.float64)
+        shrinkage = 0.0 if self.name == "EEV" else prior.shrinkage  # as mclust's mseevp
+        offset = prior.mean - data_means
+        pull = shrinkage / (counts + shrinkage)      # how far each mean moves to the prior's
+        outer = offset[:, :, None] * offset[:, None, :]
+        between = (counts * pull)[:, None, None] * outer
+        if self.name == "EII":  # mclust's mseiip: the scatter about the shrunk means
+            scatter = scatter + (counts * pull**2)[:, None, None] * outer
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            cov = _MAP_STEPS[self.name](scatter, counts, between, prior,
+                                        1.0 if shrinkage > 0 else 0.0)
+        if self.name == "EEI":  # mclust's mseeip does not shrink the means
+            pull = np.zeros_like(pull)
+        means = data_means + pull[:, None] * offset
+        return means, self._checked(cov, stats.first.dtype)
+
     def constrained(self, scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """The model's covariances (K, D, D) maximising the expected complete-data
         log-likelihood given scatter matrices W_k (K, D, D) and weights n_k (K,)."""
@@ -296,6 +318,85 @@ _M_STEPS = {
 }
 
 
+# -- MAP M-steps (mclust's mstep with a prior; W: scatters, B: kappa n_k / (n_k + kappa)
+# (xbar_k - mu_P)(xbar_k - mu_P)^T, c: 1 when the means are shrunk) --------------------------
+
+def _map_e(W, n, B, prior, c):
+    total = prior.scale + (W + B).sum(axis=0)[0, 0]
+    return np.full((len(n), 1, 1), total / (prior.dof + n.sum() + 2 + c * len(n)))
+
+
+def _map_v(W, n, B, prior, c):
+    return (prior.scale + (W + B)[:, :1, :1]) / (prior.dof + n + 2 + c)[:, None, None]
+
+
+def _map_eii(W, n, B, prior, c):  # mclust's mseiip leaves the prior scale out
+    K, D = W.shape[:2]
+    variance = np.trace(W + B, axis1=1, axis2=2).sum() / (prior.dof + n.sum() * D + 2
+                                                          + c * K * D)
+    return np.broadcast_to(variance * np.eye(D), W.shape).copy()
+
+
+def _map_vii(W, n, B, prior, c):
+    D = W.shape[1]
+    variances = (prior.scale + np.trace(W + B, axis1=1, axis2=2)) / (prior.dof + n * D + 2
+                                                                      + c * D)
+    return variances[:, None, None] * np.eye(D)
+
+
+def _map_eei(W, n, B, prior, c):
+    K = len(n)
+    diagonal = prior.scale + np.diagonal((W + B).sum(axis=0))
+    return np.broadcast_to(np.diag(diagonal / (prior.dof + n.sum() + 2 + c * K)),
+                           W.shape).copy()
+
+
+def _map_vei(W, n, B, prior, c):
+    diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
+    volumes, shape = _common_shape(diagonals, prior.dof + W.shape[1] * n + 2 + c,
+                                   np.ones(W.shape[1]))
+    return _diagonal_matrices(volumes[:, None] * shape)
+
+
+def _map_evi(W, n, B, prior, c):
+    diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
+    sizes = _geometric_mean(diagonals)
+    volume = sizes.sum() / (prior.dof + n.sum() + 2 + c * len(n))
+    return _diagonal_matrices(volume * diagonals / sizes[:, None])
+
+
+def _map_vvi(W, n, B, prior, c):
+    diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
+    return _diagonal_matrices(diagonals / (prior.dof + n + 2 + c)[:, None])
+
+
+def _map_eee(W, n, B, prior, c):
+    D, K = W.shape[1], len(n)
+    pooled = prior.scale + (W + B).sum(axis=0)
+    return np.broadcast_to(pooled / (prior.dof + n.sum() + D + 1 + c * K), W.shape).copy()
+
+
+def _map_eev(W, n, B, prior, c):  # mclust's mseevp: no mean shrinkage (B = 0)
+    D = W.shape[1]
+    eigenvalues, axes = _descending_eigh(prior.scale + W)
+    pooled = eigenvalues.sum(axis=0) / (prior.dof + D + 1 + n.sum())
+    return _rotate(axes, np.broadcast_to(pooled, eigenvalues.shape))
+
+
+def _map_vev(W, n, B, prior, c):  # mclust's msvevp: the volumes ignore the dof
+    return _vev(prior.scale + W + B, n)
+
+
+def _map_vvv(W, n, B, prior, c):
+    D = W.shape[1]
+    return (prior.scale + W + B) / (prior.dof + n + D + 1 + c)[:, None, None]
+
+
+_MAP_STEPS = {
+    "E": _map_e, "V": _map_v, "EII": _map_eii, "VII": _map_vii, "EEI": _map_eei,
+    "VEI": _map_vei, "EVI": _map_evi, "VVI": _map_vvi, "EEE": _map_eee, "EEV": _map_eev,
+    "VEV": _map_vev, "VVV": _map_vvv,
+}
 
 #: mclust's model names, in mclust's order (the univariate ones last).
 MCLUST_MODEL_NAMES = tuple(_M_STEPS)
