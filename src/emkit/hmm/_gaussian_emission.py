@@ -26,11 +26,8 @@ class GaussianEmissionParams:
 def gaussian_emission_params(covariance: CovarianceModel, means, covars):
     """Parameters with their precision factors; variances are floored at the smallest
     normal number so a collapsed state gives huge, finite densities, never NaN."""
-    if covariance.kind in ("diag", "spherical"):
-        floored = np.maximum(covars, np.finfo(np.float64).tiny)
-    else:
-        floored = covars
-    return GaussianEmissionParams(means, covars, covariance.precisions_cholesky(floored))
+    return GaussianEmissionParams(means, covars,
+                                  covariance.precisions_cholesky(covariance.floored(covars)))
 
 
 class GaussianEmission:
@@ -100,53 +97,35 @@ class GaussianEmission:
         return gaussian_emission_params(self.covariance, means, covars)
 
     def _covariances(self, about_means, means, post, visited, old):
+        """hmmlearn's MAP covariances: (covars_prior + scatter + the mean prior's term) /
+        (covars_weight - the parametrisation's dof offset + counts), per parametrisation
+        (its methods); 'spherical' as hmmlearn fits it, from per-feature variances."""
         n_states, n_features = means.shape
-        kind = self.covariance.kind
-        meandiff = means - self.means_prior
-        if kind in ("diag", "spherical"):
-            c_n = self._weight(n_states, 2) * meandiff**2 + about_means.second
-            c_d = max(self.covars_weight - 1, 0) + post[:, None]
-            new = (self.covars_prior + c_n) / np.maximum(c_d, 1e-5)
-            if kind == "spherical":
-                new = new.mean(axis=1)
-                return np.where(visited, new, old)
-            return np.where(visited[:, None], new, old)
-        outer = self._weight(n_states, 3) * meandiff[:, :, None] * meandiff[:, None, :]
-        extra = max(self.covars_weight - n_features, 0)
-        if kind == "tied":
-            return (self.covars_prior + outer.sum(axis=0) + about_means.second) / (
-                extra + post.sum())
+        model = self.stats_model
+        weight = np.asarray(self.means_weight, dtype=float)
+        weight = np.broadcast_to(weight.reshape(-1) if weight.ndim == 2 else weight,
+                                 (n_states,))  # hmmlearn also takes a (K, 1) column
+        scatter = model.prior_scatter(about_means.second, means - self.means_prior, weight)
+        extra = max(self.covars_weight - model.prior_dof_offset(n_features), 0)
+        counts = model.pooled_counts(post)
+        counts = np.reshape(counts, np.shape(counts) + (1,) * (scatter.ndim - np.ndim(counts)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            new = (self.covars_prior + outer + about_means.second) / (extra + post[:, None, None])
-        return np.where(visited[:, None, None], new, old)
+            new = (self.covars_prior + scatter) / np.maximum(extra + counts,
+                                                             model.PRIOR_DENOMINATOR_FLOOR)
+        new = self.covariance.from_feature_variances(new)
+        return self.covariance.kept_where(visited, new, old)
 
     def log_prior(self, params: GaussianEmissionParams) -> float:
         """Log density (up to a constant) of the priors the M-step maximises with the
         likelihood: Normal on the means, inverse-gamma / inverse-Wishart on covariances."""
         total = 0.0
         n_states, n_features = params.means.shape
-        kind = self.covariance.kind
-        meandiff = params.means - self.means_prior
         pc = params.precisions_cholesky
-        log_det_precision = 2.0 * self.covariance.log_det_cholesky(pc, n_features)
-        if kind in ("diag", "spherical"):
-            precisions = self.covariance.precisions(pc)
-            precisions = precisions[:, None] if kind == "spherical" else precisions
-            precisions = np.broadcast_to(precisions, (n_states, n_features))
-            extra = max(self.covars_weight - 1, 0)
-            if "c" in self.update:
-                prior = np.broadcast_to(self.covars_prior, (n_states, n_features))
-                total += 0.5 * extra * np.sum(np.log(precisions)) - 0.5 * np.sum(prior * precisions)
-            if "m" in self.update:
-                total -= 0.5 * np.sum(self._weight(n_states, 2) * meandiff**2 * precisions)
-            return float(total)
-        precisions = self.covariance.precisions(pc)
-        stacked = np.broadcast_to(precisions, (n_states, n_features, n_features))
-        extra = max(self.covars_weight - n_features, 0)
         if "c" in self.update:
-            prior = np.broadcast_to(self.covars_prior, precisions.shape)
-            total += 0.5 * extra * np.sum(log_det_precision) - 0.5 * np.sum(prior * precisions)
+            extra = max(self.covars_weight - self.covariance.prior_dof_offset(n_features), 0)
+            total += self.covariance.prior_log_density(pc, self.covars_prior, extra, n_states,
+                                                       n_features)
         if "m" in self.update:
-            quad = np.einsum("ki,kij,kj->k", meandiff, stacked, meandiff)
-            total -= 0.5 * np.sum(np.ravel(self._weight(n_states, 1)) * quad)
+            total += self.covariance.mean_prior_log_density(
+                pc, params.means - self.means_prior, self.means_weight)
         return float(total)

@@ -45,9 +45,7 @@ def flat_covariances(covariance_type, covars, n_mix):
 
 def gmm_emission_params(covariance_type, weights, means, covars) -> GMMEmissionParams:
     model = COVARIANCE_MODELS[flat_covariance_type(covariance_type)]
-    flat = flat_covariances(covariance_type, covars, means.shape[1])
-    if model.kind in ("diag", "spherical"):
-        flat = np.maximum(flat, np.finfo(np.float64).tiny)
+    flat = model.floored(flat_covariances(covariance_type, covars, means.shape[1]))
     return GMMEmissionParams(weights, means, covars, model.precisions_cholesky(flat))
 
 
@@ -145,34 +143,22 @@ class GMMEmission:
         return gmm_emission_params(self.covariance_type, weights, means, covars)
 
     def _covariances(self, about_means, means, post_mix, visited, old):
+        """hmmlearn's MAP covariances, (covars_prior + scatter + the mean prior's term) /
+        (covars_weight + counts) + min_covar, by the flat parametrisation's methods; a
+        'tied' state pools its components' scatters and counts."""
         K, M, D = means.shape
-        kind = self.covariance_type
+        model = self.flat_model
         weight = np.broadcast_to(np.asarray(self.means_weight, float), (K, M))
-        meandiff = means - self.means_prior
-        second = about_means.second
-        eye = np.eye(D)
+        second = about_means.second.reshape((K, M) + about_means.second.shape[1:])
+        scatter = model.prior_scatter(second, means - self.means_prior, weight)
+        counts, keep = post_mix, visited
+        if self.covariance_type == "tied":  # one covariance per state (hmmlearn's layout)
+            scatter, counts, keep = scatter.sum(axis=1), post_mix.sum(axis=1), visited.any(1)
+        counts = counts.reshape(counts.shape + (1,) * (scatter.ndim - counts.ndim))
         with np.errstate(invalid="ignore", divide="ignore"):
-            if kind == "diag":
-                numerator = second.reshape(K, M, D) + weight[..., None] * meandiff**2
-                new = (self.covars_prior + numerator) / (
-                    self.covars_weight + post_mix[..., None]) + self.min_covar
-                return np.where(visited[..., None], new, old)
-            if kind == "spherical":
-                numerator = (second.reshape(K, M) + weight * np.sum(meandiff**2, axis=2)) / D
-                new = (self.covars_prior + numerator) / (self.covars_weight + post_mix)
-                return np.where(visited, new + self.min_covar, old)
-            outer = weight[..., None, None] * meandiff[..., :, None] * meandiff[..., None, :]
-            scatter = second.reshape(K, M, D, D) + outer
-            if kind == "full":
-                new = (self.covars_prior + scatter) / (
-                    self.covars_weight + post_mix[..., None, None]) + self.min_covar * eye
-                new = 0.5 * (new + np.swapaxes(new, -1, -2))
-                return np.where(visited[..., None, None], new, old)
-            post_state = post_mix.sum(axis=1)
-            new = (self.covars_prior + scatter.sum(axis=1)) / (
-                self.covars_weight + post_state[:, None, None]) + self.min_covar * eye
-            new = 0.5 * (new + np.swapaxes(new, -1, -2))
-            return np.where(visited.any(axis=1)[:, None, None], new, old)
+            new = (self.covars_prior + scatter) / (self.covars_weight + counts)
+        new = model.symmetrised(model.plus_diagonal(new, self.min_covar))
+        return model.kept_where(keep, new, old)
 
     def log_prior(self, params) -> float:
         if "w" not in self.update:

@@ -227,6 +227,73 @@ class CovarianceModel(ABC):
     def full_matrices(self, covariances, n_components: int, n_features: int) -> np.ndarray:
         """Every component's covariance as a (n_components, D, D) stack."""
 
+    @abstractmethod
+    def recentred_second(self, second, weight, first, delta) -> np.ndarray:
+        """Second moments about ``anchor - delta`` from those about ``anchor`` (exact
+        algebra; see GaussianStats.recentered)."""
+
+    # -- hmmlearn's MAP M-step (normal prior on the means, inverse-gamma / Wishart on the
+    # covariances), shared by the HMMs' Gaussian and Gaussian-mixture emissions ------------
+    #: hmmlearn's prior degrees of freedom are covars_weight minus this many (per feature
+    #: for the inverse-Wishart of matrices, one for inverse-gamma variances).
+    def prior_dof_offset(self, n_features: int) -> int:
+        return 1
+
+    #: hmmlearn floors the denominator of its inverse-gamma variances at this.
+    PRIOR_DENOMINATOR_FLOOR = 1e-5
+
+    def prior_scatter(self, second, meandiff, weight) -> np.ndarray:
+        """Scatter about the means plus the mean prior's ``weight * meandiff meandiff^T``,
+        in this type's layout (``weight`` shaped like ``meandiff`` without its last axis;
+        'spherical': per feature)."""
+        raise NotImplementedError
+
+    def pooled_counts(self, counts: np.ndarray) -> np.ndarray:
+        """The counts that divide each covariance: per component, or their sum ('tied')."""
+        return counts
+
+    def from_feature_variances(self, variances: np.ndarray) -> np.ndarray:
+        """This type's covariances from per-feature variances (K, D) ('spherical': their
+        mean, as hmmlearn fits it)."""
+        return variances
+
+    def symmetrised(self, covariances: np.ndarray) -> np.ndarray:
+        return covariances
+
+    def plus_diagonal(self, covariances: np.ndarray, value) -> np.ndarray:
+        """``value`` added to every variance."""
+        return covariances + value
+
+    def floored(self, covariances: np.ndarray) -> np.ndarray:
+        """Variances at least the smallest normal number (a collapsed state then gives
+        huge, finite densities, never NaN); matrices unchanged."""
+        return covariances
+
+    def prior_log_density(self, precisions_cholesky, covars_prior, dof_extra: float,
+                          n_states: int, n_features: int) -> float:
+        """hmmlearn's inverse-gamma (variances) or Wishart (matrices) log density of the
+        precisions, up to a constant: dof_extra / 2 log det - tr(covars_prior P) / 2."""
+        precisions = self.precisions(precisions_cholesky).reshape(n_states, -1)
+        precisions = np.broadcast_to(precisions, (n_states, n_features))
+        prior = np.broadcast_to(covars_prior, precisions.shape)
+        return 0.5 * dof_extra * np.sum(np.log(precisions)) - 0.5 * np.sum(prior * precisions)
+
+    def mean_prior_log_density(self, precisions_cholesky, meandiff, weight) -> float:
+        """The normal prior on the means, up to a constant: -sum_k w_k d_k^T P_k d_k / 2
+        (``weight`` per component, shaped (n_states,), or a number)."""
+        precisions = np.broadcast_to(
+            self._diagonal_precisions(precisions_cholesky, meandiff.shape[1]), meandiff.shape)
+        weight = np.asarray(weight, dtype=float)
+        weight = weight.reshape(weight.shape + (1,) * (2 - weight.ndim)) if weight.ndim \
+            else weight
+        return -0.5 * np.sum(weight * meandiff**2 * precisions)
+
+    def kept_where(self, keep_new, new, old) -> np.ndarray:
+        """``new`` where ``keep_new`` (one flag per component), else ``old``."""
+        mask = np.reshape(keep_new, np.shape(keep_new) + (1,) * (np.ndim(new)
+                                                                 - np.ndim(keep_new)))
+        return np.where(mask, new, old)
+
     def log_gaussian(self, X, means, precisions_cholesky) -> np.ndarray:
         """log N(x_i | mu_k, Sigma_k), shape (n_samples, n_components)."""
         n_features = X.shape[1]
@@ -274,6 +341,36 @@ class _MatrixCovariance(CovarianceModel):
         cross = first[..., :, None] * shift[..., None, :]
         return (second - cross - np.swapaxes(cross, -1, -2)
                 + weight[..., None, None] * shift[..., :, None] * shift[..., None, :])
+
+    def prior_dof_offset(self, n_features):
+        return n_features
+
+    PRIOR_DENOMINATOR_FLOOR = 0.0
+
+    @staticmethod
+    def _outer_prior(meandiff, weight):
+        return weight[..., None, None] * meandiff[..., :, None] * meandiff[..., None, :]
+
+    def symmetrised(self, covariances):
+        return 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
+
+    def plus_diagonal(self, covariances, value):
+        return covariances + value * np.eye(covariances.shape[-1])
+
+    def prior_log_density(self, precisions_cholesky, covars_prior, dof_extra, n_states,
+                          n_features):
+        precisions = self.precisions(precisions_cholesky)
+        log_det_precision = 2.0 * self.log_det_cholesky(precisions_cholesky, n_features)
+        prior = np.broadcast_to(covars_prior, precisions.shape)
+        return (0.5 * dof_extra * np.sum(log_det_precision)
+                - 0.5 * np.sum(prior * precisions))
+
+    def mean_prior_log_density(self, precisions_cholesky, meandiff, weight):
+        n_states, n_features = meandiff.shape
+        stacked = np.broadcast_to(self.precisions(precisions_cholesky),
+                                  (n_states, n_features, n_features))
+        quad = np.einsum("ki,kij,kj->k", meandiff, stacked, meandiff)
+        return -0.5 * np.sum(np.ravel(weight) * quad)
 
 
 class FullCovariance(_MatrixCovariance):
@@ -347,6 +444,14 @@ class FullCovariance(_MatrixCovariance):
 
     def full_matrices(self, covariances, n_components, n_features):
         return np.asarray(covariances)
+
+    def recentred_second(self, second, weight, first, delta):
+        cross = first[:, :, None] * delta[:, None, :]
+        return (second + cross + cross.transpose(0, 2, 1)
+                + weight[:, None, None] * delta[:, :, None] * delta[:, None, :])
+
+    def prior_scatter(self, second, meandiff, weight):
+        return second + self._outer_prior(meandiff, weight)
 
 
 class TiedCovariance(_MatrixCovariance):
@@ -430,6 +535,19 @@ class TiedCovariance(_MatrixCovariance):
     def full_matrices(self, covariances, n_components, n_features):
         return np.broadcast_to(covariances, (n_components, n_features, n_features)).copy()
 
+    def recentred_second(self, second, weight, first, delta):
+        cross = first.T @ delta
+        return second + cross + cross.T + (delta.T * weight) @ delta
+
+    def prior_scatter(self, second, meandiff, weight):
+        return second + self._outer_prior(meandiff, weight).sum(axis=0)
+
+    def pooled_counts(self, counts):
+        return counts.sum()
+
+    def kept_where(self, keep_new, new, old):
+        return new  # pooled over every component: re-estimated whenever any is visited
+
 
 class DiagCovariance(CovarianceModel):
     name = kind = "diag"
@@ -512,6 +630,15 @@ class DiagCovariance(CovarianceModel):
                                     (n_components, n_features))
         return variances[:, :, None] * np.eye(n_features)
 
+    def recentred_second(self, second, weight, first, delta):
+        return second + 2 * first * delta + weight[:, None] * delta**2
+
+    def prior_scatter(self, second, meandiff, weight):
+        return weight[..., None] * meandiff**2 + second
+
+    def floored(self, covariances):
+        return np.maximum(covariances, np.finfo(np.float64).tiny)
+
 
 class SphericalCovariance(DiagCovariance):
     name = kind = "spherical"
@@ -550,6 +677,16 @@ class SphericalCovariance(DiagCovariance):
 
     def sample_component(self, rng, mean, covariances, k, n):
         return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(covariances[k])
+
+    def recentred_second(self, second, weight, first, delta):
+        return second + 2 * np.sum(first * delta, axis=1) + weight * np.sum(delta**2, axis=1)
+
+    def prior_scatter(self, second, meandiff, weight):
+        # per feature: the summed scatter shared out over the D features
+        return (second + weight * np.sum(meandiff**2, axis=-1)) / meandiff.shape[-1]
+
+    def from_feature_variances(self, variances):
+        return variances.mean(axis=1)
 
 
 def _flipped_cholesky(precision: np.ndarray) -> np.ndarray:

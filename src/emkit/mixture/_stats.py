@@ -46,19 +46,10 @@ class GaussianStats:
 
     def recentered(self, anchor: np.ndarray) -> "GaussianStats":
         """The same statistics expressed about another anchor (exact algebra)."""
+        from ._covariance import covariance_model  # the parametrisation knows its layout
+
         delta = self.anchor - anchor  # x - new = (x - old) + delta
         s0, s1 = self.weight, self.first
-        if self.kind == "full":
-            cross = s1[:, :, None] * delta[:, None, :]
-            second = (self.second + cross + cross.transpose(0, 2, 1)
-                      + s0[:, None, None] * delta[:, :, None] * delta[:, None, :])
-        elif self.kind == "tied":
-            cross = s1.T @ delta
-            second = self.second + cross + cross.T + (delta.T * s0) @ delta
-        elif self.kind == "diag":
-            second = self.second + 2 * s1 * delta + s0[:, None] * delta**2
-        else:  # spherical
-            second = (self.second + 2 * np.sum(s1 * delta, axis=1)
-                      + s0 * np.sum(delta**2, axis=1))
+        second = covariance_model(self.kind).recentred_second(self.second, s0, s1, delta)
         first = s1 + s0[:, None] * delta
         return GaussianStats(s0, first, second, np.array(anchor, copy=True), self.kind)
