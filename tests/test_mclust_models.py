@@ -215,3 +215,20 @@ def test_save_load_round_trip(name, tmp_path):
     np.testing.assert_array_equal(loaded.covariances_, gm.covariances_)
     np.testing.assert_array_equal(loaded.predict_proba(X), gm.predict_proba(X))
     assert loaded.bic(X) == gm.bic(X)
+
+
+@pytest.mark.parametrize("name", ["EVE", "VVE"])
+def test_orientation_steps_start_from_the_current_covariances(name, monkeypatch):
+    """EVE's and VVE's M-steps start their iterations at the current covariances, so even
+    a single iteration never lowers the expected log-likelihood (generalised EM)."""
+    from emkit.mixture import _mclust_covariances
+
+    X = _data()
+    problem = GaussianMixtureProblem(covariance_model(name), 0.0)
+    current = problem.params_from_resp(X, _soft_partition(X, seed=1), None)
+    resp = _soft_partition(X, seed=2)
+    stats = problem.statistics(X, resp, current.means)
+    monkeypatch.setattr(_mclust_covariances, "INNER_MAX_ITER", 1)
+    new = problem.m_step(stats, current)
+    before = _expected_loglik(X, resp, new.means, current.covariances)
+    assert _expected_loglik(X, resp, new.means, new.covariances) >= before - 1e-12 * abs(before)

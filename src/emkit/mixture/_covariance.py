@@ -161,8 +161,9 @@ class CovarianceModel(ABC):
 
     @abstractmethod
     def covariances(self, stats: GaussianStats, nk: np.ndarray, shift: np.ndarray,
-                    reg_covar: float) -> np.ndarray:
-        """M-step: covariances about the new means (``anchor + shift``), plus ``reg_covar``."""
+                    reg_covar: float, previous=None) -> np.ndarray:
+        """M-step: covariances about the new means (``anchor + shift``), plus ``reg_covar``
+        (``previous``: the current covariances, where an iterative M-step may start)."""
 
     @abstractmethod
     def unregularised_eigenvalues(self, covariances, reg_covar, n_features) -> np.ndarray:
@@ -385,7 +386,7 @@ class FullCovariance(_MatrixCovariance):
     def second_moments(self, X, resp, anchor):
         return self._second_block(X, resp, anchor)
 
-    def covariances(self, stats, nk, shift, reg_covar):
+    def covariances(self, stats, nk, shift, reg_covar, previous=None):
         cov = self._scatter(stats.second, stats.first, nk, shift, stats.weight)
         cov /= nk[:, None, None]
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
@@ -470,7 +471,7 @@ class TiedCovariance(_MatrixCovariance):
     def _reduce_second(self, second):
         return second.sum(axis=0)
 
-    def covariances(self, stats, nk, shift, reg_covar):
+    def covariances(self, stats, nk, shift, reg_covar, previous=None):
         # sum_k [S2_k - S1_k d_k^T - d_k S1_k^T + S0_k d_k d_k^T], with S2 already summed.
         cross = stats.first.T @ shift
         cov = stats.second - cross - cross.T + (shift.T * stats.weight) @ shift
@@ -572,7 +573,7 @@ class DiagCovariance(CovarianceModel):
         var = stats.second - 2 * stats.first * shift + stats.weight[:, None] * shift**2
         return var / nk[:, None]
 
-    def covariances(self, stats, nk, shift, reg_covar):
+    def covariances(self, stats, nk, shift, reg_covar, previous=None):
         return _regularised_variances(self._variances(stats, nk, shift), stats, reg_covar)
 
     def unregularised_eigenvalues(self, covariances, reg_covar, n_features):
@@ -653,7 +654,7 @@ class SphericalCovariance(DiagCovariance):
         first, second = super().second_moments(X, resp, anchor)
         return first, second.sum(axis=1)
 
-    def covariances(self, stats, nk, shift, reg_covar):
+    def covariances(self, stats, nk, shift, reg_covar, previous=None):
         n_features = stats.first.shape[1]
         var = (stats.second - 2 * np.sum(stats.first * shift, axis=1)
                + stats.weight * np.sum(shift**2, axis=1)) / nk

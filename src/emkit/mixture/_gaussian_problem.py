@@ -102,7 +102,9 @@ class GaussianMixtureProblem:
         dtype = stats.first.dtype
         nk = stats.weight + 10 * np.finfo(dtype).eps
         shift = stats.first / nk[:, None]
-        covariances = self.covariance.covariances(stats, nk, shift, self.reg_covar)
+        covariances = self.covariance.covariances(
+            stats, nk, shift, self.reg_covar,
+            previous=None if theta is None else theta.covariances)
         return GaussianMixtureParams(
             weights=(nk / nk.sum()).astype(dtype, copy=False),
             means=(stats.anchor + shift).astype(dtype, copy=False),

@@ -29,7 +29,7 @@ from ._covariance import (COVARIANCE_MODELS, FullCovariance, ill_defined_covaria
 #: Inner iterations of the iterative M-steps stop when the relative change of their
 #: parameters (or objective) falls below this, or after INNER_MAX_ITER iterations.
 INNER_TOL = 1e-12
-INNER_MAX_ITER = 2000
+INNER_MAX_ITER = 200
 
 
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
@@ -133,12 +133,14 @@ class MclustCovariance(FullCovariance):
             raise ill_defined_covariance(dtype)
         return cov.astype(dtype, copy=False)
 
-    def covariances(self, stats, nk, shift, reg_covar):
+    def covariances(self, stats, nk, shift, reg_covar, previous=None):
         """Constrained M-step: covariances about the new means from the scatter matrices,
-        each with ``n_k * reg`` added to its diagonal first."""
+        each with ``n_k * reg`` added to its diagonal first. The iterative M-steps with a
+        common orientation (EVE, VVE) start from ``previous`` covariances when given, so
+        the step never lowers the expected log-likelihood (generalised EM)."""
         scatter, counts = self._regularised_scatter(stats, nk, shift, reg_covar)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            cov = self.constrained(scatter, counts)
+            cov = self.constrained(scatter, counts, previous)
         return self._checked(cov, stats.first.dtype)
 
     def map_step(self, stats, nk, shift, reg_covar, prior):
@@ -163,9 +165,13 @@ class MclustCovariance(FullCovariance):
         means = data_means + pull[:, None] * offset
         return means, self._checked(cov, stats.first.dtype)
 
-    def constrained(self, scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def constrained(self, scatter: np.ndarray, counts: np.ndarray,
+                    previous: np.ndarray | None = None) -> np.ndarray:
         """The model's covariances (K, D, D) maximising the expected complete-data
-        log-likelihood given scatter matrices W_k (K, D, D) and weights n_k (K,)."""
+        log-likelihood given scatter matrices W_k (K, D, D) and weights n_k (K,)
+        (``previous``: where EVE's and VVE's iterations start, if given)."""
+        if self.name in ("EVE", "VVE"):
+            return _M_STEPS[self.name](scatter, counts, previous)
         return _M_STEPS[self.name](scatter, counts)
 
     def check_features(self, n_features: int) -> None:
@@ -235,17 +241,27 @@ def _vee(W, n):
     return volumes[:, None, None] * common
 
 
-def _common_orientation(W, n, varying_volume: bool):
+def _common_orientation(W, n, varying_volume: bool, start=None):
     """One orientation O (rows: axes) with per-component shapes, by the MM iteration of
     Browne and McNicholas (2014) that mclust runs (mseve / msvve), from O = I and unit
-    shapes: each half-step maximises a minorizer of -sum_k tr(O W_k O^T Lambda_k^-1)
-    (Lambda_k = lambda_k A_k) by an SVD. For VVE the weights include the volumes lambda_k
+    shapes as mclust's ``mstep`` (or from the axes and shapes of ``start`` covariances,
+    as its ``me`` carries them over): each half-step maximises a minorizer of
+    -sum_k tr(O W_k O^T Lambda_k^-1) (Lambda_k = lambda_k A_k) by an SVD, so the objective
+    never gets worse than at the start. For VVE the weights include the volumes lambda_k
     (mclust's msvve leaves them out, which makes its VVE M-step inexact and EM able to
     decrease). Returns (O, shapes (K, D), volumes (K,))."""
     K, D = W.shape[:2]
     largest = np.linalg.eigvalsh(W)[:, -1]
     rotation = np.eye(D)
     inverse = np.ones((K, D))        # 1 / (lambda_k a_kj), up to a common factor
+    if start is not None and np.all(np.isfinite(start)):
+        rotation = np.linalg.eigh(start[0])[1].T
+        projected = np.einsum("ij,kjl,il->ki", rotation, start, rotation)
+        if np.all(projected > 0):
+            inverse = 1.0 / (projected if varying_volume
+                             else projected / _geometric_mean(projected)[:, None])
+        else:
+            rotation = np.eye(D)
     previous = np.inf
     for _ in range(INNER_MAX_ITER):
         scaled = rotation[None, :, :] * inverse[:, :, None]            # Lambda_k^-1 O
@@ -275,14 +291,14 @@ def _common_orientation(W, n, varying_volume: bool):
     return rotation, shapes, volumes
 
 
-def _eve(W, n):
-    rotation, shapes, volumes = _common_orientation(W, n, varying_volume=False)
+def _eve(W, n, previous=None):
+    rotation, shapes, volumes = _common_orientation(W, n, False, previous)
     axes = np.broadcast_to(rotation.T, W.shape)
     return _rotate(axes, volumes[:, None] * shapes)
 
 
-def _vve(W, n):
-    rotation, shapes, volumes = _common_orientation(W, n, varying_volume=True)
+def _vve(W, n, previous=None):
+    rotation, shapes, volumes = _common_orientation(W, n, True, previous)
     axes = np.broadcast_to(rotation.T, W.shape)
     return _rotate(axes, volumes[:, None] * shapes)
 
