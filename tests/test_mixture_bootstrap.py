@@ -1,0 +1,107 @@
+"""Bootstrap standard errors and the bootstrap likelihood-ratio test (mclust's
+MclustBootstrap and mclustBootstrapLRT) against known answers and simulations."""
+
+import numpy as np
+import pytest
+
+from emkit.mixture import (GaussianMixture, GaussianMixtureWithNoise, bootstrap_lrt,
+                           bootstrap_parameters)
+
+pytestmark = pytest.mark.numerics
+
+
+@pytest.mark.parametrize("method", ["nonparametric", "weighted"])
+def test_one_component_standard_errors_are_the_textbook_ones(method):
+    rng = np.random.default_rng(0)
+    n, sd = 400, 2.0
+    X = rng.normal(3.0, sd, size=(n, 1))
+    gm = GaussianMixture(1).fit(X)
+    result = bootstrap_parameters(gm, X, n_boot=200, method=method, random_state=0)
+    assert result.means.shape == (200, 1, 1)
+    se = result.standard_errors()
+    # the mean's SE is sd / sqrt(n); a Gaussian variance's is sqrt(2 / n) variance
+    assert se["means"][0, 0] == pytest.approx(X.std() / np.sqrt(n), rel=0.15)
+    assert se["covariances"][0, 0, 0] == pytest.approx(np.sqrt(2 / n) * X.var(), rel=0.2)
+    assert se["weights"] == pytest.approx([0.0], abs=1e-12)
+    low, high = result.percentile_intervals(0.9)["means"]
+    assert low[0, 0] < gm.means_[0, 0] < high[0, 0]
+    assert high[0, 0] - low[0, 0] == pytest.approx(2 * 1.645 * X.std() / np.sqrt(n),
+                                                   rel=0.25)
+
+
+def test_weights_standard_error_is_binomial_for_separated_components():
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(90, 2)), rng.normal(size=(210, 2)) + 12])
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    result = bootstrap_parameters(gm, X, n_boot=150, random_state=1)
+    # starting from the fit keeps the components' order in every replicate
+    assert np.all(np.abs(result.means - gm.means_).max(axis=(1, 2)) < 1.0)
+    assert result.standard_errors()["weights"] == pytest.approx(
+        [np.sqrt(0.3 * 0.7 / 300)] * 2, rel=0.2)
+
+
+def test_sample_weight_of_two_equals_a_repeated_row_in_the_resampling():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 1))
+    gm = GaussianMixture(1).fit(X)
+    weighted = bootstrap_parameters(gm, X[:100], n_boot=150, random_state=3,
+                                    sample_weight=np.full(100, 2.0))
+    plain = bootstrap_parameters(gm, X[:100], n_boot=150, random_state=3)
+    # the same rows drawn in proportion to the weights: the same replicates
+    assert weighted.means == pytest.approx(plain.means, abs=1e-12)
+
+
+def test_noise_weight_is_bootstrapped():
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(200, 2)) * 0.3,
+                   rng.uniform(-30, 30, size=(100, 2))])
+    mask = np.abs(X).max(axis=1) > 2
+    gm = GaussianMixtureWithNoise(1, noise_init=mask, random_state=0).fit(X)
+    result = bootstrap_parameters(gm, X, n_boot=100, random_state=0)
+    p = gm.noise_weight_
+    assert result.noise_weight.shape == (100,)
+    assert result.standard_errors()["noise_weight"] == pytest.approx(
+        np.sqrt(p * (1 - p) / 300), rel=0.3)
+
+
+def test_lrt_p_values_under_the_null_are_not_small():
+    p_values = []
+    for seed in range(6):
+        X = np.random.default_rng(100 + seed).normal(size=(60, 2))
+        result = bootstrap_lrt(X, covariance_type="spherical", n_boot=9, max_components=1,
+                               random_state=seed)
+        assert result.n_components.tolist() == [1]
+        p_values.append(result.p_value[0])
+    # uniform on {0.1, ..., 1} under the null: mean 0.55 (sd of a mean of 6: 0.12)
+    assert 0.25 < np.mean(p_values) < 0.85
+    assert sum(p <= 0.1 for p in p_values) <= 2
+
+
+def test_lrt_finds_two_components_and_stops():
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 4])
+    result = bootstrap_lrt(X, n_boot=9, level=0.1, random_state=0)
+    assert result.n_components.tolist() == [1, 2]  # stops at the first p-value > level
+    assert result.p_value[0] == pytest.approx(0.1)  # the least with 9 replicates
+    assert result.p_value[1] > 0.1
+    assert result.bootstrap.shape == (9, 2)
+    expected = (1 + (result.bootstrap >= result.statistic).sum(axis=0)) / 10
+    assert result.p_value == pytest.approx(expected)
+    gm1, gm2 = (GaussianMixture(k, random_state=0).fit(X) for k in (1, 2))
+    assert result.statistic[0] == pytest.approx(2 * len(X) * (gm2.score(X) - gm1.score(X)),
+                                                rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_boot=1), "n_boot must be an int >= 2"),
+    (dict(method="parametric"), "method must be one of"),
+])
+def test_bad_bootstrap_arguments(kwargs, message):
+    X = np.random.default_rng(0).normal(size=(30, 1))
+    gm = GaussianMixture(1).fit(X)
+    with pytest.raises(ValueError, match=message):
+        bootstrap_parameters(gm, X, **kwargs)
+    with pytest.raises(ValueError, match="features"):
+        bootstrap_parameters(gm, np.hstack([X, X]), n_boot=2)
+    with pytest.raises(ValueError, match="max_components"):
+        bootstrap_lrt(X, max_components=0)
