@@ -8,6 +8,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "GaussianMixture": "._gaussian_mixture",
     "GaussianMixtureWithNoise": "._noise",
     "LikelihoodRatioTest": "._bootstrap",
+    "MixtureDiscriminant": "._discriminant",
     "SelectionResult": "._select",
     "bootstrap_lrt": "._bootstrap",
     "bootstrap_parameters": "._bootstrap",
@@ -17,6 +18,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 })
 
 __all__ = ["BayesianGaussianMixture", "BootstrapResult", "GaussianMixture",
-           "GaussianMixtureWithNoise", "LikelihoodRatioTest", "SelectionResult",
+           "GaussianMixtureWithNoise", "LikelihoodRatioTest", "MixtureDiscriminant",
+           "SelectionResult",
            "bootstrap_lrt", "bootstrap_parameters", "classification_entropy", "criteria",
            "select"]
