@@ -105,3 +105,11 @@ def test_bad_bootstrap_arguments(kwargs, message):
         bootstrap_parameters(gm, np.hstack([X, X]), n_boot=2)
     with pytest.raises(ValueError, match="max_components"):
         bootstrap_lrt(X, max_components=0)
+
+
+def test_noise_model_with_no_row_labelled_noise_is_bootstrapped():
+    X = np.random.default_rng(5).normal(size=(150, 2))
+    gm = GaussianMixtureWithNoise(1, noise_init=np.arange(150) < 3, random_state=0).fit(X)
+    assert np.all(gm.predict(X) != -1)
+    result = bootstrap_parameters(gm, X, n_boot=5, random_state=0)
+    assert np.all((result.noise_weight >= 0) & (result.noise_weight < 0.2))

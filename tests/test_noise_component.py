@@ -186,3 +186,12 @@ def test_chevron_against_mclust_vvv(chevron):
     assert adjusted_rand_score(truth, labels) > 0.65
     plain = GaussianMixture(2, init_params="hierarchical").fit(X).predict(X)
     assert adjusted_rand_score(truth, plain) < 0.2
+
+
+def test_warm_start_continues_from_the_fit():
+    X, _ = planted(seed=7, n_noise=80)
+    gm = GaussianMixtureWithNoise(2, noise_init=a_guess(X), tol=1e-10, max_iter=500,
+                                  random_state=0).fit(X)
+    gm.set_params(warm_start=True, max_iter=5).fit(X)
+    assert gm.n_iter_ <= 2  # already converged: it starts where it ended
+    assert gm.weights_.sum() + gm.noise_weight_ == pytest.approx(1.0, abs=1e-12)

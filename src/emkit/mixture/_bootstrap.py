@@ -78,7 +78,10 @@ def _refit_from_solution(model: GaussianMixture, X: np.ndarray):
         weights_init=model.weights_ / model.weights_.sum(), means_init=model.means_,
         precisions_init=model.precisions_, n_init=1, warm_start=False)
     if isinstance(model, GaussianMixtureWithNoise):
-        start.set_params(noise_init=model.predict(X) == NOISE_LABEL)
+        noise = model.predict(X) == NOISE_LABEL
+        if not noise.any():  # the start needs a noise row: the likeliest one
+            noise[np.argmax(model.predict_proba(X)[:, -1])] = True
+        start.set_params(noise_init=noise)
     return start
 
 
