@@ -195,3 +195,25 @@ def test_warm_start_continues_from_the_fit():
     gm.set_params(warm_start=True, max_iter=5).fit(X)
     assert gm.n_iter_ <= 2  # already converged: it starts where it ended
     assert gm.weights_.sum() + gm.noise_weight_ == pytest.approx(1.0, abs=1e-12)
+
+
+def test_chevron_against_mclust_eev(chevron):
+    """mclust's EEV with noise, from mclust's start, once GaussianMixture has EEV."""
+    from emkit.mixture._covariance import COVARIANCE_MODELS, covariance_model
+    from emkit.mixture._gaussian_problem import GaussianMixtureProblem
+    if "EEV" not in COVARIANCE_MODELS:
+        pytest.skip("covariance_type='EEV' is not in this emkit yet")
+    X, is_noise, mask, start, fits = chevron
+    (loglik, bic, df, *pro, log_vinv), r_class = fits["EEV"]
+    covariance = covariance_model("EEV")
+    theta = GaussianMixtureProblem(covariance, 0.0).params_from_resp(
+        X[~mask], np.eye(2)[start], None)
+    gm = GaussianMixtureWithNoise(
+        2, covariance_type="EEV", noise_init=mask, reg_covar=0.0, tol=1e-12, max_iter=2000,
+        weights_init=theta.weights / theta.weights.sum(), means_init=theta.means,
+        precisions_init=covariance.precisions(theta.precisions_cholesky)).fit(X)
+    assert gm.n_parameters() == df
+    assert gm.score(X) * len(X) == pytest.approx(loglik, abs=1e-5 * len(X))
+    assert gm.noise_weight_ == pytest.approx(pro[2], abs=1e-4)
+    assert adjusted_rand_score(np.where(r_class == 0, NOISE_LABEL, r_class),
+                               gm.predict(X)) > 0.99
