@@ -113,3 +113,36 @@ def test_noise_model_with_no_row_labelled_noise_is_bootstrapped():
     assert np.all(gm.predict(X) != -1)
     result = bootstrap_parameters(gm, X, n_boot=5, random_state=0)
     assert np.all((result.noise_weight >= 0) & (result.noise_weight < 0.2))
+
+
+MCLUST_BOOTSTRAP = """
+write.csv(faithful, "faithful.csv", row.names = FALSE)
+set.seed(0)
+mod <- Mclust(faithful, G = 2, modelNames = "VVV", verbose = FALSE)
+writeLines(sprintf("%.17g", c(mod$parameters$pro, mod$parameters$mean)), "fit.txt")
+for (type in c("bs", "wlbs")) {
+  se <- summary(MclustBootstrap(mod, nboot = 200, type = type, verbose = FALSE),
+                what = "se")
+  writeLines(sprintf("%.17g", c(se$pro, se$mean,
+                                apply(se$variance, 3, diag))), paste0(type, ".txt"))
+}
+"""
+
+
+def test_standard_errors_agree_with_mclust(tmp_path):
+    """Both bootstraps of a VVV fit to Old Faithful against MclustBootstrap's (different
+    random draws: within what 200 replicates allow)."""
+    from _mclust_r import run_mclust
+    run_mclust(MCLUST_BOOTSTRAP, tmp_path)
+    X = np.loadtxt(tmp_path / "faithful.csv", delimiter=",", skiprows=1)
+    fit = np.loadtxt(tmp_path / "fit.txt")
+    gm = GaussianMixture(2, means_init=fit[2:].reshape(2, 2), weights_init=fit[:2],
+                         tol=1e-8, reg_covar=0.0).fit(X)
+    assert gm.means_ == pytest.approx(fit[2:].reshape(2, 2), rel=1e-4)
+    for method, r_name in (("nonparametric", "bs"), ("weighted", "wlbs")):
+        se = bootstrap_parameters(gm, X, n_boot=200, method=method,
+                                  random_state=0).standard_errors()
+        r_se = np.loadtxt(tmp_path / f"{r_name}.txt")
+        ours = np.r_[se["weights"], se["means"].ravel(),
+                     np.diagonal(se["covariances"], axis1=1, axis2=2).ravel()]
+        assert ours == pytest.approx(r_se, rel=0.25)
