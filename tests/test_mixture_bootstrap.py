@@ -126,12 +126,16 @@ for (type in c("bs", "wlbs")) {
   writeLines(sprintf("%.17g", c(se$pro, se$mean,
                                 apply(se$variance, 3, diag))), paste0(type, ".txt"))
 }
+lrt <- mclustBootstrapLRT(faithful, modelName = "VVV", nboot = 19, maxG = 1,
+                          verbose = FALSE)
+writeLines(sprintf("%.17g", c(lrt$obs, lrt$p.value)), "lrt.txt")
 """
 
 
 def test_standard_errors_agree_with_mclust(tmp_path):
     """Both bootstraps of a VVV fit to Old Faithful against MclustBootstrap's (different
-    random draws: within what 200 replicates allow)."""
+    random draws: within what 200 replicates allow), and the observed statistics of
+    mclustBootstrapLRT."""
     from _mclust_r import run_mclust
     run_mclust(MCLUST_BOOTSTRAP, tmp_path)
     X = np.loadtxt(tmp_path / "faithful.csv", delimiter=",", skiprows=1)
@@ -146,3 +150,32 @@ def test_standard_errors_agree_with_mclust(tmp_path):
         ours = np.r_[se["weights"], se["means"].ravel(),
                      np.diagonal(se["covariances"], axis1=1, axis2=2).ravel()]
         assert ours == pytest.approx(r_se, rel=0.25)
+    # the likelihood-ratio statistic of 1 against 2 components, and its p-value: the
+    # least possible
+    statistic, p_value = np.loadtxt(tmp_path / "lrt.txt")
+    test = bootstrap_lrt(X, n_boot=19, max_components=1, tol=1e-8, random_state=0)
+    assert test.statistic[0] == pytest.approx(statistic, rel=1e-5)
+    assert test.p_value[0] == p_value == 0.05
+
+
+def test_a_failed_refit_is_drawn_again_a_bounded_number_of_times():
+    from emkit.mixture._bootstrap import MAX_REDRAWS, _retried
+    calls = []
+
+    def fails_twice():
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ValueError("collapsed")
+        return "fit"
+
+    assert _retried(fails_twice, "refit") == "fit" and len(calls) == 3
+
+    def always_fails():
+        calls.append(1)
+        raise ValueError("collapsed")
+
+    calls.clear()
+    with pytest.raises(ValueError, match=f"Every one of {MAX_REDRAWS + 1} draws of a "
+                                         "refit failed; the last: collapsed"):
+        _retried(always_fails, "refit")
+    assert len(calls) == MAX_REDRAWS + 1

@@ -66,6 +66,26 @@ class BootstrapResult:
                 for name, values in self._parameters().items()}
 
 
+#: Draws a replicate may take: a refit that fails (a component collapsing onto a few
+#: rows of a resample) is replaced by a fresh draw, as mclust does, at most this often.
+MAX_REDRAWS = 10
+
+
+def _retried(draw_and_fit, what: str):
+    """``draw_and_fit()``, drawn again when the fit fails (ValueError), up to MAX_REDRAWS
+    times; ConvergenceWarning is silenced (a replicate's fit is judged by its values)."""
+    for attempt in range(MAX_REDRAWS + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                return draw_and_fit()
+        except ValueError as error:
+            if attempt == MAX_REDRAWS:
+                raise ValueError(f"Every one of {MAX_REDRAWS + 1} draws of a {what} "
+                                 f"failed; the last: {error}") from error
+    raise AssertionError("unreachable")
+
+
 def _check_n_boot(n_boot) -> None:
     if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 2:
         raise ValueError(f"n_boot must be an int >= 2, got {n_boot!r}")
@@ -102,7 +122,8 @@ def bootstrap_parameters(model: GaussianMixture, X, n_boot: int = 999,
     method : {'nonparametric', 'weighted'}, default='nonparametric'
         'nonparametric': rows resampled with replacement (as row weights: a row drawn
         twice weighs 2). 'weighted': the weighted likelihood bootstrap, rows weighted by
-        n times a flat Dirichlet draw.
+        n times a flat Dirichlet draw. A replicate whose refit fails is drawn again (at
+        most MAX_REDRAWS times), as mclust drops it.
     sample_weight : array-like of shape (n_samples,), default=None
         The row weights of the fit: rows are drawn in proportion to them, and the
         weighted bootstrap's weights multiply them.
@@ -126,16 +147,16 @@ def bootstrap_parameters(model: GaussianMixture, X, n_boot: int = 999,
     weights = np.ones(n) if weights is None else weights
     rng = check_random_state(random_state)
     start = _refit_from_solution(model, X)
-    fits = []
-    for _ in range(n_boot):
+
+    def replicate_fit():
         if method == "nonparametric":
             replicate = rng.multinomial(n, weights / weights.sum()).astype(np.float64)
         else:
             draw = rng.standard_exponential(n)
             replicate = weights * draw * (n / draw.sum())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fits.append(clone(start).fit(X, sample_weight=replicate))
+        return clone(start).fit(X, sample_weight=replicate)
+
+    fits = [_retried(replicate_fit, "bootstrap refit") for _ in range(n_boot)]
     noisy = isinstance(model, GaussianMixtureWithNoise)
     return BootstrapResult(
         method,
@@ -179,7 +200,8 @@ def bootstrap_lrt(X, covariance_type: str = "full", n_boot: int = 999,
 
     For G = 1, 2, ...: fit G and G + 1 components to X; simulate ``n_boot`` data sets of
     X's size from the G-component fit; refit both models to each, starting from the
-    fits to X; the p-value is the share of simulated statistics at least the observed.
+    fits to X (a data set whose refit fails is simulated again, as mclust does); the
+    p-value is the share of simulated statistics at least the observed.
 
     Parameters
     ----------
@@ -216,22 +238,25 @@ def bootstrap_lrt(X, covariance_type: str = "full", n_boot: int = 999,
         model = (GaussianMixture(G, covariance_type=covariance_type, **params)
                  if start is None else _refit_from_solution(start, data))
         model.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return model.fit(data)
+        return model.fit(data)
 
     for G in range(1, last + 1):
         for k in (G, G + 1):
             if k not in fitted:
-                fitted[k] = fit(k, X)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    fitted[k] = fit(k, X)
         null, alternative = fitted[G], fitted[G + 1]
         statistic = 2 * (_log_likelihood(alternative, X) - _log_likelihood(null, X))
-        boot = np.empty(n_boot)
-        for b in range(n_boot):
+
+        def simulated_statistic():
             null.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
             data = null.sample(n)[0]
-            boot[b] = 2 * (_log_likelihood(fit(G + 1, data, alternative), data)
-                           - _log_likelihood(fit(G, data, null), data))
+            return 2 * (_log_likelihood(fit(G + 1, data, alternative), data)
+                        - _log_likelihood(fit(G, data, null), data))
+
+        boot = np.array([_retried(simulated_statistic, "refit to simulated data")
+                         for _ in range(n_boot)])
         p_value = (1 + np.count_nonzero(boot >= statistic)) / (n_boot + 1)
         tested.append(G)
         observed.append(statistic)
