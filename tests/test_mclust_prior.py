@@ -179,3 +179,12 @@ def test_a_map_fit_saves_and_loads(tmp_path):
     with pytest.raises(TypeError, match="prior"):
         io.save(custom, tmp_path / "custom")
     assert not (tmp_path / "custom.json").exists()
+
+
+def test_the_noise_model_refuses_a_prior():
+    from emkit.mixture import GaussianMixtureWithNoise
+
+    with pytest.raises(ValueError, match="prior is not supported by GaussianMixtureWithNoise"):
+        X = _data()
+        GaussianMixtureWithNoise(2, covariance_type="VVV", prior="default",
+                                 noise_init=np.arange(len(X)) % 7 == 0).fit(X)

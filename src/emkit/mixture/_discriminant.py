@@ -18,7 +18,7 @@ from .._fit_guard import untouched_on_failure
 from .._validation import (Interval, Options, check_sample_weight, named_matrix,
                            validate_params)
 from ..io import register_model
-from ._covariance import COVARIANCE_MODELS, covariance_model
+from ._covariance import COVARIANCE_MODELS, SKLEARN_COVARIANCE_TYPES, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._init import INIT_METHODS
 from ._select import select
@@ -141,7 +141,7 @@ class MixtureDiscriminant(ClassifierMixin, BaseEstimator):
         self : MixtureDiscriminant
         """
         validate_params(self, self._parameter_constraints)
-        types = _as_list(self.covariance_type, list(COVARIANCE_MODELS), "covariance_type",
+        types = _as_list(self.covariance_type, list(SKLEARN_COVARIANCE_TYPES), "covariance_type",
                          lambda t: isinstance(t, str) and t in COVARIANCE_MODELS)
         ks = _as_list(self.n_components, [1, 2, 3, 4, 5], "n_components",
                       lambda k: isinstance(k, numbers.Integral) and not isinstance(k, bool)

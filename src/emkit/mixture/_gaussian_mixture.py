@@ -326,7 +326,9 @@ default='full'
         scale = DataScale.needed_for(X)
         if scale is not None:  # squares would overflow or underflow: fit at unit scale
             X, user_init = scale.to_unit(X), scale.user_init_to_unit(user_init)
-        problem = self._problem(has_missing, X, weights)
+        problem = self._problem(has_missing)
+        if self.prior is not None:
+            problem = self._map_problem(problem, X, weights, has_missing)
         blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
         # starts (k-means, ...) see the missing entries as their column means
         X_start = fill_with_column_means(X).astype(X.dtype) if has_missing else X
@@ -462,18 +464,22 @@ default='full'
             return self._start_from(problem, X, weights, resp, user_init)
         return start, self.n_init, self.EXTRA_STARTS
 
-    def _problem(self, missing: bool = False, X=None, weights=None) -> GaussianMixtureProblem:
+    def _problem(self, missing: bool = False) -> GaussianMixtureProblem:
         """The EM problem; ``missing``: rows may hold NaN (their missing coordinates are
-        marginalised, exactly). With ``prior``, the fit's problem (``X`` and ``weights``
-        given: the prior's defaults come from them) is MAP EM."""
-        covariance = covariance_model(self.covariance_type)
-        if self.prior is not None and X is not None:
-            if missing:
-                raise ValueError("prior is not supported with missing values in X")
-            prior = as_prior(self.prior).resolved(X, weights, self.n_components, covariance)
-            return MapGaussianMixtureProblem(covariance, self.reg_covar, prior)
+        marginalised, exactly)."""
         kind = MissingDataProblem if missing else GaussianMixtureProblem
-        return kind(covariance, self.reg_covar)
+        return kind(covariance_model(self.covariance_type), self.reg_covar)
+
+    def _map_problem(self, problem, X, weights, missing: bool) -> MapGaussianMixtureProblem:
+        """MAP EM under ``prior`` instead of ``problem`` (the prior's defaults come from
+        ``X`` and ``weights``)."""
+        if missing:
+            raise ValueError("prior is not supported with missing values in X")
+        if type(problem) is not GaussianMixtureProblem:
+            raise ValueError(f"prior is not supported by {type(self).__name__}")
+        prior = as_prior(self.prior).resolved(X, weights, self.n_components,
+                                              problem.covariance)
+        return MapGaussianMixtureProblem(problem.covariance, self.reg_covar, prior)
 
     def _block_rows(self, n_features, dtype) -> int:
         """Rows per block (``block_size``, or automatic). The fast kernels allocate nothing
