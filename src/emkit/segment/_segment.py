@@ -212,7 +212,8 @@ def segment(image, n_classes, *, features="intensity", spatial=0.0, smoothing=0.
         Spatial tissue priors (an atlas's maps aligned with the image): at each site, the
         class prior probabilities, used as voxel-wise mixing weights (normalised per site,
         mixed with the uniform prior by 1e-3). Class k is then the class of ``priors[k]``
-        (no reordering), and the start is the M-step on the priors instead of k-means.
+        (no reordering), and the start is the M-step on the priors instead of k-means
+        (so the maps must tell the classes apart: equal maps give equal classes).
     bias_field : bool, default=False
         Fit a smooth multiplicative bias field (MR intensity non-uniformity) inside EM:
         classes are fitted to log-intensities minus a low-frequency cosine field, both
