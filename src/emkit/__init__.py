@@ -24,6 +24,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "mixture": ".mixture",
     "motif": ".motif",
     "report": ".report",
+    "sc": ".sc",
     "segment": ".segment",
     "topics": ".topics",
 })
@@ -45,6 +46,7 @@ __all__ = [
     "impute",
     "load",
     "motif",
+    "sc",
     "segment",
     "topics",
 ]
