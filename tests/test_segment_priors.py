@@ -88,3 +88,25 @@ def test_bad_channels():
         segment([a, a], 2, features="rgb")
     with pytest.raises(ValueError, match="NaN"):
         segment([a, np.full((8, 8), np.nan)], 2)
+
+
+def test_the_command_takes_priors_and_the_bias_field(tmp_path):
+    from click.testing import CliRunner
+
+    from emkit.cli import main
+
+    image, truth = make_phantom((32, 32), snr=2.0, intensities=(4.0, 6.0, 8.0),
+                                random_state=SEED)
+    np.save(tmp_path / "img.npy", image)
+    args = ["segment", str(tmp_path / "img.npy"), "-k", "3", "-o", str(tmp_path / "seg.npy")]
+    for k, p in enumerate(_blurred_priors(truth)):
+        np.save(tmp_path / f"p{k}.npy", p)
+        args += ["--prior", str(tmp_path / f"p{k}.npy")]
+    result = CliRunner().invoke(main, args + ["--bias-field", "--bias-smoothing", "2"])
+    assert result.exit_code == 0, result.output
+    assert "bias field:" in result.output
+    labels = np.load(tmp_path / "seg.npy")
+    assert np.mean(labels - 1 == truth) > 0.9
+    # a wrong number of maps is a one-line error
+    result = CliRunner().invoke(main, args[:-2])
+    assert result.exit_code != 0 and "2 maps, but n_classes is 3" in result.output
