@@ -26,6 +26,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "mixture": ".mixture",
     "motif": ".motif",
     "report": ".report",
+    "sc": ".sc",
     "segment": ".segment",
     "topics": ".topics",
 })
@@ -49,6 +50,7 @@ __all__ = [
     "impute",
     "load",
     "motif",
+    "sc",
     "segment",
     "topics",
 ]
