@@ -16,12 +16,7 @@ from .._validation import Interval, Options, check_sample_weight, check_shape, v
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_mixture import GaussianMixture
 from ._init import RESPONSIBILITY_METHODS, initial_responsibilities
-from ._variational_problem import (
-    VariationalGaussianProblem,
-    VariationalParams,
-    VariationalPrior,
-    run_variational,
-)
+from ._variational_problem import VariationalGaussianProblem, VariationalParams, VariationalPrior
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
@@ -235,7 +230,7 @@ default='dirichlet_process'
         best = fit_with_restarts(
             problem, blocks, start, n_init=n_init, tol=self.tol, max_iter=self.max_iter,
             monitor=Monitor(self.verbose, self.verbose_interval),
-            lower_bound=self.lower_bound_ if warm else -np.inf, runner=run_variational)
+            lower_bound=self.lower_bound_ if warm else -np.inf)
         self._store(best.theta)
         self.converged_ = bool(best.converged)
         self.n_iter_ = best.n_iter
