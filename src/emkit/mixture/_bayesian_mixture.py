@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ..io import register_model
 from .._fit_guard import untouched_on_failure
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._estimator_base import EMEstimator
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_mixture import GaussianMixture
@@ -43,7 +44,7 @@ def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None) -> np.n
 
 
 @register_model
-class BayesianGaussianMixture(DensityMixin, BaseEstimator):
+class BayesianGaussianMixture(EMEstimator, DensityMixin, BaseEstimator):
     """Variational Bayesian estimation of a Gaussian mixture.
 
     Same parameters, defaults, attributes and results as
@@ -131,6 +132,8 @@ default='dirichlet_process'
         "verbose": ["verbose"],
         "verbose_interval": [Interval(numbers.Integral, 1, None, closed="left")],
     }
+
+    _keeps_restart_histories = False
 
     def __init__(
         self,
@@ -232,10 +235,7 @@ default='dirichlet_process'
             monitor=Monitor(self.verbose, self.verbose_interval),
             lower_bound=self.lower_bound_ if warm else -np.inf)
         self._store(best.theta)
-        self.converged_ = bool(best.converged)
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = list(best.lower_bounds)
+        self._store_run(best)
         return np.argmax(problem.weighted_log_prob(X, best.theta), axis=1)
 
     def _check_parameters(self, X, sample_weight=None):

@@ -188,8 +188,6 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
     }
 
-    #: Rows the starting values of a streamed / Dask fit are computed from.
-    INIT_ROWS = 100_000
     #: More random starts tried when every one of the n_init runs ended degenerate.
     EXTRA_STARTS = 10
     #: em-EM: the least number of short runs, and the iterations of each.
@@ -313,7 +311,6 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
             blocks = RowBlocks(X, weights, self.batch_size)
         best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init, warm,
                                   check_random_state(self.random_state), scale)
-        self.__dict__.pop("n_batches_", None)
         if not labels:
             return None
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
@@ -335,7 +332,7 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         cause = self._unestimable_cause(getattr(blocks, "total_weight", None), n_features)
         if cause:  # no start can give every component the rows its covariance needs
             extra_starts = 0
-        to_data = (lambda value: value) if scale is None else (
+        to_data = float if scale is None else (
             lambda value: scale.log_likelihood_to_data(value, n_features))
         best = fit_with_restarts(
             problem, blocks, start,
@@ -353,15 +350,9 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
             self._store(best.theta)
         else:
             self._store(*scale.theta_to_data(best.theta, self.covariance_type))
-        self.converged_ = bool(best.converged)
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = to_data(best.lower_bound)
-        self.lower_bounds_ = [to_data(value) for value in best.lower_bounds]
-        self.restart_lower_bounds_ = [[to_data(value) for value in history]
-                                      for history in best.restart_lower_bounds]
+        self._store_run(best, to_data)
         self.degenerate_components_ = np.asarray(best.degenerate, dtype=np.int64)
         self.degenerate_ = bool(best.degenerate)
-        self._online = None  # online EM after a fit starts its running statistics anew
         return best
 
     def _unestimable_cause(self, total_weight, n_features) -> str:
