@@ -404,3 +404,22 @@ def test_verbose_output_is_scikit_learns(capsys):
     SkBayesianGaussianMixture(**kw).fit(X)
     assert ours == capsys.readouterr().out
     assert "Initialization 1" in ours and "  Iteration 2" in ours
+
+
+def test_dask_input_is_scored_partition_by_partition_as_in_memory():
+    """predict, predict_proba and score_samples take a Dask array (the inference shared
+    with GaussianMixture) and give, lazily, what they give on the array itself."""
+    da = pytest.importorskip("dask.array")
+    X, _ = make_blobs(seed=3)
+    model = BayesianGaussianMixture(n_components=3, random_state=0).fit(X)
+    chunked = da.from_array(X, chunks=(70, 2))
+    for method in ("predict", "predict_proba", "score_samples"):
+        lazy = getattr(model, method)(chunked)
+        assert isinstance(lazy, da.Array)
+        expected = getattr(model, method)(X)
+        got = lazy.compute(scheduler="threads")
+        assert got.shape == expected.shape
+        if method == "predict":
+            assert np.array_equal(got, expected)
+        else:
+            assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

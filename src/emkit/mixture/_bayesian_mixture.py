@@ -15,7 +15,7 @@ from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
 from .._estimator_base import EMEstimator
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import COVARIANCE_MODELS, covariance_model
-from ._gaussian_mixture import GaussianMixture
+from ._mixture_inference import MixtureInference
 from ._init import RESPONSIBILITY_METHODS, initial_responsibilities
 from ._variational_problem import VariationalGaussianProblem, VariationalParams, VariationalPrior
 
@@ -44,7 +44,7 @@ def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None) -> np.n
 
 
 @register_model
-class BayesianGaussianMixture(EMEstimator, DensityMixin, BaseEstimator):
+class BayesianGaussianMixture(EMEstimator, MixtureInference, DensityMixin, BaseEstimator):
     """Variational Bayesian estimation of a Gaussian mixture.
 
     Same parameters, defaults, attributes and results as
@@ -340,52 +340,12 @@ default='dirichlet_process'
     def _set_parameters(self, params):
         self._store(VariationalParams(*params))
 
-    # -- inference -------------------------------------------------------------------------
-    def _log_resp(self, X):
+    # -- inference (predict, predict_proba, score_samples, score, sample: the mixin) --------
+    def _validated(self, X):
+        """X checked against the fit, as float64, and the problem that scores it."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._problem().log_resp(X.astype(np.float64, copy=False), self._theta())
-
-    def score_samples(self, X):
-        """Log of the (variational) predictive weight of each row, as in scikit-learn.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        return self._log_resp(X)[0]
-
-    def score(self, X, y=None):
-        """Mean of :meth:`score_samples` over the rows of X.
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def predict(self, X):
-        """Most probable component of each row.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return np.argmax(self._log_resp(X)[1], axis=1)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each row.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        with np.errstate(under="ignore"):
-            return np.exp(self._log_resp(X)[1])
-
-    #: Draw rows from the fitted mixture (``weights_``, ``means_``, ``covariances_``):
-    #: returns ``(X, y)``, the rows and the component each was drawn from.
-    sample = GaussianMixture.sample
+        return X.astype(np.float64, copy=False), self._problem()
 
     # -- persistence -----------------------------------------------------------------------
     def _check_loaded_arrays(self) -> None:

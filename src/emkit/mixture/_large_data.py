@@ -87,18 +87,6 @@ class LargeDataFitting(EMEstimator):
                            rng)
         self.n_features_in_ = check.n_features
 
-    def _map_dask(self, X, method, per_row: bool):
-        """``method`` applied partition by partition to a Dask array or dataframe: a lazy
-        Dask array of the results (one value per row, or one row per row)."""
-        if hasattr(X, "to_dask_array"):
-            X = X.to_dask_array(lengths=True)
-        X = X.rechunk({1: -1})
-        if per_row:
-            return X.map_blocks(lambda block: method(block), drop_axis=1,
-                                dtype=np.float64 if method.__name__ != "predict" else np.int64)
-        return X.map_blocks(lambda block: method(block),
-                            chunks=(X.chunks[0], (self.n_components,)), dtype=np.float64)
-
     # -- online EM ---------------------------------------------------------------------------
     @untouched_on_failure
     def partial_fit(self, X, y=None, sample_weight=None):
