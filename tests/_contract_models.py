@@ -21,7 +21,7 @@ from emkit.impute import EMImputer
 from emkit.motif import DNA, MEME, MarkovBackground, encode_sequences, make_planted_motif
 from emkit.motif._problem import MotifParams, MotifProblem
 from emkit.topics import PLSA
-from emkit.topics._problem import DocumentTopics, PLSAParams, PLSAProblem
+from emkit.topics._problem import PLSAParams, PLSAProblem
 
 #: Input kinds beyond the in-memory array: a memory-mapped file, a source of blocks, Dask.
 KINDS = ("memmap", "blocks", "dask")
@@ -265,16 +265,15 @@ class PLSACase(Case):
 
     def e_step_whole_and_parts(self, model, data):
         problem = PLSAProblem(model.tempering)
-        K = model.n_components
+        theta = PLSAParams(model._word_topic(), model.topic_weights_)
 
-        def theta():  # every document starts uniform, in the whole as in the parts
-            return PLSAParams(model._word_topic(), model.topic_weights_, DocumentTopics(K))
+        def uniform(n_docs):  # every document starts uniform, in the whole as in the parts
+            return np.full((n_docs, model.n_components), 1.0 / model.n_components)
 
-        whole = problem.e_step(data, theta(), 0)
-        shared = theta()
-        parts = [problem.e_step(data[a:b], shared, i)
-                 for i, (a, b) in enumerate(row_chunks(data.shape[0], 2))]
-        return whole[:2], [p[:2] for p in parts]
+        whole = problem.e_step(data, theta, uniform(data.shape[0]))
+        parts = [problem.e_step(data[a:b], theta, uniform(b - a))
+                 for a, b in row_chunks(data.shape[0], 2)]
+        return whole, parts
 
     def outputs(self, model, data):
         return {"transform": model.transform(data), "score": np.array([model.score(data)])}

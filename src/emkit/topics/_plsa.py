@@ -19,8 +19,8 @@ from .._sources import BlockStream
 from .._validation import Interval, validate_params
 from ..io import register_model
 from . import _kernels
-from ._problem import (DocumentBlocks, DocumentTopics, PLSAParams, PLSAProblem,
-                       all_empty_message, random_word_topic)
+from ._problem import (DocumentBlocks, PLSAParams, PLSAProblem, all_empty_message,
+                       random_word_topic)
 
 
 def _is_block_source(X) -> bool:
@@ -182,7 +182,7 @@ class PLSA(EMEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """X as blocks of CSR documents (one block when X is one matrix)."""
         if not _is_block_source(X):
             X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=np.float64)
-            return DocumentBlocks([(self._counts(X, where), None)])
+            return DocumentBlocks([(self._counts(X, where), None)], self.n_components)
         if reset:
             for attr in ("n_features_in_", "feature_names_in_"):
                 vars(self).pop(attr, None)
@@ -207,7 +207,7 @@ class PLSA(EMEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             raise ValueError("the block source of X yielded no blocks")
         if reset:
             self.n_features_in_ = first[0].shape[1]
-        return DocumentBlocks(stream)
+        return DocumentBlocks(stream, self.n_components)
 
     # -- fit --------------------------------------------------------------------------------
     @untouched_on_failure
@@ -238,9 +238,9 @@ class PLSA(EMEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         rng = check_random_state(self.random_state)
         n_words, K = self.n_features_in_, self.n_components
 
-        def start():
-            return PLSAParams(random_word_topic(n_words, K, rng), np.full(K, 1.0 / K),
-                              DocumentTopics(K))
+        def start():  # every document's P(z|d) starts uniform, beside its block
+            blocks.restart()
+            return PLSAParams(random_word_topic(n_words, K, rng), np.full(K, 1.0 / K))
 
         best = fit_with_restarts(problem, blocks, start, n_init=self.n_init, tol=self.tol,
                                  max_iter=self.max_iter, monitor=Monitor(self.verbose))
