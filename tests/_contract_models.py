@@ -406,7 +406,6 @@ def _cases() -> list:
                   max_iter=30, tol=1e-8) for c in COVARIANCE_TYPES]
     cases.append(Case("BayesianGaussianMixture", BayesianGaussianMixture, n_components=3,
                       max_iter=30, tol=1e-8))
-    cases[-1].kinds = frozenset({"memmap"})
     cases[-1].stream_params = {}
     cases[-1].restarts_module = "emkit.mixture._bayesian_mixture"
     cases[-1].random_start = {"init_params": "random"}

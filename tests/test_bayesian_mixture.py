@@ -423,3 +423,36 @@ def test_dask_input_is_scored_partition_by_partition_as_in_memory():
             assert np.array_equal(got, expected)
         else:
             assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_moments_of_streamed_rows_are_the_weighted_mean_and_covariance():
+    """The priors' defaults of a streamed fit, read in one pass over blocks, are the
+    in-memory weighted mean and unbiased covariance (integer weights: repeated rows)."""
+    from emkit.mixture._data_moments import data_moments
+
+    X, _ = make_blobs(seed=4)
+    w = np.random.default_rng(0).integers(1, 4, size=X.shape[0]).astype(np.float64)
+    total, mean, covariance = data_moments(RowBlocks(X, w, 37), X[0])
+    assert total == w.sum()
+    assert_allclose(mean, np.average(X, axis=0, weights=w), rtol=1e-12, atol=1e-12)
+    assert_allclose(covariance, np.cov(X.T, fweights=w.astype(int)), rtol=1e-10, atol=1e-12)
+
+
+def test_a_block_source_fits_as_the_array_and_refuses_missing_values():
+    X, _ = make_blobs(seed=5)
+    params = dict(n_components=3, covariance_type="diag", random_state=1, tol=1e-8,
+                  max_iter=40)
+    whole = BayesianGaussianMixture(**params).fit(X)
+    blocks = [X[i:i + 50] for i in range(0, X.shape[0], 50)]
+    streamed = BayesianGaussianMixture(**params)
+    streamed.fit(blocks)
+    assert_allclose(streamed.lower_bounds_, whole.lower_bounds_, rtol=1e-8)
+    assert_allclose(streamed.means_, whole.means_, rtol=1e-7, atol=1e-9)
+    assert_allclose(streamed.covariance_prior_, whole.covariance_prior_, rtol=1e-10)
+    assert streamed.n_features_in_ == X.shape[1]
+    with_nan = [block.copy() for block in blocks]
+    with_nan[1][2, 0] = np.nan
+    fresh = BayesianGaussianMixture(**params)
+    with pytest.raises(ValueError, match="NaN"):
+        fresh.fit(with_nan)
+    assert not hasattr(fresh, "means_")

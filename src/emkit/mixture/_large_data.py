@@ -21,34 +21,43 @@ from ._missing import MissingDataProblem, fill_with_column_means
 
 
 class _BlockCheck:
-    """Validates one block: 2-d, numeric, no infinity (NaN is a missing entry), the
-    expected number of features, converted to the fit's dtype. Picklable, for Dask
-    workers."""
+    """Validates one block: 2-d, numeric, no infinity (NaN is a missing entry when
+    ``allow_nan``, else refused), the expected number of features, converted to the fit's
+    dtype (None: the first block's). Picklable, for Dask workers."""
 
-    def __init__(self, n_features=None, dtype=None):
+    def __init__(self, n_features=None, dtype=None, allow_nan=True):
         self.n_features = n_features
         self.dtype = dtype
+        self.allow_nan = allow_nan
 
     def __call__(self, X):
-        X = check_array(X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan",
+        X = check_array(X, dtype=[np.float64, np.float32],
+                        ensure_all_finite="allow-nan" if self.allow_nan else True,
                         input_name="X")
         if self.n_features is None:
-            self.n_features, self.dtype = X.shape[1], X.dtype
+            self.n_features = X.shape[1]
+        if self.dtype is None:
+            self.dtype = X.dtype
         if X.shape[1] != self.n_features:
             raise ValueError(f"a block of X has {X.shape[1]} features, the first had "
                              f"{self.n_features}")
         return X.astype(self.dtype, copy=False)
 
 
-class LargeDataFitting(EMEstimator):
-    """``partial_fit`` and the streamed ``fit`` of GaussianMixture (a mixin): the blocks
-    of each input kind for the estimator base (:mod:`emkit._estimator_base`)."""
+class RowBlockSource(EMEstimator):
+    """The blocks of rows (and row weights) of each input kind, for the estimator base
+    (:mod:`emkit._estimator_base`): the mixtures' hooks. ``_fit_dtype``: the dtype the
+    blocks are converted to (None: float32 stays float32); ``_missing_values``: whether a
+    NaN is a missing entry (else refused)."""
 
-    # -- streamed fit: the base's hooks ------------------------------------------------------
+    _fit_dtype = None
+    _missing_values = True
+
     def _block_check(self, X):
-        if X is None:
-            return _BlockCheck()
-        return _BlockCheck(X.shape[1], np.float32 if X.dtype == np.float32 else np.float64)
+        dtype = self._fit_dtype
+        if dtype is None and X is not None:
+            dtype = np.float32 if X.dtype == np.float32 else np.float64
+        return _BlockCheck(None if X is None else X.shape[1], dtype, self._missing_values)
 
     def _dask_columns(self, columns):
         if all(isinstance(c, str) for c in columns):
@@ -61,14 +70,20 @@ class LargeDataFitting(EMEstimator):
 
     def _memmap_blocks(self, X, sample_weight, check, n_features):
         weights = check_sample_weight(sample_weight, X.shape[0], check.dtype)
-        rows_per_block = self.batch_size or self._block_rows(n_features, check.dtype)
+        rows_per_block = (getattr(self, "batch_size", None)
+                          or self._block_rows(n_features, check.dtype))
         return RowBlocks(X, weights, rows_per_block, check)
 
     def _block_stream(self, X, check):
         return BlockStream(X, check)
 
     def _stream_batches(self, stream):
-        return stream if self.batch_size is None else stream.rebatched(self.batch_size)
+        batch_size = getattr(self, "batch_size", None)
+        return stream if batch_size is None else stream.rebatched(batch_size)
+
+
+class LargeDataFitting(RowBlockSource):
+    """``partial_fit`` and the streamed ``fit`` of GaussianMixture (a mixin)."""
 
     def _fit_streamed(self, X, sample_weight):
         validate_params(self, self._parameter_constraints)
