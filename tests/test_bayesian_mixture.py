@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emkit import BayesianGaussianMixture, LikelihoodDecreaseWarning, ModelFileError, load
 from emkit._em import Monitor, RowBlocks, run_em
+from emkit.mixture._init import initial_responsibilities
 from conftest import COVARIANCE_TYPES, make_blobs
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
@@ -456,3 +457,38 @@ def test_a_block_source_fits_as_the_array_and_refuses_missing_values():
     with pytest.raises(ValueError, match="NaN"):
         fresh.fit(with_nan)
     assert not hasattr(fresh, "means_")
+
+
+def test_partial_fit_is_stepwise_variational_inference(tmp_path):
+    """Each batch's statistics are folded into running ones, s = (1 - eta) s + eta
+    stats(batch) with eta = (t + learning_offset) ** -learning_decay, and the posteriors
+    are the update from s (checked step by step against the problem's own E- and M-step);
+    the model saves and loads between batches."""
+    X, _ = make_blobs(seed=7)
+    first, second = X[::2], X[1::2]
+    model = BayesianGaussianMixture(n_components=3, random_state=0, learning_offset=4.0,
+                                    learning_decay=0.6)
+    model.partial_fit(first)
+    reference = BayesianGaussianMixture(n_components=3, random_state=0, max_iter=0)
+    reference._check_parameters(first)
+    problem = reference._problem()
+    resp = initial_responsibilities("kmeans", first, 3, None, np.random.RandomState(0))
+    start = problem.params_from_resp(first, resp, None)
+    running, loglik = problem.e_step(first, start, None)
+    expected = problem.m_step(running)
+    assert_allclose(model.means_, expected.means, rtol=1e-12, atol=1e-12)
+    assert model.lower_bound_ == pytest.approx(loglik / first.shape[0], rel=1e-12)
+    assert (model.n_batches_, model.converged_) == (1, False)
+
+    model.save(tmp_path / "model")
+    assert load(tmp_path / "model.json").n_batches_ == 1
+    model.partial_fit(second)
+    eta = (1 + 4.0) ** -0.6
+    stats, _ = problem.e_step(second, expected, None)
+    expected = problem.m_step(running * (1 - eta) + stats * eta)
+    assert_allclose(model.means_, expected.means, rtol=1e-10, atol=1e-12)
+    assert_allclose(model.covariances_, expected.covariances, rtol=1e-10, atol=1e-12)
+    assert model.n_batches_ == 2 and len(model.lower_bounds_) == 2
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :2])
+    assert model.n_batches_ == 2

@@ -96,6 +96,9 @@ default='dirichlet_process'
         Start each fit after the first from the previous solution (n_init is then 1).
     verbose : int, default=0
     verbose_interval : int, default=10
+    learning_decay, learning_offset : float, default=0.7, 10.0
+        Step sizes of :meth:`partial_fit`, eta_t = (t + learning_offset) **
+        -learning_decay after t updates (0.5 < learning_decay <= 1), as in GaussianMixture.
 
     Attributes
     ----------
@@ -139,6 +142,8 @@ default='dirichlet_process'
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
     }
 
     _keeps_restart_histories = False
@@ -165,6 +170,8 @@ default='dirichlet_process'
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -183,6 +190,8 @@ default='dirichlet_process'
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -225,12 +234,7 @@ dataframe, or block source
     @untouched_on_failure
     def _fit_streamed(self, X, sample_weight):
         """Fit a memmap, block source or Dask collection (see :meth:`fit`)."""
-        validate_params(self, self._parameter_constraints)
-        rng = check_random_state(self.random_state)
-        blocks, sample, check = self._streamed_source(X, sample_weight, rng)
-        if sample.shape[0] < self.n_components:
-            raise ValueError(f"Expected n_samples >= n_components but got n_components = "
-                             f"{self.n_components}, n_samples = {sample.shape[0]}")
+        blocks, sample, check, rng = self._streamed_rows(X, sample_weight)
         sample = sample.astype(np.float64, copy=False)
 
         @functools.cache
@@ -242,6 +246,42 @@ dataframe, or block source
         self._resolve_priors(check.n_features, lambda: moments()[0], lambda: moments()[1])
         self._fit_blocks(self._problem(), blocks, sample, None, rng)
         self.n_features_in_ = check.n_features
+        return self
+
+    @untouched_on_failure
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of stochastic (stepwise) variational inference on a batch of rows.
+
+        The first call resolves the priors' defaults from this batch and starts the
+        posteriors from it (``init_params``); each call then folds the batch's statistics
+        into running ones with step size (t + learning_offset) ** -learning_decay and
+        updates the posteriors from them, as GaussianMixture's ``partial_fit`` does. The
+        statistics stay in the units of one batch, so the priors weigh as they would
+        against one batch. ``lower_bound_`` is then the batch's mean
+        :meth:`score_samples` under the posteriors it updated. The running statistics
+        live in memory only.
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        first = not hasattr(self, "means_")  # else continue from the fitted posteriors
+        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32])
+        X = X.astype(np.float64, copy=False)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if first:
+            if X.shape[0] < self.n_components:
+                raise ValueError(f"the first batch has {X.shape[0]} rows, fewer than "
+                                 f"n_components = {self.n_components}")
+            self._check_parameters(X, weights)
+            problem = self._problem()
+            resp = initial_responsibilities(self.init_params, X, self.n_components, weights,
+                                            check_random_state(self.random_state))
+            theta = problem.params_from_resp(X, resp, weights)
+        else:
+            problem, theta = self._problem(), self._theta()
+        self._online_update(problem, X, weights, theta, first=first)
         return self
 
     def _fit(self, X, sample_weight):
@@ -410,7 +450,8 @@ dataframe, or block source
                    "degrees_of_freedom_prior_", "covariance_prior_", "converged_", "n_iter_",
                    "lower_bound_", "lower_bounds_", "n_features_in_"}
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
-        missing, unknown = learned - present, present - learned - {"feature_names_in_"}
+        missing = learned - present
+        unknown = present - learned - {"feature_names_in_", "n_batches_"}
         if missing or unknown:
             raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
         K, D = self.n_components, self.n_features_in_

@@ -81,17 +81,24 @@ class RowBlockSource(EMEstimator):
         batch_size = getattr(self, "batch_size", None)
         return stream if batch_size is None else stream.rebatched(batch_size)
 
-
-class LargeDataFitting(RowBlockSource):
-    """``partial_fit`` and the streamed ``fit`` of GaussianMixture (a mixin)."""
-
-    def _fit_streamed(self, X, sample_weight):
+    def _streamed_rows(self, X, sample_weight):
+        """The start of a mixture's streamed fit: the hyper-parameters validated, then the
+        data source, its starting sample (at least ``n_components`` rows), the block
+        check and the random state that drew the sample."""
         validate_params(self, self._parameter_constraints)
         rng = check_random_state(self.random_state)
         blocks, sample, check = self._streamed_source(X, sample_weight, rng)
         if sample.shape[0] < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {sample.shape[0]}")
+        return blocks, sample, check, rng
+
+
+class LargeDataFitting(RowBlockSource):
+    """``partial_fit`` and the streamed ``fit`` of GaussianMixture (a mixin)."""
+
+    def _fit_streamed(self, X, sample_weight):
+        blocks, sample, check, rng = self._streamed_rows(X, sample_weight)
         problem = MissingDataProblem(self._problem().covariance, self.reg_covar)
         user_init = self._checked_user_init(check.n_features, check.dtype)
         start_rows = fill_with_column_means(sample).astype(check.dtype)
