@@ -6,8 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from emkit._em import Monitor, RowBlocks, expectation, fit_with_restarts, run_em
-from emkit._exceptions import ConvergenceWarning, LikelihoodDecreaseWarning
+from emkit._em import (Monitor, RowBlocks, expectation, fit_with_restarts, row_weight, run_em,
+                       summed_expectation)
+from emkit._exceptions import ConvergenceWarning, DegenerateFitWarning, LikelihoodDecreaseWarning
 
 pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
 
@@ -101,6 +102,94 @@ def test_weighted_rows():
     run = run_em(UnitVarianceMean(1.0), RowBlocks(X, w, 64), 0.0, tol=0, max_iter=2,
                  monitor=Monitor())
     assert run.theta == pytest.approx(np.average(X[:, 0], weights=w), rel=1e-12)
+
+
+def test_the_engine_never_reads_a_companion_itself():
+    """A block weighs its rows unless the problem says otherwise (``block_weight``): a
+    companion that is not a weight (here a label the E-step checks) is only passed on."""
+    class Labelled(UnitVarianceMean):
+        def e_step(self, X, theta, companion):
+            assert companion == "a label"
+            return super().e_step(X, theta, None)
+
+    source = [(X[:400], "a label"), (X[400:], "a label")]  # no total_weight: summed
+    _, _, weight = summed_expectation(Labelled(1.0), source, 0.0)
+    assert weight == len(X)
+
+    class Weighted(UnitVarianceMean):
+        block_weight = staticmethod(row_weight)
+
+    w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(X))
+    _, loglik, weight = summed_expectation(Weighted(1.0), [(X[:400], w[:400]),
+                                                           (X[400:], w[400:])], 0.0)
+    assert weight == pytest.approx(w.sum(), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Best performing initialization")
+def test_warnings_are_worded_by_the_problem():
+    """The engine's own words name no model's parameters; a problem's advice replaces
+    them."""
+    blocks = RowBlocks(X, None, 100)
+    model_words = ("reg_covar", "component", "hierarchical")
+    with pytest.warns(LikelihoodDecreaseWarning) as caught:
+        run_em(UnitVarianceMean(2.5), blocks, 0.0, tol=0, max_iter=3, monitor=Monitor())
+    assert not any(word in str(caught[0].message) for word in model_words)
+    with pytest.warns(DegenerateFitWarning) as caught:
+        fit_with_restarts(UnitVarianceMean(1.0), blocks, lambda: 0.0, n_init=1, tol=1.0,
+                          max_iter=2, monitor=Monitor(), degenerate=lambda run: [0])
+    text = str(caught[0].message)
+    assert "[0]" in text and not any(word in text for word in model_words)
+
+    class Advised(UnitVarianceMean):
+        decrease_advice = "try a smaller step"
+        degeneracy_advice = "Try another mean."
+
+        @staticmethod
+        def describe_degeneracy(indices):
+            return f"the means {indices} ran away."
+
+    with pytest.warns(LikelihoodDecreaseWarning, match=r"\(try a smaller step\)"):
+        run_em(Advised(2.5), blocks, 0.0, tol=0, max_iter=3, monitor=Monitor())
+    with pytest.warns(DegenerateFitWarning, match=r"the means \[0\] ran away\. Try another"):
+        fit_with_restarts(Advised(1.0), blocks, lambda: 0.0, n_init=1, tol=1.0, max_iter=2,
+                          monitor=Monitor(), degenerate=lambda run: [0])
+
+
+def test_a_bound_after_the_m_step_is_what_run_em_records():
+    """``bound_after_m_step``: each iteration records the problem's bound of the
+    parameters its M-step made (here minus their distance to the mean, known in closed
+    form: each damped step halves it), and the M-step's slack excuses that same value."""
+    class AfterM(UnitVarianceMean):
+        bound_after_m_step = True
+
+        def lower_bound(self, stats, theta):
+            return -abs(stats.total / stats.n - theta)
+
+    mean = X[:, 0].mean()
+    run = run_em(AfterM(0.5), RowBlocks(X, None, 100), 0.0, tol=0, max_iter=6,
+                 monitor=Monitor())
+    np.testing.assert_allclose(run.lower_bounds, -abs(mean) * 0.5 ** np.arange(1, 7),
+                               rtol=1e-12)
+
+    class Falling(AfterM):
+        def lower_bound(self, stats, theta):
+            return -abs(theta)  # falls as theta moves from 0 towards the mean
+
+        def likelihood_slack(self, stats, theta, previous):
+            return abs(abs(theta) - abs(previous)) * 1.001
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LikelihoodDecreaseWarning)
+        run = run_em(Falling(0.5), RowBlocks(X, None, 100), 0.0, tol=0, max_iter=6,
+                     monitor=Monitor())
+    assert np.all(np.diff(run.lower_bounds) < 0)
+    class Unexcused(Falling):
+        def likelihood_slack(self, stats, theta, previous):
+            return 0.0
+
+    with pytest.warns(LikelihoodDecreaseWarning):
+        run_em(Unexcused(0.5), RowBlocks(X, None, 100), 0.0, tol=0, max_iter=6,
+               monitor=Monitor())
 
 
 def _missing_data_case(seed=0, rate=0.4):

@@ -12,7 +12,8 @@ from scipy.special import logsumexp
 from emkit._exceptions import LikelihoodDecreaseWarning
 from emkit.topics import PLSA, make_topic_corpus
 from emkit.topics import _kernels
-from emkit.topics._problem import DocumentBlocks, DocumentTopics, PLSAParams, PLSAProblem
+from emkit._em import summed_expectation
+from emkit.topics._problem import DocumentBlocks, PLSAParams, PLSAProblem
 
 pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
 
@@ -43,14 +44,14 @@ def tiny_problem(seed=0):
 def test_two_em_steps_match_brute_force(beta):
     X, phi, theta = tiny_problem()
     problem = PLSAProblem(beta)
-    documents = DocumentTopics(3)
+    params = PLSAParams(phi, np.full(3, 1 / 3))
+    blocks = DocumentBlocks([(sp.csr_matrix(X), None)], 3)
+    documents = blocks.documents
     documents.rows(0, 5)[:] = theta
-    params = PLSAParams(phi, np.full(3, 1 / 3), documents)
-    blocks = DocumentBlocks([(sp.csr_matrix(X), None)])
     want_phi, want_theta = phi, theta
     for _ in range(2):
         want_phi, want_theta, want_objective = brute_force_step(X, want_phi, want_theta, beta)
-        stats, objective, words = blocks.expectation(problem, params)
+        stats, objective, words = summed_expectation(problem, blocks, params)
         params = problem.m_step(stats, params)
         assert objective == pytest.approx(want_objective, rel=1e-12)
         assert words == X.sum()

@@ -30,9 +30,19 @@ class EMProblem(Protocol):
     """What a model provides to the engine: the maths of one EM iteration, nothing else.
 
     Optional, looked up by the engine when present:
-    ``likelihood_slack(stats, new_theta, old_theta) -> float``, how far (in the lower
-    bound's units) the next value may legitimately fall because the M-step is not an exact
-    maximiser of the likelihood (a regularised covariance, a prior); zero when absent.
+
+    - ``likelihood_slack(stats, new_theta, old_theta) -> float``: how far (in the lower
+      bound's units) the next value may legitimately fall because the M-step is not an
+      exact maximiser of the likelihood (a regularised covariance, a prior); zero when
+      absent.
+    - ``block_weight(X, companion) -> float``: the weight a block's log-likelihood is per
+      (its row weights' sum, say); the block's number of rows when absent. The engine
+      never reads the companion itself.
+    - ``bound_after_m_step = True`` with ``lower_bound(stats, new_theta) -> float``: the
+      value recorded per iteration is a bound of the parameters the M-step just made
+      (variational inference), not the E-step's log-likelihood.
+    - ``decrease_advice``, ``degeneracy_advice`` (str) and ``describe_degeneracy(indices)
+      -> str``: the model's own words in the engine's warnings (see :data:`ADVICE`).
     """
 
     def e_step(self, X: np.ndarray, theta: Any, companion: Any) -> tuple[Any, float]:
@@ -58,6 +68,36 @@ class VectorEMProblem(EMProblem, Protocol):
         """Parameters shaped like ``like`` from :meth:`to_vector`'s layout, or None when the
         vector is not valid parameters (a negative variance, say)."""
         ...
+
+
+#: The engine's wording where a problem gives none of its own (the problem's attribute or
+#: method of the same name): what to try after a decrease of the likelihood; what the
+#: degenerate parts of a kept run are (called with their indices); what to try then.
+ADVICE = {
+    "decrease_advice": "try float64 data or rescaled features",
+    "describe_degeneracy": lambda indices: f"the parts {indices} are degenerate.",
+    "degeneracy_advice": "Try other starting values, more data, or a smaller model.",
+}
+
+
+def advice(problem, name: str, *args) -> str:
+    """The problem's wording ``name`` for a warning (:data:`ADVICE` when it has none)."""
+    own = getattr(problem, name, None)
+    text = ADVICE[name] if own is None else own
+    return text(*args) if callable(text) else str(text)
+
+
+def block_weight(problem, X: np.ndarray, companion) -> float:
+    """The weight one block's log-likelihood is per: the problem's ``block_weight``, else
+    the block's rows (the engine never interprets the companion)."""
+    own = getattr(problem, "block_weight", None)
+    return float(X.shape[0]) if own is None else float(own(X, companion))
+
+
+def row_weight(X: np.ndarray, sample_weight) -> float:
+    """A ``block_weight`` for problems whose companion is row weights (None: each row
+    weighs 1)."""
+    return float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
 
 
 _blas = {"controller": None, "limiter": None, "depth": 0}
@@ -174,7 +214,7 @@ def summed_expectation(problem: EMProblem, blocks, theta) -> tuple[Any, float, f
             block_stats, block_loglik = problem.e_step(X, theta, w)
             stats = block_stats if stats is None else stats + block_stats
             loglik += float(block_loglik)
-            weight += float(X.shape[0] if w is None else np.sum(w))
+            weight += block_weight(problem, X, w)
         if stats is None:
             raise ValueError("the data have no rows")
     total = getattr(blocks, "total_weight", None)
@@ -244,9 +284,10 @@ class Monitor:
                       f"ll change {change:.5f}")
                 self._t_iter = now
 
-    def decreased(self, previous: float, current: float, slack=0.0) -> bool:
+    def decreased(self, previous: float, current: float, slack=0.0, problem=None) -> bool:
         """True (and a warning) when the lower bound fell by more than round-off plus the
-        ``slack`` the model's M-step allows (a float, or a function computing it)."""
+        ``slack`` the model's M-step allows (a float, or a function computing it); the
+        warning ends with the ``problem``'s advice (see :func:`advice`)."""
         if not np.isfinite(previous) or current >= previous:
             return False
         allowed = self.rtol * max(1.0, abs(previous))
@@ -256,8 +297,8 @@ class Monitor:
             return False
         warnings.warn(
             f"The log-likelihood decreased from {previous!r} to {current!r} between two EM "
-            "iterations; this points to numerical trouble (try float64 data, a larger "
-            "reg_covar, or rescaled features).",
+            f"iterations; this points to numerical trouble "
+            f"({advice(problem, 'decrease_advice')}).",
             LikelihoodDecreaseWarning,
             stacklevel=4,
         )
@@ -287,22 +328,29 @@ def run_em(
 
     The lower bound recorded at iteration t is the mean log-likelihood of the parameters
     that entered iteration t (the E-step's); the returned parameters are the last M-step's.
-    A decrease beyond round-off (and beyond the slack of an inexact M-step) is warned
-    about and never counts as convergence.
+    A problem with ``bound_after_m_step`` (variational inference) records instead its
+    ``lower_bound(stats, theta)`` of the parameters the M-step just made, and that
+    M-step's slack applies to it. A decrease beyond round-off (and beyond the slack of an
+    inexact M-step) is warned about and never counts as convergence.
     """
     run = EMRun(theta=theta, lower_bound=lower_bound)
+    after_m_step = bool(getattr(problem, "bound_after_m_step", False))
     slack: float | Callable[[], float] = 0.0
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound
         stats, loglik, run.weight = summed_expectation(problem, blocks, run.theta)
-        current = loglik / run.weight
-        run.theta, next_slack = maximisation(problem, stats, run.theta)
+        run.theta, step_slack = maximisation(problem, stats, run.theta)
+        if after_m_step:
+            current = float(getattr(problem, "lower_bound")(stats, run.theta))
+            slack = step_slack
+        else:
+            current = loglik / run.weight
         run.lower_bound, run.n_iter = current, n_iter
         run.lower_bounds.append(current)
         change = current - previous
         monitor.iteration(n_iter, current, change)
-        decreased = monitor.decreased(previous, current, slack)
-        slack = next_slack
+        decreased = monitor.decreased(previous, current, slack, problem)
+        slack = step_slack
         if abs(change) < tol and not decreased:
             run.converged = True
             break
@@ -345,7 +393,7 @@ def run_accelerated_em(
         run.lower_bounds.append(value)
         change = value - previous
         monitor.iteration(run.n_iter, value, change)
-        decreased = monitor.decreased(previous, value, slack)
+        decreased = monitor.decreased(previous, value, slack, problem)
         return abs(change) < tol and not decreased
 
     if max_iter < 1:
@@ -443,10 +491,8 @@ def fit_with_restarts(
     if best.degenerate:
         warnings.warn(
             f"Every one of the {init} EM runs ended in a degenerate fit; in the one kept, "
-            f"component(s) {list(best.degenerate)} collapsed (too few rows, or a covariance "
-            "at the reg_covar floor). "
-            + (degenerate_cause or "Try fewer components, a larger reg_covar, rescaled "
-               "features, or init_params='hierarchical'."),
+            f"{advice(problem, 'describe_degeneracy', list(best.degenerate))} "
+            + (degenerate_cause or advice(problem, "degeneracy_advice")),
             DegenerateFitWarning,
             stacklevel=3,
         )

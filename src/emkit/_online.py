@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._em import EMRun, Monitor, single_threaded_blas
+from ._em import EMRun, Monitor, block_weight, single_threaded_blas
 
 
 def step_size(n_updates: int, learning_offset: float, learning_decay: float) -> float:
@@ -66,7 +66,7 @@ def run_minibatch_em(problem, batches, theta, *, tol, max_iter, learning_offset,
             run.theta, batch_loglik = online_step(problem, state, X, run.theta, w,
                                                   learning_offset, learning_decay)
             loglik += batch_loglik
-            weight += float(X.shape[0] if w is None else w.sum())
+            weight += block_weight(problem, X, w)
         previous, current = run.lower_bound, loglik / (weight if total is None else total)
         run.lower_bound, run.n_iter = current, n_iter
         run.lower_bounds.append(current)

@@ -168,13 +168,14 @@ class Rebatched:
                 yield X[start:stop], None if w is None else w[start:stop]
 
 
-def _partition_e_step(problem, X, theta, w, check, weighted):
+def _partition_e_step(problem, X, theta, w, check):
+    from ._em import block_weight
+
     X = check(np.asarray(X))
     if X.shape[0] == 0:
         return None
     stats, loglik = problem.e_step(X, theta, w)
-    weight = float(np.sum(w) if weighted and w is not None else X.shape[0])
-    return stats, float(loglik), weight
+    return stats, float(loglik), block_weight(problem, X, w)
 
 
 def _add_partials(a, b):
@@ -238,8 +239,7 @@ class DaskBlocks:
         else:
             weights = [None] * len(parts)
         step = dask.delayed(_partition_e_step)
-        weighted = self.companions is None
-        partials = [step(problem, part, theta, w, self.check, weighted)
+        partials = [step(problem, part, theta, w, self.check)
                     for part, w in zip(parts, weights)]
         add = dask.delayed(_add_partials)
         while len(partials) > 1:

@@ -9,7 +9,6 @@ hooks (``_init``, ``_check``, ``_check_and_set_n_features``) are kept thin over 
 
 from __future__ import annotations
 
-import functools
 import logging
 import numbers
 
@@ -21,12 +20,11 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._em import EMRun, fit_with_restarts, run_em
 from .._fit_guard import untouched_on_failure
-from .._online import OnlineState, online_step, run_minibatch_em
 from .._sources import is_dask_collection, is_streamed
 from .._validation import Interval, Options, validate_params
 from . import _kernels
 from ._custom_emission import CustomEmission
-from ._large_data import INIT_ROWS, lazy_rows, per_partition, streamed_source
+from ._large_data import SequenceDataFitting, lazy_rows, per_partition
 from ._monitor import ConvergenceMonitor, VerboseMonitor
 from ._problem import HMMParams, HMMProblem
 from ._sequences import SequenceBlocks, check_lengths, sequence_block_rows
@@ -69,14 +67,11 @@ def check_feature_count(X, expected: int, estimator) -> None:
                          f"expecting {expected} features as input.")
 
 
-class BaseHMM(BaseEstimator):
+class BaseHMM(SequenceDataFitting, BaseEstimator):
     """Baum-Welch training and inference shared by every HMM (hmmlearn's ``BaseHMM``)."""
 
     #: Letters of the emission parameters, in hmmlearn's ``params`` strings.
     _emission_letters = ""
-
-    #: A streamed fit draws its starting values from at most this many rows.
-    INIT_ROWS = INIT_ROWS
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -229,19 +224,13 @@ or block source
         """
         self._validate_hyperparameters()
         check = None
-        # mini-batch EM: batches of whole sequences of about batch_size rows
-        block_rows = self._block_rows if self.batch_size is None else (
-            lambda n_features: self.batch_size)
-        if self.batch_size is not None and is_dask_collection(X):
-            raise ValueError("batch_size (mini-batch EM) is not available for Dask input: "
-                             "each iteration reduces every partition's statistics at once; "
-                             "use batch_size=None")
         if is_streamed(X):
-            blocks, sample, check = streamed_source(self, X, lengths, block_rows)
+            blocks, sample, check = self._streamed_source(
+                X, lengths, check_random_state(self.random_state))
         else:
             sample = self._check_X(X)
             offsets = check_lengths(lengths, sample.shape[0])
-            blocks = SequenceBlocks(sample, offsets, block_rows(sample.shape[1]))
+            blocks = SequenceBlocks(sample, offsets, self._fit_block_rows(sample.shape[1]))
         # the first start is drawn as hmmlearn draws it (random_state itself); restarts from
         # seeds drawn from random_state
         seeds = check_random_state(self.random_state)
@@ -267,15 +256,8 @@ or block source
             setattr(self, name, value)
         self._store(run.theta)
         self.n_features_in_ = self._n_features_of(sample)
-        self.lower_bounds_ = [float(v) for v in run.lower_bounds]
-        self.lower_bound_ = float(run.lower_bound)  # the kept run's last; -inf: no iteration
-        self.restart_lower_bounds_ = [[float(v) for v in history]
-                                      for history in run.restart_lower_bounds]
-        self.converged_ = bool(run.converged)
-        self.n_iter_ = int(run.n_iter)
+        self._store_run(run)  # lower_bound_: the kept run's last; -inf: no iteration
         self._warn_if_too_little_data(sample)
-        self._online = None  # online EM after a fit starts its running statistics anew
-        self.__dict__.pop("n_batches_", None)
         return self
 
     @untouched_on_failure
@@ -299,32 +281,20 @@ or block source
         theta = self._chain_and_emission(attributes)
         self._check_X_against(X, theta.emission)
         update = "".join(c for c in "st" + self._emission_letters if c in self.params)
-        state = getattr(self, "_online", None) or OnlineState()
-        theta, loglik = online_step(self._problem(update), state, X, theta, offsets,
-                                    self.learning_offset, self.learning_decay)
-        history = list(self.lower_bounds_) if fitted else []
         for name, value in attributes.items():
             setattr(self, name, value)
-        self._store(theta)
-        self._online = state
+        self._online_update(self._problem(update), X, offsets, theta, first=not fitted)
         self.n_features_in_ = self._n_features_of(X)
-        self.lower_bounds_ = history + [loglik]
-        self.lower_bound_ = float(loglik)
-        self.converged_ = False
-        self.n_iter_ = self.n_batches_ = state.n_updates
         return self
 
     def _runner(self):
         """The EM loop of one run: Baum-Welch, mini-batch Baum-Welch (``batch_size``), or
         Baum-Welch stopped by a ConvergenceMonitor the user assigned to ``monitor_``."""
         monitor = self.__dict__.get("_monitor")
-        if self.batch_size is not None:
-            return functools.partial(run_minibatch_em, learning_offset=self.learning_offset,
-                                     learning_decay=self.learning_decay)
-        if monitor is not None:
+        if self.batch_size is None and monitor is not None:
             return lambda problem, blocks, theta, **_: self._run_em_reporting_to(
                 monitor, problem, blocks, theta)
-        return run_em
+        return super()._runner()
 
     def _run_em_reporting_to(self, monitor, problem, blocks, theta):
         """Baum-Welch, one engine iteration at a time, stopped when ``monitor`` (a
@@ -359,6 +329,11 @@ or block source
         if self.block_size is not None:
             return self.block_size
         return sequence_block_rows(self._lattice_width(), n_features)
+
+    def _fit_block_rows(self, n_features: int) -> int:
+        """Rows per block of a fit: :meth:`_block_rows`, or about ``batch_size`` for
+        mini-batch EM (batches of whole sequences)."""
+        return self._block_rows(n_features) if self.batch_size is None else self.batch_size
 
     def _lattice_width(self) -> int:
         """Values per row of the E-step's per-state lattices (states x mixture components

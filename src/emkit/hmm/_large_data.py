@@ -1,9 +1,10 @@
 """HMM data beyond one in-memory array: memmaps, sources of sequence blocks, Dask.
 
 Baum-Welch statistics add up over sequences, so any feed of whole sequences gives the
-in-memory fit: the engine's data sources (:mod:`emkit._sources`) do the work. This module
-turns each kind of input into such a feed of ``(X_block, offsets_block)`` pairs, validates
-every block as it arrives, and draws the rows that the starting values come from:
+in-memory fit: the engine's data sources (:mod:`emkit._sources`) do the work, and the
+estimator base (:mod:`emkit._estimator_base`) dispatches on the kind of input. This module
+says how each kind becomes a feed of ``(X_block, offsets_block)`` pairs and validates every
+block as it arrives:
 
 - a NumPy memmap with ``lengths``: :class:`SequenceBlocks` reads it a block of whole
   sequences at a time and releases the pages read;
@@ -17,15 +18,9 @@ every block as it arrives, and draws the rows that the starting values come from
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import check_random_state
-
-from .._sources import (BlockStream, DaskBlocks, is_dask_collection, read_rows,
-                        sample_row_indices)
+from .._estimator_base import EMEstimator
+from .._sources import BlockStream, DaskBlocks
 from ._sequences import SequenceBlocks, check_lengths
-
-#: The starting values of a streamed fit come from at most this many rows (the default of
-#: the estimators' ``INIT_ROWS``).
-INIT_ROWS = 100_000
 
 
 class SequenceBlockCheck:
@@ -129,41 +124,24 @@ def lazy_rows(method, X, lengths, dtype, width=None):
                         dtype=dtype) for result, rows in per_partition(method, X, lengths)])
 
 
-def streamed_source(model, X, lengths, block_rows):
-    """The feed of a streamed HMM fit, its starting sample and its block check.
+class SequenceDataFitting(EMEstimator):
+    """The blocks of whole sequences of each input kind, for the estimator base (a mixin
+    of the HMMs). ``_fit_block_rows(n_features)``: rows per block of a memmap."""
 
-    Parameters
-    ----------
-    model : BaseHMM
-    X : numpy memmap, Dask array or dataframe, or block source
-    lengths : array-like of int or None
-        Sequence lengths of a memmap or Dask array; None for a block source (whose items
-        carry their own).
-    block_rows : callable
-        ``block_rows(n_features) -> int``: rows per block of a memmap.
+    _lower_bound_is_mean = False  # hmmlearn's lower bound: the summed log-likelihood
+    _companion_name = ("lengths", "sequence lengths", "lengths_block")
+    _memmap_ndims = (1, 2)
 
-    Returns
-    -------
-    blocks : SequenceBlocks, BlockStream or DaskBlocks
-    sample : ndarray
-        At most ``INIT_ROWS`` validated rows, for the starting values.
-    check : SequenceBlockCheck
-    """
-    check = SequenceBlockCheck(model)
-    if is_dask_collection(X):
+    def _block_check(self, X):
+        return SequenceBlockCheck(self)
+
+    def _dask_blocks(self, X, lengths, check):
         X, partition_offsets = dask_sequences(X, lengths)
-        blocks = DaskBlocks(X, None, check, companions=partition_offsets, total_weight=1.0)
-        return blocks, blocks.first_rows(model.INIT_ROWS), check
-    if isinstance(X, np.memmap):
-        if X.ndim not in (1, 2):
-            raise ValueError(f"X must be 2-d, got a memmap of shape {X.shape}")
+        return DaskBlocks(X, None, check, companions=partition_offsets, total_weight=1.0)
+
+    def _memmap_blocks(self, X, lengths, check, n_features):
         offsets = check_lengths(lengths, X.shape[0])
-        rows = sample_row_indices(X.shape[0], model.INIT_ROWS,
-                                  check_random_state(model.random_state))
-        sample = check(read_rows(X, rows))
-        return SequenceBlocks(X, offsets, block_rows(sample.shape[1]), check), sample, check
-    if lengths is not None:
-        raise ValueError("with a block source, give each block's sequence lengths in the "
-                         "source, as (X_block, lengths_block) pairs, not as lengths")
-    stream = BlockStream(X, check, companion=block_offsets, total_weight=1.0)
-    return stream, stream.first_rows(model.INIT_ROWS), check
+        return SequenceBlocks(X, offsets, self._fit_block_rows(n_features), check)
+
+    def _block_stream(self, X, check):
+        return BlockStream(X, check, companion=block_offsets, total_weight=1.0)

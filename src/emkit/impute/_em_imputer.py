@@ -10,20 +10,21 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, run_accelerated_em
+from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._estimator_base import EMEstimator
 from .._fit_guard import untouched_on_failure
 from .._exceptions import InvalidParameterError
 from .._validation import Interval, Options, validate_params
 from ..io import register_model
 from ..mixture._covariance import covariance_model
+from ..mixture._gaussian_mixture import GaussianMixture
 from ..mixture._gaussian_problem import GaussianMixtureParams
-from ..mixture._degeneracy import degenerate_components
-from ..mixture._init import RESPONSIBILITY_METHODS, hierarchical_start, initial_responsibilities
+from ..mixture._init import RESPONSIBILITY_METHODS
 from ..mixture._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
 
 @register_model
-class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class EMImputer(EMEstimator, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Impute missing entries by their conditional expectation under a Gaussian model fitted
     by EM with the missing entries latent (scikit-learn's ``IterativeImputer`` interface).
 
@@ -57,8 +58,8 @@ class EMImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hierarchical'}, \
 default='kmeans'
         Starting responsibilities, computed on the data with missing entries at their
-        column means ('hierarchical': mclust's model-based hierarchical clustering of at
-        most 2000 rows, as in GaussianMixture).
+        column means, drawn as GaussianMixture draws them ('hierarchical': mclust's
+        model-based hierarchical clustering of at most ``init_subsample`` = 2000 rows).
     sample_posterior : bool, default=False
         ``transform`` draws each row's missing entries from their conditional distribution
         (multiple imputation: call it with different ``random_state``) instead of taking
@@ -90,6 +91,9 @@ default='kmeans'
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    _accelerated = True  # SQUAREM: the same fixed point in far fewer iterations
+    _keeps_restart_histories = False
 
     def __init__(self, *, missing_values=np.nan, n_components=1, covariance_type="full",
                  tol=1e-6, max_iter=500, reg_covar=None, n_init=1, init_params="kmeans",
@@ -131,6 +135,12 @@ default='kmeans'
         return MissingDataProblem(covariance_model(self.covariance_type), reg_covar,
                                   jitter=True)
 
+    def _mixture(self, reg_covar: float) -> GaussianMixture:
+        """The GaussianMixture whose starts and rule for degenerate runs the fit shares."""
+        return GaussianMixture(self.n_components, covariance_type=self.covariance_type,
+                               reg_covar=reg_covar, max_iter=self.max_iter, n_init=self.n_init,
+                               init_params=self.init_params, random_state=self.random_state)
+
     def _theta(self) -> GaussianMixtureParams:
         return GaussianMixtureParams(self.weights_, self.means_, self.covariances_,
                                      self.precisions_cholesky_)
@@ -159,36 +169,26 @@ default='kmeans'
                              f"{self.n_components}, n_samples = {n_samples}")
         problem = self._problem()
         blocks = RowBlocks(X, None, block_rows_for(self.n_components * (n_features + 1)))
+        # the starts see the missing entries as their column means
         filled = fill_with_column_means(X)
-        rng = check_random_state(self.random_state)
-
-        def start():
-            if self.init_params == "hierarchical":
-                rows, resp = hierarchical_start(filled, self.n_components, None, rng,
-                                                subsample=2000,
-                                                covariance_type=self.covariance_type)
-                return problem.params_from_resp(filled[rows], resp, None)
-            resp = initial_responsibilities(self.init_params, filled, self.n_components, None,
-                                            rng)
-            return problem.params_from_resp(filled, resp, None)
-
-        def degenerate(run):
-            if self.n_components == 1:
-                return ()
-            return degenerate_components(problem.covariance, run.theta, n_samples,
-                                         problem.reg_covar)
-
-        best = fit_with_restarts(problem, blocks, start, n_init=self.n_init, tol=self.tol,
+        mixture = self._mixture(problem.reg_covar)
+        start, n_init, extra_starts = mixture._starts(
+            problem, blocks, filled, None, (None, None, None),
+            check_random_state(self.random_state), warm_theta=None)
+        single = self.n_components == 1  # one Gaussian: no component can collapse
+        best = fit_with_restarts(problem, blocks, start, n_init=n_init, tol=self.tol,
                                  max_iter=self.max_iter, monitor=Monitor(self.verbose),
-                                 runner=run_accelerated_em, degenerate=degenerate,
-                                 extra_starts=0 if self.n_components == 1 else 10)
-        theta = best.theta
+                                 runner=self._runner(),
+                                 degenerate=None if single else mixture._degeneracy_check(problem),
+                                 extra_starts=0 if single else extra_starts)
+        self._store(best.theta)
+        self._store_run(best)
+        return self
+
+    def _store(self, theta: GaussianMixtureParams) -> None:
         self.weights_, self.means_ = theta.weights, theta.means
         self.covariances_, self.precisions_cholesky_ = theta.covariances, theta.precisions_cholesky
-        self.mean_, self.covariance_ = self._overall_moments(theta, n_features)
-        self.n_iter_, self.converged_ = best.n_iter, bool(best.converged)
-        self.lower_bound_, self.lower_bounds_ = best.lower_bound, list(best.lower_bounds)
-        return self
+        self.mean_, self.covariance_ = self._overall_moments(theta, theta.means.shape[1])
 
     def _overall_moments(self, theta, n_features):
         K = self.n_components

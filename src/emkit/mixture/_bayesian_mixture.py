@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -11,17 +12,15 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..io import register_model
 from .._fit_guard import untouched_on_failure
-from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts
+from .._em import Monitor, RowBlocks, fit_with_restarts
+from .._sources import is_streamed
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import SKLEARN_COVARIANCE_TYPES, covariance_model
-from ._gaussian_mixture import GaussianMixture
+from ._data_moments import data_moments
+from ._large_data import RowBlockSource
+from ._mixture_inference import MixtureInference
 from ._init import RESPONSIBILITY_METHODS, initial_responsibilities
-from ._variational_problem import (
-    VariationalGaussianProblem,
-    VariationalParams,
-    VariationalPrior,
-    run_variational,
-)
+from ._variational_problem import VariationalGaussianProblem, VariationalParams, VariationalPrior
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
@@ -33,22 +32,27 @@ def weighted_mean(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray
     return sample_weight @ X / sample_weight.sum()
 
 
+def check_total_weight(total) -> None:
+    """Raise unless the row weights sum to more than 1 (the unbiased covariance's need)."""
+    if total <= 1.0:
+        raise ValueError("The default covariance_prior (the rows' unbiased covariance) "
+                         f"needs sample_weight to sum to more than 1; got {total!r}. "
+                         "Give covariance_prior, or scale the weights.")
+
+
 def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
     """The unbiased covariance matrix of the rows, a weight of w counting a row w times
     (np.cov(X.T) when unweighted)."""
     if sample_weight is None:
         return np.atleast_2d(np.cov(X.T))
     total = sample_weight.sum()
-    if total <= 1.0:
-        raise ValueError("The default covariance_prior (the rows' unbiased covariance) "
-                         f"needs sample_weight to sum to more than 1; got {total!r}. "
-                         "Give covariance_prior, or scale the weights.")
+    check_total_weight(total)
     centred = X - weighted_mean(X, sample_weight)
     return (centred.T * sample_weight) @ centred / (total - 1.0)
 
 
 @register_model
-class BayesianGaussianMixture(DensityMixin, BaseEstimator):
+class BayesianGaussianMixture(RowBlockSource, MixtureInference, DensityMixin, BaseEstimator):
     """Variational Bayesian estimation of a Gaussian mixture.
 
     Same parameters, defaults, attributes and results as
@@ -92,6 +96,9 @@ default='dirichlet_process'
         Start each fit after the first from the previous solution (n_init is then 1).
     verbose : int, default=0
     verbose_interval : int, default=10
+    learning_decay, learning_offset : float, default=0.7, 10.0
+        Step sizes of :meth:`partial_fit`, eta_t = (t + learning_offset) **
+        -learning_decay after t updates (0.5 < learning_decay <= 1), as in GaussianMixture.
 
     Attributes
     ----------
@@ -135,7 +142,13 @@ default='dirichlet_process'
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
     }
+
+    _keeps_restart_histories = False
+    _fit_dtype = np.float64  # streamed blocks: float64, no missing values
+    _missing_values = False
 
     def __init__(
         self,
@@ -157,6 +170,8 @@ default='dirichlet_process'
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -175,6 +190,8 @@ default='dirichlet_process'
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -182,7 +199,12 @@ default='dirichlet_process'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), memmap, Dask array or \
+dataframe, or block source
+            A memmap is read a block at a time, a Dask collection one E-step per partition,
+            a block source (a list of arrays, or a function returning a fresh iterator)
+            once per iteration; the priors' defaults (the rows' mean and covariance) take
+            one more pass, and the starting values come from at most ``INIT_ROWS`` rows.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights; a weight of 2 counts a row twice.
@@ -191,6 +213,8 @@ default='dirichlet_process'
         -------
         self : BayesianGaussianMixture
         """
+        if is_streamed(X):
+            return self._fit_streamed(X, sample_weight)
         self.fit_predict(X, y, sample_weight)
         return self
 
@@ -203,7 +227,62 @@ default='dirichlet_process'
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if is_streamed(X):
+            return self._fit_streamed(X, sample_weight).predict(X)
         return self._fit(X, sample_weight)
+
+    @untouched_on_failure
+    def _fit_streamed(self, X, sample_weight):
+        """Fit a memmap, block source or Dask collection (see :meth:`fit`)."""
+        blocks, sample, check, rng = self._streamed_rows(X, sample_weight)
+        sample = sample.astype(np.float64, copy=False)
+
+        @functools.cache
+        def moments():
+            total, mean, covariance = data_moments(blocks, sample.mean(axis=0))
+            check_total_weight(total)
+            return mean, covariance
+
+        self._resolve_priors(check.n_features, lambda: moments()[0], lambda: moments()[1])
+        self._fit_blocks(self._problem(), blocks, sample, None, rng)
+        self.n_features_in_ = check.n_features
+        return self
+
+    @untouched_on_failure
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of stochastic (stepwise) variational inference on a batch of rows.
+
+        The first call resolves the priors' defaults from this batch and starts the
+        posteriors from it (``init_params``); each call then folds the batch's statistics
+        into running ones with step size (t + learning_offset) ** -learning_decay and
+        updates the posteriors from them, as GaussianMixture's ``partial_fit`` does. The
+        statistics stay in the units of one batch, so the priors weigh as they would
+        against one batch. ``lower_bound_`` is then the batch's mean
+        :meth:`score_samples` under the posteriors it updated. The running statistics
+        live in memory only.
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        first = not hasattr(self, "means_")  # else continue from the fitted posteriors
+        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32])
+        X = X.astype(np.float64, copy=False)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if first:
+            if X.shape[0] < self.n_components:
+                raise ValueError(f"the first batch has {X.shape[0]} rows, fewer than "
+                                 f"n_components = {self.n_components}")
+            self._check_parameters(X, weights)
+            problem = self._problem()
+            resp = initial_responsibilities(self.init_params, X, self.n_components, weights,
+                                            check_random_state(self.random_state))
+            theta = problem.params_from_resp(X, resp, weights)
+        else:
+            problem, theta = self._problem(), self._theta()
+        self._online_update(problem, X, weights, theta, first=first)
+        return self
 
     def _fit(self, X, sample_weight):
         validate_params(self, self._parameter_constraints)
@@ -221,39 +300,46 @@ default='dirichlet_process'
                 f"sample_weight, got {np.count_nonzero(weights)}.")
         self._check_parameters(X, weights)
         problem = self._problem()
-        blocks = RowBlocks(X, weights, block_rows_for(self.n_components + 1))
+        blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
+        best = self._fit_blocks(problem, blocks, X, weights, check_random_state(self.random_state))
+        return np.argmax(problem.weighted_log_prob(X, best.theta), axis=1)
+
+    def _fit_blocks(self, problem, blocks, start_rows, weights, rng):
+        """The runs from ``n_init`` starts drawn on ``start_rows`` (the previous fit's
+        posteriors for a warm start) over ``blocks``, the best kept and stored."""
         warm = self.warm_start and hasattr(self, "converged_")
-        rng = check_random_state(self.random_state)
         if warm:
             start, n_init = self._theta, 1
         else:
             def start():
-                resp = initial_responsibilities(self.init_params, X, self.n_components,
-                                                weights, rng)
-                return problem.params_from_resp(X, resp, weights)
+                resp = initial_responsibilities(self.init_params, start_rows,
+                                                self.n_components, weights, rng)
+                return problem.params_from_resp(start_rows, resp, weights)
             n_init = self.n_init
         best = fit_with_restarts(
             problem, blocks, start, n_init=n_init, tol=self.tol, max_iter=self.max_iter,
             monitor=Monitor(self.verbose, self.verbose_interval),
-            lower_bound=self.lower_bound_ if warm else -np.inf, runner=run_variational)
+            lower_bound=self.lower_bound_ if warm else -np.inf)
         self._store(best.theta)
-        self.converged_ = bool(best.converged)
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = list(best.lower_bounds)
-        return np.argmax(problem.weighted_log_prob(X, best.theta), axis=1)
+        self._store_run(best)
+        return best
 
     def _check_parameters(self, X, sample_weight=None):
         """Resolve the priors' hyper-parameters (defaults from the rows of X, weighted by
         ``sample_weight``) into the ``*_prior_`` attributes; raise on bad ones."""
-        n_features = X.shape[1]
+        self._resolve_priors(X.shape[1], lambda: weighted_mean(X, sample_weight),
+                             lambda: weighted_covariance(X, sample_weight))
+
+    def _resolve_priors(self, n_features, data_mean, data_covariance):
+        """The ``*_prior_`` attributes, the defaults from the rows' mean and unbiased
+        covariance (``data_mean()``, ``data_covariance()``: computed only when needed)."""
         self.weight_concentration_prior_ = (
             1.0 / self.n_components if self.weight_concentration_prior is None
             else self.weight_concentration_prior)
         self.mean_precision_prior_ = (
             1.0 if self.mean_precision_prior is None else self.mean_precision_prior)
         if self.mean_prior is None:
-            self.mean_prior_ = weighted_mean(X, sample_weight)
+            self.mean_prior_ = data_mean()
         else:
             self.mean_prior_ = check_array(self.mean_prior, dtype=[np.float64, np.float32],
                                            ensure_2d=False, input_name="mean_prior")
@@ -266,14 +352,14 @@ default='dirichlet_process'
             raise ValueError(
                 "The parameter 'degrees_of_freedom_prior' should be greater than "
                 f"{n_features - 1}, but got {self.degrees_of_freedom_prior:.3f}.")
-        self.covariance_prior_ = self._checked_covariance_prior(X, sample_weight)
+        self.covariance_prior_ = self._checked_covariance_prior(n_features, data_covariance)
 
-    def _checked_covariance_prior(self, X, sample_weight):
+    def _checked_covariance_prior(self, n_features, data_covariance):
         """``covariance_prior`` validated for the covariance type, or its default from the
-        rows' (weighted) covariance matrix."""
-        kind, n_features = self.covariance_type, X.shape[1]
+        rows' (weighted) covariance matrix ``data_covariance()``."""
+        kind = self.covariance_type
         if self.covariance_prior is None:
-            covariance = weighted_covariance(X, sample_weight)
+            covariance = np.atleast_2d(data_covariance())
             variances = np.diag(covariance)
             return {"full": covariance, "tied": covariance, "diag": variances,
                     "spherical": variances.mean()}[kind]
@@ -345,52 +431,12 @@ default='dirichlet_process'
     def _set_parameters(self, params):
         self._store(VariationalParams(*params))
 
-    # -- inference -------------------------------------------------------------------------
-    def _log_resp(self, X):
+    # -- inference (predict, predict_proba, score_samples, score, sample: the mixin) --------
+    def _validated(self, X):
+        """X checked against the fit, as float64, and the problem that scores it."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._problem().log_resp(X.astype(np.float64, copy=False), self._theta())
-
-    def score_samples(self, X):
-        """Log of the (variational) predictive weight of each row, as in scikit-learn.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        return self._log_resp(X)[0]
-
-    def score(self, X, y=None):
-        """Mean of :meth:`score_samples` over the rows of X.
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def predict(self, X):
-        """Most probable component of each row.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return np.argmax(self._log_resp(X)[1], axis=1)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each row.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        with np.errstate(under="ignore"):
-            return np.exp(self._log_resp(X)[1])
-
-    #: Draw rows from the fitted mixture (``weights_``, ``means_``, ``covariances_``):
-    #: returns ``(X, y)``, the rows and the component each was drawn from.
-    sample = GaussianMixture.sample
+        return X.astype(np.float64, copy=False), self._problem()
 
     # -- persistence -----------------------------------------------------------------------
     def _check_loaded_arrays(self) -> None:
@@ -404,7 +450,8 @@ default='dirichlet_process'
                    "degrees_of_freedom_prior_", "covariance_prior_", "converged_", "n_iter_",
                    "lower_bound_", "lower_bounds_", "n_features_in_"}
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
-        missing, unknown = learned - present, present - learned - {"feature_names_in_"}
+        missing = learned - present
+        unknown = present - learned - {"feature_names_in_", "n_batches_"}
         if missing or unknown:
             raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
         K, D = self.n_components, self.n_features_in_

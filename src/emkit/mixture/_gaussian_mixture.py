@@ -6,7 +6,6 @@ import math
 import numbers
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -22,8 +21,9 @@ from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._data_scale import DataScale
 from ._degeneracy import degenerate_components, minimum_component_size
 from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
-from .._sources import is_dask_collection, is_streamed
+from .._sources import is_streamed
 from ._large_data import LargeDataFitting
+from ._mixture_inference import MixtureInference
 from ._missing import MissingDataProblem, check_observed_columns, fill_with_column_means
 
 
@@ -42,7 +42,7 @@ def check_finite_fit(run, max_iter: int) -> None:
 
 
 @register_model
-class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
+class GaussianMixture(LargeDataFitting, MixtureInference, DensityMixin, BaseEstimator):
     """Gaussian mixture fitted by Expectation-Maximisation.
 
     Same parameters, defaults, attributes and results as
@@ -205,8 +205,6 @@ default='full'
         "prior": [None, PriorConstraint()],
     }
 
-    #: Rows the starting values of a streamed / Dask fit are computed from.
-    INIT_ROWS = 100_000
     #: More random starts tried when every one of the n_init runs ended degenerate.
     EXTRA_STARTS = 10
     #: em-EM: the least number of short runs, and the iterations of each.
@@ -337,7 +335,6 @@ default='full'
             blocks = RowBlocks(X, weights, self.batch_size)
         best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init, warm,
                                   check_random_state(self.random_state), scale)
-        self.__dict__.pop("n_batches_", None)
         if not labels:
             return None
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))
@@ -359,7 +356,7 @@ default='full'
         cause = self._unestimable_cause(getattr(blocks, "total_weight", None), n_features)
         if cause:  # no start can give every component the rows its covariance needs
             extra_starts = 0
-        to_data = (lambda value: value) if scale is None else (
+        to_data = float if scale is None else (
             lambda value: scale.log_likelihood_to_data(value, n_features))
         best = fit_with_restarts(
             problem, blocks, start,
@@ -377,15 +374,9 @@ default='full'
             self._store(best.theta)
         else:
             self._store(*scale.theta_to_data(best.theta, self.covariance_type))
-        self.converged_ = bool(best.converged)
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = to_data(best.lower_bound)
-        self.lower_bounds_ = [to_data(value) for value in best.lower_bounds]
-        self.restart_lower_bounds_ = [[to_data(value) for value in history]
-                                      for history in best.restart_lower_bounds]
+        self._store_run(best, to_data)
         self.degenerate_components_ = np.asarray(best.degenerate, dtype=np.int64)
         self.degenerate_ = bool(best.degenerate)
-        self._online = None  # online EM after a fit starts its running statistics anew
         return best
 
     def _unestimable_cause(self, total_weight, n_features) -> str:
@@ -575,12 +566,6 @@ default='full'
         return GaussianMixtureParams(self.weights_, self.means_, self.covariances_,
                                      self.precisions_cholesky_)
 
-    def _map_rows(self, X, function):
-        rows = self._block_rows(X.shape[1], X.dtype)
-        if X.shape[0] <= rows:
-            return function(X)
-        return np.concatenate([function(X[i:i + rows]) for i in range(0, X.shape[0], rows)])
-
     def _validated(self, X):
         """X checked against the fit, in the model's dtype (the kernels' arithmetic), and
         the EM problem for it (NaN entries are marginalised)."""
@@ -588,82 +573,6 @@ default='full'
         X = validate_data(self, named_matrix(X), reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         return X.astype(self.means_.dtype, copy=False), self._problem(bool(np.isnan(X).any()))
-
-    # -- inference -------------------------------------------------------------------------
-    def score_samples(self, X):
-        """Log-likelihood of each row under the model.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            (A lazy Dask array for a Dask input.)
-        """
-        if is_dask_collection(X):
-            return self._map_dask(X, self.score_samples, per_row=True)
-        (X, problem), theta = self._validated(X), self._theta()
-        return self._map_rows(X, lambda b: logsumexp(problem.weighted_log_prob(b, theta), 1))
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of the rows of X.
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def predict(self, X):
-        """Most probable component of each row.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            (A lazy Dask array for a Dask input.)
-        """
-        if is_dask_collection(X):
-            return self._map_dask(X, self.predict, per_row=True)
-        (X, problem), theta = self._validated(X), self._theta()
-        return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, theta), 1))
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each row (responsibilities).
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            (A lazy Dask array for a Dask input.)
-        """
-        if is_dask_collection(X):
-            return self._map_dask(X, self.predict_proba, per_row=False)
-        (X, problem), theta = self._validated(X), self._theta()
-
-        def proba(block):
-            with np.errstate(under="ignore"):
-                return np.exp(problem.log_resp(block, theta)[1])
-
-        return self._map_rows(X, proba)
-
-    def sample(self, n_samples=1):
-        """Draw rows from the fitted mixture.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            The component each row was drawn from.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires at "
-                "least one sample.")
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
-        cov = covariance_model(self.covariance_type)
-        X = np.vstack([cov.sample_component(rng, mean, self.covariances_, k, int(count))
-                       for k, (mean, count) in enumerate(zip(self.means_, counts))])
-        y = np.concatenate([np.full(int(c), k, dtype=np.int64) for k, c in enumerate(counts)])
-        return X, y
 
     # -- model selection -------------------------------------------------------------------
     def n_parameters(self) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from .._em import row_weight
 from ._covariance import CovarianceModel
 from ._kernels import flushed_exp
 from ._stats import GaussianStats
@@ -35,6 +36,18 @@ class GaussianMixtureProblem:
         Whether a numerically singular covariance gets the smallest diagonal jitter that
         makes it positive-definite instead of failing the fit (None: when reg_covar > 0).
     """
+
+    #: the companion of a block is its row weights
+    block_weight = staticmethod(row_weight)
+    #: the engine's warnings in mixture terms
+    decrease_advice = "try float64 data, a larger reg_covar, or rescaled features"
+    degeneracy_advice = ("Try fewer components, a larger reg_covar, rescaled features, or "
+                         "init_params='hierarchical'.")
+
+    @staticmethod
+    def describe_degeneracy(indices) -> str:
+        return (f"component(s) {indices} collapsed (too few rows, or a covariance at the "
+                "reg_covar floor).")
 
     def __init__(self, covariance: CovarianceModel, reg_covar: float, kernel: str = "fast",
                  jitter: bool | None = None):

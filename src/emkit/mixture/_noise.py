@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._em import RowBlocks
+from .._em import RowBlocks, row_weight
 from .._fit_guard import untouched_on_failure
 from .._sources import is_streamed
 from .._validation import Interval, named_matrix
@@ -101,6 +101,11 @@ class NoisyMixtureProblem:
     # the Gaussian problem's normalisation, over this problem's columns
     log_resp = GaussianMixtureProblem.log_resp
     responsibilities = GaussianMixtureProblem.responsibilities
+    # and, for the engine, its companion (row weights) and its words in warnings
+    block_weight = staticmethod(row_weight)
+    decrease_advice = GaussianMixtureProblem.decrease_advice
+    degeneracy_advice = GaussianMixtureProblem.degeneracy_advice
+    describe_degeneracy = staticmethod(GaussianMixtureProblem.describe_degeneracy)
 
     def e_step(self, X, theta: NoisyMixtureParams, sample_weight):
         log_norm, resp = self.responsibilities(X, theta)

@@ -9,9 +9,9 @@ mixture (:class:`GaussianStats`) plus the responsibilities' entropy; the M-step 
 the posteriors from those statistics alone.
 
 The lower bound is scikit-learn's (constants dropped, valid right after an update of the
-posteriors), so it is evaluated after each M-step: :func:`run_variational` is the
-engine's loop with that one difference, and keeps the engine's decrease guard (with the
-slack that ``reg_covar`` needs, :meth:`VariationalGaussianProblem.bound_slack`).
+posteriors), so it is evaluated after each M-step: the problem says so to the engine's
+loop (``bound_after_m_step``), which keeps its decrease guard (with the slack that
+``reg_covar`` needs, :meth:`VariationalGaussianProblem.likelihood_slack`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
-from .._em import EMRun, Monitor, maximisation, summed_expectation
+from .._em import row_weight
 from ._covariance import CovarianceModel
 from ._stats import GaussianStats
 
@@ -139,6 +139,12 @@ class VariationalGaussianProblem:
         Added to the diagonal of the responsibilities' covariances before the update.
     """
 
+    #: the engine records :meth:`lower_bound` of the posteriors each update makes
+    bound_after_m_step = True
+    #: the companion of a block is its row weights
+    block_weight = staticmethod(row_weight)
+    decrease_advice = "try float64 data, a larger reg_covar, or rescaled features"
+
     def __init__(self, covariance: CovarianceModel, prior: VariationalPrior,
                  reg_covar: float):
         self.covariance = covariance
@@ -240,7 +246,8 @@ class VariationalGaussianProblem:
         return float(stats.entropy - log_wishart - log_norm_weight
                      - 0.5 * n_features * np.sum(np.log(theta.mean_precision)))
 
-    def bound_slack(self, stats: VariationalStats, previous: VariationalParams) -> float:
+    def likelihood_slack(self, stats: VariationalStats, updated: VariationalParams,
+                         previous: VariationalParams) -> float:
         """How far the lower bound of the posteriors updated from ``stats`` may lie below
         that of ``previous`` without an error.
 
@@ -270,29 +277,3 @@ class VariationalGaussianProblem:
         nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
         anchor = (resp.T @ X) / nk[:, None]
         return self.m_step(self.statistics(X, resp, anchor))
-
-
-def run_variational(problem: VariationalGaussianProblem, blocks, theta, *, tol: float,
-                    max_iter: int, monitor: Monitor, lower_bound: float = -np.inf) -> EMRun:
-    """The engine's EM loop for variational inference: E-step, update of the posteriors,
-    and then the lower bound of the updated posteriors (what is recorded, monitored and
-    tested for convergence: a change below ``tol``). A decrease beyond round-off and
-    beyond what ``reg_covar`` allows (:meth:`VariationalGaussianProblem.bound_slack`)
-    warns and never counts as convergence. A drop-in ``runner`` for ``fit_with_restarts``;
-    ``blocks`` may be any of the engine's data sources."""
-    run = EMRun(theta=theta, lower_bound=lower_bound)
-    for n_iter in range(1, max_iter + 1):
-        previous, previous_theta = run.lower_bound, run.theta
-        stats, _, run.weight = summed_expectation(problem, blocks, run.theta)
-        run.theta, _ = maximisation(problem, stats, run.theta)
-        current = problem.lower_bound(stats, run.theta)
-        run.lower_bound, run.n_iter = current, n_iter
-        run.lower_bounds.append(current)
-        change = current - previous
-        monitor.iteration(n_iter, current, change)
-        decreased = monitor.decreased(
-            previous, current, lambda: problem.bound_slack(stats, previous_theta))
-        if abs(change) < tol and not decreased:
-            run.converged = True
-            break
-    return run

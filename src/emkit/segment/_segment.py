@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._em import EMRun
 from ..mixture import GaussianMixture
 from ..mixture._covariance import COVARIANCE_MODELS
 from ..mixture._gaussian_problem import GaussianMixtureParams
@@ -143,10 +144,10 @@ def _ordered_model(theta, order, *, covariance_type, reg_covar, run_info, n_feat
     model = GaussianMixture(len(order), covariance_type=covariance_type, reg_covar=reg_covar)
     model._set_parameters(params)
     lower_bounds, converged, n_iter = run_info
-    model.converged_, model.n_iter_ = bool(converged), int(n_iter)
-    model.lower_bounds_ = [float(v) for v in lower_bounds]
-    model.lower_bound_ = model.lower_bounds_[-1] if lower_bounds else -np.inf
-    model.restart_lower_bounds_ = [list(model.lower_bounds_)]
+    model._store_run(EMRun(theta, lower_bounds=list(lower_bounds), converged=converged,
+                           n_iter=n_iter,
+                           lower_bound=lower_bounds[-1] if len(lower_bounds) else -np.inf,
+                           restart_lower_bounds=[list(lower_bounds)]))
     model.n_features_in_ = n_features
     return model
 

@@ -13,13 +13,14 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_non_neg
     validate_data
 
 from .._em import Monitor, fit_with_restarts
+from .._estimator_base import EMEstimator
 from .._fit_guard import untouched_on_failure
 from .._sources import BlockStream
 from .._validation import Interval, validate_params
 from ..io import register_model
 from . import _kernels
-from ._problem import (DocumentBlocks, DocumentTopics, PLSAParams, PLSAProblem,
-                       all_empty_message, random_word_topic)
+from ._problem import (DocumentBlocks, PLSAParams, PLSAProblem, all_empty_message,
+                       random_word_topic)
 
 
 def _is_block_source(X) -> bool:
@@ -35,7 +36,7 @@ def _is_block_source(X) -> bool:
 
 
 @register_model
-class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class PLSA(EMEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Probabilistic latent semantic analysis (Hofmann), fitted by EM on a document-term
     matrix, with scikit-learn's ``LatentDirichletAllocation`` interface.
 
@@ -143,6 +144,8 @@ class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    _keeps_restart_histories = False
+
     def __init__(self, n_components=10, *, max_iter=200, tol=1e-4, tempering=1.0, n_init=1,
                  mean_change_tol=1e-4, max_doc_update_iter=200, random_state=None,
                  verbose=0):
@@ -179,7 +182,7 @@ class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """X as blocks of CSR documents (one block when X is one matrix)."""
         if not _is_block_source(X):
             X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype=np.float64)
-            return DocumentBlocks([(self._counts(X, where), None)])
+            return DocumentBlocks([(self._counts(X, where), None)], self.n_components)
         if reset:
             for attr in ("n_features_in_", "feature_names_in_"):
                 vars(self).pop(attr, None)
@@ -204,7 +207,7 @@ class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError("the block source of X yielded no blocks")
         if reset:
             self.n_features_in_ = first[0].shape[1]
-        return DocumentBlocks(stream)
+        return DocumentBlocks(stream, self.n_components)
 
     # -- fit --------------------------------------------------------------------------------
     @untouched_on_failure
@@ -235,17 +238,19 @@ class PLSA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         n_words, K = self.n_features_in_, self.n_components
 
-        def start():
-            return PLSAParams(random_word_topic(n_words, K, rng), np.full(K, 1.0 / K),
-                              DocumentTopics(K))
+        def start():  # every document's P(z|d) starts uniform, beside its block
+            blocks.restart()
+            return PLSAParams(random_word_topic(n_words, K, rng), np.full(K, 1.0 / K))
 
         best = fit_with_restarts(problem, blocks, start, n_init=self.n_init, tol=self.tol,
                                  max_iter=self.max_iter, monitor=Monitor(self.verbose))
-        self.components_ = np.ascontiguousarray(best.theta.word_topic.T)
-        self.topic_weights_ = best.theta.topic_weights
-        self.n_iter_, self.converged_ = best.n_iter, bool(best.converged)
-        self.lower_bound_, self.lower_bounds_ = best.lower_bound, list(best.lower_bounds)
+        self._store(best.theta)
+        self._store_run(best)
         return self
+
+    def _store(self, theta: PLSAParams) -> None:
+        self.components_ = np.ascontiguousarray(theta.word_topic.T)
+        self.topic_weights_ = theta.topic_weights
 
     # -- new documents ----------------------------------------------------------------------
     def _fold_in(self, X) -> np.ndarray:

@@ -9,7 +9,8 @@ The scheme (one engine iteration t, parameters (phi_t, theta_t) entering it):
    block of documents: responsibilities r_dwz from (phi_t, theta_t); the expected counts
    n(w,z) are summed over blocks (the additive statistics), while each document's expected
    topic counts n(d,z) immediately give its new row theta_{t+1}(d) = n(d,z) / n(d), written
-   in place beside the block. The block's log-likelihood is evaluated at (phi_t, theta_t),
+   in place in the block's companion (the block's rows of theta, kept beside it by
+   :class:`DocumentBlocks`). The block's log-likelihood is evaluated at (phi_t, theta_t),
    before its rows are replaced.
 2. M-step, global: phi_{t+1}(w|z) = n(w,z) / sum_w n(w,z).
 
@@ -85,45 +86,49 @@ class DocumentTopics:
 
 @dataclass(frozen=True)
 class PLSAParams:
-    """``theta`` of PLSA for the engine: P(w|z) word-major, the topics' shares of the
-    corpus's words P(z), and the per-document P(z|d) (local state, updated by the E-step)."""
+    """``theta`` of PLSA for the engine, its global parameters: P(w|z) word-major and the
+    topics' shares of the corpus's words P(z). (The per-document P(z|d) is local state,
+    kept beside its block by :class:`DocumentBlocks`.)"""
 
     word_topic: np.ndarray
     topic_weights: np.ndarray
-    documents: DocumentTopics
 
 
 class DocumentBlocks:
-    """Blocks of documents (CSR matrices), each E-step reading and updating the P(z|d) of
-    its block. An engine data source: it computes the whole E-step (``expectation``).
+    """Blocks of documents (CSR matrices), each handed to the E-step with its documents'
+    P(z|d) as its companion: an engine data source of ``(X_block, doc_topic_block)``
+    pairs, whose E-steps update the P(z|d) rows in place.
 
     Parameters
     ----------
     source : iterable of (X_block, None) pairs
         Re-iterable: read once per EM iteration, blocks in the same order every time.
+    n_components : int
+        Topics: the width of the P(z|d) rows.
     """
 
     total_weight = None
 
-    def __init__(self, source):
+    def __init__(self, source, n_components: int):
         self.source = source
+        self.documents = DocumentTopics(n_components)
 
-    def expectation(self, problem: "PLSAProblem", theta: PLSAParams):
-        """The summed statistics, the summed objective and the total word count."""
-        stats, loglik, words, n_blocks = None, 0.0, 0.0, 0
+    def restart(self) -> None:
+        """Every document's P(z|d) uniform again (for a new start)."""
+        self.documents = DocumentTopics(self.documents.n_components)
+
+    def __iter__(self):
+        words, n_blocks = 0.0, 0
         for index, (X, _) in enumerate(self.source):
-            block_stats, block_loglik, block_words = problem.e_step(X, theta, index)
-            stats = block_stats if stats is None else stats + block_stats
-            loglik += block_loglik
-            words += block_words
+            yield X, self.documents.rows(index, X.shape[0])
+            words += float(X.sum())
             n_blocks += 1
-        if n_blocks != len(theta.documents.blocks):
+        if n_blocks != len(self.documents.blocks):
             raise ValueError(f"the data gave {n_blocks} blocks, but "
-                             f"{len(theta.documents.blocks)} in the first pass: a block "
+                             f"{len(self.documents.blocks)} in the first pass: a block "
                              "source must give the same blocks at every pass.")
         if not words > 0:
             raise ValueError(all_empty_message())
-        return stats, loglik, words
 
 
 def all_empty_message() -> str:
@@ -149,13 +154,18 @@ class PLSAProblem:
             return word_topic
         return np.ascontiguousarray(word_topic ** self.tempering)
 
-    def e_step(self, X, theta: PLSAParams, index: int):
-        """Statistics, tempered log-likelihood (at the entering parameters) and word count
-        of block ``index``; the block's P(z|d) rows are replaced by their M-step values."""
-        rows = theta.documents.rows(index, X.shape[0])
-        nwz, loglik, words = _kernels.e_step(X, self.powered(theta.word_topic),
-                                             self.tempering, rows)
-        return PLSAStats(nwz), loglik, words
+    def e_step(self, X, theta: PLSAParams, doc_topic: np.ndarray):
+        """Statistics and tempered log-likelihood (at the entering parameters) of the
+        documents X; their P(z|d) rows ``doc_topic`` (the block's companion) are replaced
+        in place by their M-step values."""
+        nwz, loglik, _ = _kernels.e_step(X, self.powered(theta.word_topic), self.tempering,
+                                         doc_topic)
+        return PLSAStats(nwz), loglik
+
+    @staticmethod
+    def block_weight(X, doc_topic) -> float:
+        """The words of a block: the objective is per word."""
+        return float(X.sum())
 
     def m_step(self, stats: PLSAStats, theta: PLSAParams) -> PLSAParams:
         """P(w|z) = n(w,z) / n(z); a topic that received no count keeps its old words."""
@@ -168,7 +178,7 @@ class PLSAProblem:
             phi[:, empty] = theta.word_topic[:, empty]
         np.maximum(phi, TINY, out=phi)
         weights = totals / totals.sum()
-        return PLSAParams(np.ascontiguousarray(phi), weights, theta.documents)
+        return PLSAParams(np.ascontiguousarray(phi), weights)
 
 
 def random_word_topic(n_words: int, n_components: int, rng) -> np.ndarray:
