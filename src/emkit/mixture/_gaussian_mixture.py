@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from scipy.special import logsumexp
@@ -11,6 +12,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._exceptions import DegenerateFitWarning
 from .._fit_guard import untouched_on_failure
 from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_run_starts
@@ -19,7 +21,8 @@ from .._validation import (Interval, Options, check_sample_weight, check_shape, 
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._data_scale import DataScale
-from ._degeneracy import degenerate_components, minimum_component_size
+from ._degeneracy import (advice, degenerate_components, minimum_component_size,
+                          singular_and_collapsed)
 from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
 from .._sources import is_dask_collection, is_streamed
 from ._large_data import LargeDataFitting
@@ -113,8 +116,10 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
     :mod:`emkit.mixture._degeneracy`) loses to any run without one, whatever their
     likelihoods; when every run is degenerate, up to ``EXTRA_STARTS`` more random starts
     are tried (none with ``max_iter=0``, which returns the start asked for, nor when there
-    are too few rows for any fit to be sound), and if all fail the fit warns with
-    DegenerateFitWarning.
+    are too few rows for any fit to be sound), counted in ``n_extra_starts_`` and always
+    warned about (DegenerateFitWarning), whether one of them is sound or all fail. The
+    warning tells a *singular* component (fewer rows than its covariance needs: use a
+    prior or a constrained covariance type) from a *collapsed* one (at the reg_covar floor).
 
     Extreme scales: data whose squares would overflow or underflow are fitted at unit
     scale (``reg_covar`` then applies at that scale) and reported in their own units; a
@@ -151,6 +156,8 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         Whether the fit kept has a degenerate component (emkit only).
     degenerate_components_ : ndarray of int
         Which components are degenerate (emkit only).
+    n_extra_starts_ : int
+        Starts run beyond ``n_init`` because every run had ended degenerate (emkit only).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X has string column names.
@@ -346,8 +353,15 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
             lower_bound=(self.lower_bound_ - to_data(0.0)) if warm else -np.inf,
             runner=self._runner(),
             degenerate=self._degeneracy_check(problem),
-            degenerate_cause=cause,
+            degenerate_cause=cause or self._degeneracy_advice(problem),
         )
+        self.n_extra_starts_ = max(0, len(best.restart_lower_bounds) - max(1, n_init))
+        if self.n_extra_starts_ and not best.degenerate:
+            warnings.warn(
+                f"Every one of the {max(1, n_init)} EM run(s) asked for ended in a degenerate "
+                f"fit; {self.n_extra_starts_} more start(s) were run (EXTRA_STARTS="
+                f"{self.EXTRA_STARTS} at most) and the sound fit kept is from one of them.",
+                DegenerateFitWarning, stacklevel=3)
         check_finite_fit(best, self.max_iter)
         if scale is None:
             self._store(best.theta)
@@ -381,6 +395,17 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
                 "set by reg_covar in the directions the rows do not span. Use "
                 "covariance_type='diag' or 'spherical', fewer features (PCA, say), or fewer "
                 "components.")
+
+    def _degeneracy_advice(self, problem):
+        """``advice(run)``: the warning's account of a degenerate run, by cause."""
+        def explain(run):
+            total = np.inf if run.weight is None else float(run.weight)
+            singular, collapsed = singular_and_collapsed(problem.covariance, run.theta,
+                                                         total, self.reg_covar)
+            sizes = np.asarray(run.theta.weights, dtype=np.float64) * total
+            return advice(problem.covariance, singular, collapsed, sizes,
+                          np.shape(run.theta.means)[1], "prior" in self.get_params())
+        return explain
 
     def _degeneracy_check(self, problem):
         """``check(run)``: the degenerate components of a run's fit (see _degeneracy)."""
