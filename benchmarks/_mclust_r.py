@@ -41,12 +41,11 @@ h <- hc(X, modelName = mclust.options("hcModelName"), use = mclust.options("hcUs
 write.table(hclass(h, 1:9), file.path(out, "hclass.csv"), sep = ",",
             row.names = FALSE, col.names = FALSE)
 if (length(models) > 0 && models[1] != "none") {
-  elapsed <- system.time(B <- mclustBIC(X, G = G, modelNames = models,
-                                         verbose = FALSE))[["elapsed"]]
-  write.table(unclass(B)[, , drop = FALSE], file.path(out, "bic.csv"), sep = ",",
+  elapsed <- system.time(M <- Mclust(X, G = G, modelNames = models,
+                                      verbose = FALSE))[["elapsed"]]
+  write.table(unclass(M$BIC)[, , drop = FALSE], file.path(out, "bic.csv"), sep = ",",
               col.names = TRUE, row.names = FALSE)
-  s <- summary(B, X)
-  writeLines(c(s$modelName, as.character(s$G), format(s$bic, digits = 17),
+  writeLines(c(M$modelName, as.character(M$G), format(M$bic, digits = 17),
                format(elapsed, digits = 17)), file.path(out, "best.txt"))
 }
 """
@@ -69,9 +68,10 @@ def reference(name: str, n_components=None, models=()) -> dict:
 
     Returns a dict with ``X`` (the data), ``hclass`` (the labels of mclust's default
     hierarchical start, ``hc`` with ``mclust.options("hcModelName", "hcUse")``, cut at
-    1..9 clusters; columns = cuts), and, when ``models`` are given, ``bic`` (a dict
-    (G, model) -> mclust's BIC, NaN where mclust has none), ``best`` ((model, G, BIC) that
-    mclust's ``summary(mclustBIC(...))`` chooses) and ``seconds`` (mclustBIC's time in R).
+    1..9 clusters; columns = cuts), and, when ``models`` are given, from
+    ``Mclust(X, G, modelNames)``: ``bic`` (a dict (G, model) -> mclust's BIC, NaN where
+    mclust has none), ``best`` ((model, G, BIC) that mclust chooses) and ``seconds``
+    (Mclust's time, measured in R).
     """
     ks = list(GRIDS[name] if n_components is None else n_components)
     with tempfile.TemporaryDirectory(prefix="emkit-mclust-") as folder:

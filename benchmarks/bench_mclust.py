@@ -5,12 +5,12 @@ chevron), emkit runs::
 
     select(X, G, covariance_types="mclust", init_params="hierarchical")
 
-(G = 1..9, wreath 1..20) and R runs ``mclustBIC(X, G, modelNames)`` over the same models
+(G = 1..9, wreath 1..20) and R runs ``Mclust(X, G, modelNames)`` over the same models
 (those emkit fits: all fourteen where GaussianMixture takes mclust's names, else VII, VVI,
 EEE, VVV). The table shows, per data set: the grid's cells where mclust has a BIC, the
 share of them where emkit's BIC is within 0.1 of mclust's or better (BIC in mclust's sign:
 emkit's BIC negated), the model and G each chooses with its BIC, and the seconds of each
-(R's are mclustBIC's own, measured inside R, so R's start-up is not counted). When
+(R's are Mclust's own, measured inside R, so R's start-up is not counted). When
 GaussianMixture takes ``prior``, the grid runs again with ``prior="default"`` (emkit's
 seconds only). The last line is the total time of the seven grids.
 

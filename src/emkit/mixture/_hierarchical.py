@@ -114,17 +114,28 @@ def partition(merges: np.ndarray, n_samples: int, n_clusters: int) -> np.ndarray
     (labels numbered in order of each cluster's first row)."""
     if not 1 <= n_clusters <= n_samples:
         raise ValueError(f"Cannot cut {n_samples} rows into {n_clusters} clusters.")
+    return _partition(np.ascontiguousarray(merges, dtype=np.int64), n_samples, n_clusters)
+
+
+@numba.njit(cache=True)
+def _partition(merges, n_samples, n_clusters):
     parent = np.arange(n_samples)
-    for keep, gone in merges[: n_samples - n_clusters]:
-        parent[gone] = keep
-
-    def root(i):
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    roots = np.array([root(i) for i in range(n_samples)])
-    _, labels = np.unique(roots, return_inverse=True)
+    for step in range(n_samples - n_clusters):
+        parent[merges[step, 1]] = merges[step, 0]
+    for i in range(n_samples):  # every row straight to its cluster's root
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        parent[i] = root
+    label_of_root = np.empty(n_samples, dtype=np.int64)
+    count = 0
+    for i in range(n_samples):  # labels in order of the roots
+        if parent[i] == i:
+            label_of_root[i] = count
+            count += 1
+    labels = np.empty(n_samples, dtype=np.int64)
+    for i in range(n_samples):
+        labels[i] = label_of_root[parent[i]]
     return labels
 
 
@@ -138,16 +149,19 @@ def hierarchical_labels(X: np.ndarray, n_clusters: int, criterion: str = "VVV") 
     X = np.ascontiguousarray(X)
     key = (hashlib.sha1(X.view(np.uint8).ravel()).hexdigest(), X.shape, X.dtype.str,
            criterion)
-    merges = _MERGES.get(key)
-    if merges is None:
-        merges = mclust_merges(X, criterion)
-        _MERGES[key] = merges
+    tree = _MERGES.get(key)
+    if tree is None:
+        tree = _MERGES[key] = (mclust_merges(X, criterion), {})
         while len(_MERGES) > _MERGES_KEPT:
             _MERGES.pop(next(iter(_MERGES)))
-    return partition(merges, X.shape[0], n_clusters)
+    merges, cuts = tree
+    if n_clusters not in cuts:
+        cuts[n_clusters] = partition(merges, X.shape[0], n_clusters)
+    return cuts[n_clusters].copy()
 
 
-#: Merge sequences of recently clustered row sets (oldest first), by content.
+#: Merge sequences of recently clustered row sets (oldest first), by content, each with
+#: its cuts so far (number of clusters -> labels).
 _MERGES: dict = {}
 _MERGES_KEPT = 4
 

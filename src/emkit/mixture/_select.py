@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
@@ -92,12 +93,17 @@ def criteria(model: GaussianMixture, X, sample_weight=None) -> dict:
     (Biernacki, Celeux & Govaert 2000), so ICL >= BIC and penalises overlapping components.
     With row weights, logL and EN are weighted sums and n is the total weight.
     """
-    log_prob = model.score_samples(X)
+    # one E-step gives both the rows' log-likelihoods and their responsibilities
+    (rows, problem), theta = model._validated(X), model._theta()
+    weighted = model._map_rows(rows, lambda block: problem.weighted_log_prob(block, theta))
+    log_prob = logsumexp(weighted, axis=1)
+    with np.errstate(under="ignore"):
+        resp = np.exp(weighted - log_prob[:, None])
     n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     log_likelihood = float(log_prob.sum() if sample_weight is None else sample_weight @ log_prob)
     p = model.n_parameters()
     bic = -2.0 * log_likelihood + p * math.log(n)
-    entropy = classification_entropy(model.predict_proba(X), sample_weight)
+    entropy = classification_entropy(resp, sample_weight)
     return dict(log_likelihood=log_likelihood, n_parameters=p, bic=bic,
                 aic=-2.0 * log_likelihood + 2.0 * p, icl=bic + 2.0 * entropy)
 
@@ -117,14 +123,18 @@ def fitted_covariance_type(name: str) -> str:
     return name if name in COVARIANCE_MODELS else SCIKIT_LEARN_EQUIVALENTS.get(name, name)
 
 
-def _fit_until_mclust_converges(model: GaussianMixture, X, sample_weight):
+def _fit_until_mclust_converges(model: GaussianMixture, X, sample_weight, guess=None):
     """Fit ``model`` until mclust's rule holds: the total log-likelihood L changes by less
     than MCLUST_TOL (1 + |L|) between iterations. In per-row terms that is a change of the
     mean log-likelihood below MCLUST_TOL (1 / n + |L / n|); EM runs to a loose tolerance
     first, then continues (warm start) with the tolerance the rule gives at the
-    log-likelihood reached, until the rule holds where EM stops."""
+    log-likelihood reached, until the rule holds where EM stops. ``guess``: a mean
+    log-likelihood near the one expected (the previous K's), whose tolerance (halved) is
+    tried first, so that one fit is usually enough."""
     n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    model.set_params(tol=1e-3)
+    first = 1e-3 if guess is None or not math.isfinite(guess) else \
+        0.5 * MCLUST_TOL * (1.0 / n + abs(guess))
+    model.tol = first
     model.fit(X, sample_weight=sample_weight)
     n_iter, previous = model.n_iter_, -np.inf
     while model.converged_:
@@ -133,16 +143,18 @@ def _fit_until_mclust_converges(model: GaussianMixture, X, sample_weight):
         if abs(history[-1] - history[-2]) < needed:
             break
         previous = history[-1]
-        model.set_params(tol=needed, warm_start=True)
+        model.tol, model.warm_start = needed, True
         model.fit(X, sample_weight=sample_weight)
         n_iter += model.n_iter_
-    model.set_params(warm_start=False)
+    model.warm_start = False
     model.n_iter_ = n_iter
     return model
 
 
-def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, names=None):
-    """One cell of the grid: the fitted model and its table row."""
+def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, names=None,
+             guess=None):
+    """One cell of the grid: the fitted model and its table row (``guess``: see
+    :func:`_fit_until_mclust_converges`)."""
     params = dict(params)
     mclust_rule = params.get("tol") is None
     if mclust_rule:
@@ -155,7 +167,7 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateFitWarning)
         if mclust_rule:
-            _fit_until_mclust_converges(model, X, sample_weight)
+            _fit_until_mclust_converges(model, X, sample_weight, guess)
         else:
             model.fit(X, sample_weight=sample_weight)
     row = dict(n_components=n_components, covariance_type=covariance_type)
@@ -170,6 +182,18 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
     if names is not None:  # the columns of the user's table, as a fit on it would keep
         model.feature_names_in_ = names
     return model, row
+
+
+def _fit_in_turn(tasks):
+    """The cells one after another, each K's fit told the mean log-likelihood of the
+    previous K's fit of the same model (its convergence tolerance's first guess)."""
+    previous: dict = {}
+    for task in tasks:
+        X, sample_weight, _, covariance_type = task[:4]
+        model, row = _fit_one(*task, guess=previous.get(covariance_type))
+        total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        previous[covariance_type] = row["log_likelihood"] / total
+        yield model, row
 
 
 def select(X, n_components=range(1, 11), covariance_types=("full", "tied", "diag", "spherical"),
@@ -269,7 +293,7 @@ def select(X, n_components=range(1, 11), covariance_types=("full", "tied", "diag
     tasks = [(X, sample_weight, k, t, seed, params, names)
              for (k, t), seed in zip(grid, seeds)]
     if n_jobs in (None, 1):
-        results = (_fit_one(*task) for task in tasks)
+        results = _fit_in_turn(tasks)
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_one)(*task) for task in tasks)
