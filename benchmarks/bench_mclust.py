@@ -98,7 +98,8 @@ def datasets(quick: bool, with_r: bool):
             yield f"{name}-shaped (simulated)", data.X, ks
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> list:
+    """Print the table; return its rows (dicts)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="iris, G = 1..3")
     parser.add_argument("--no-r", action="store_true", help="emkit alone, even with R")
@@ -114,6 +115,7 @@ def main(argv=None) -> None:
     print(header)
     totals = dict(emkit=0.0, mclust=0.0, prior=0.0)
     all_cells = all_good = 0
+    rows = []
     for name, X, ks in datasets(args.quick, with_r):
         reference = None
         if with_r:
@@ -123,12 +125,16 @@ def main(argv=None) -> None:
         result, seconds = emkit_grid(X, ks)
         totals["emkit"] += seconds
         model, G, bic = chosen(result)
+        rows.append(dict(data=name, cells=len(result.table), chosen=(model, G, bic),
+                         emkit_seconds=seconds))
         line = f"{name:<30} "
         if reference is not None:
             cells, good = agreement(result.table, reference["bic"])
             all_cells, all_good = all_cells + cells, all_good + good
             theirs = reference["best"]
             totals["mclust"] += reference["seconds"]
+            rows[-1].update(cells=cells, within=good, mclust_chosen=theirs,
+                            mclust_seconds=reference["seconds"])
             line += (f"{cells:>5} {good / cells:>7.1%} {f'{model},{G}: {bic:.2f}':>22} "
                      f"{f'{theirs[0]},{theirs[1]}: {theirs[2]:.2f}':>22} {seconds:>8.3f} "
                      f"{reference['seconds']:>8.3f}")
@@ -138,6 +144,7 @@ def main(argv=None) -> None:
         if with_prior:
             _, prior_seconds = emkit_grid(X, ks, prior="default")
             totals["prior"] += prior_seconds
+            rows[-1]["prior_seconds"] = prior_seconds
             line += f" {prior_seconds:>8.3f}"
         print(line)
     summary = f"total: emkit {totals['emkit']:.2f} s"
@@ -149,6 +156,7 @@ def main(argv=None) -> None:
     if with_prior:
         summary += f"; emkit with prior='default' {totals['prior']:.2f} s"
     print(summary)
+    return rows
 
 
 if __name__ == "__main__":
