@@ -101,3 +101,22 @@ def test_selection_agrees_with_mclust(name):
     within = sum(not math.isnan(row["bic"]) and -row["bic"] >= theirs - 0.1
                  for row, theirs in cells)
     assert within >= 0.95 * len(cells), (within, len(cells))
+
+
+def test_report_draws_every_models_curve_and_writes_na(tmp_path):
+    from emkit.report import write_report
+    from _report_svg import data_box, figure_svg
+
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(120, 2), rng.randn(120, 2) + 8, rng.randn(2, 2) * 0.1 + 30])
+    result = select(X, [1, 2, 3], covariance_types="mclust", init_params="hierarchical")
+    assert any(row["singular"] for row in result.table)
+    path = write_report(result.best_, X, tmp_path / "r.html", selection=result)
+    text = path.read_text()
+    svg = figure_svg(text, "criterion")
+    for name in mclust_model_names(2):  # one legend entry per model, as plot(mclustBIC)
+        assert f">{name}<" in svg, name
+    assert "gaps: singular fits (NA)" in svg
+    assert ">NA<" in text  # the singular cells of the table
+    x0, x1, y0, y1 = data_box(svg, "chosen-fit")
+    assert (x0 + x1) / 2 == pytest.approx(result.best_.n_components, abs=0.01)

@@ -134,7 +134,8 @@ def test_the_chosen_row_is_best_and_degenerate_rows_are_marked(tied_report):
     assert table[lowest]["degenerate"] and table[lowest]["n_components"] != 3
     (_, header), *rows = _rows(path.read_text())
     assert header[1:] == ["Components", "Covariance type", "Log-likelihood", "Parameters", "BIC",
-                          "AIC", "ICL", "Converged", "Iterations", "Degenerate"]
+                          "AIC", "ICL", "Converged", "Iterations", "Degenerate",
+                          "Singular (NA)"]
     chosen = [i for i, (attributes, _) in enumerate(rows)
               if "chosen" in attributes.get("class", "").split()]
     assert len(chosen) == 1
