@@ -26,8 +26,12 @@ DATASETS = {
     "chevron": "chevron[, -1]",
 }
 
+#: One column, which mclust starts from quantile classes instead of its tree.
+UNIVARIATE = {"eruptions": "faithful[, 1, drop = FALSE]"}
+
 #: The numbers of components mclust's acceptance grid runs (wreath has 14 clusters).
-GRIDS = {name: range(1, 21) if name == "wreath" else range(1, 10) for name in DATASETS}
+GRIDS = {name: range(1, 21) if name == "wreath" else range(1, 10)
+         for name in [*DATASETS, *UNIVARIATE]}
 
 _SCRIPT = r"""
 suppressMessages(library(mclust))
@@ -37,9 +41,14 @@ data(list = c("diabetes", "banknote", "thyroid", "wreath", "chevron"), package =
 X <- data.matrix(%s)
 dimnames(X) <- NULL
 write.table(X, file.path(out, "X.csv"), sep = ",", row.names = FALSE, col.names = FALSE)
-h <- hc(X, modelName = mclust.options("hcModelName"), use = mclust.options("hcUse"))
-write.table(hclass(h, 1:9), file.path(out, "hclass.csv"), sep = ",",
-            row.names = FALSE, col.names = FALSE)
+if (ncol(X) > 1) {
+  start <- hclass(hc(X, modelName = mclust.options("hcModelName"),
+                     use = mclust.options("hcUse")), 1:9)
+} else {
+  start <- sapply(1:9, function(k) mclust:::qclass(X[, 1], k))
+}
+write.table(start, file.path(out, "start.csv"), sep = ",", row.names = FALSE,
+            col.names = FALSE)
 if (length(models) > 0 && models[1] != "none") {
   elapsed <- system.time(M <- Mclust(X, G = G, modelNames = models,
                                       verbose = FALSE))[["elapsed"]]
@@ -66,25 +75,25 @@ def available() -> bool:
 def reference(name: str, n_components=None, models=()) -> dict:
     """mclust's answers for data set ``name``.
 
-    Returns a dict with ``X`` (the data), ``hclass`` (the labels of mclust's default
-    hierarchical start, ``hc`` with ``mclust.options("hcModelName", "hcUse")``, cut at
-    1..9 clusters; columns = cuts), and, when ``models`` are given, from
-    ``Mclust(X, G, modelNames)``: ``bic`` (a dict (G, model) -> mclust's BIC, NaN where
-    mclust has none), ``best`` ((model, G, BIC) that mclust chooses) and ``seconds``
-    (Mclust's time, measured in R).
+    Returns a dict with ``X`` (the data), ``start`` (the labels mclustBIC starts from at
+    1..9 clusters, one column per cut: ``hclass`` of ``hc`` with
+    ``mclust.options("hcModelName", "hcUse")``, or ``qclass`` for one column), and, when
+    ``models`` are given, from ``Mclust(X, G, modelNames)``: ``bic`` (a dict
+    (G, model) -> mclust's BIC, NaN where mclust has none), ``best`` ((model, G, BIC)
+    that mclust chooses) and ``seconds`` (Mclust's time, measured in R).
     """
     ks = list(GRIDS[name] if n_components is None else n_components)
     with tempfile.TemporaryDirectory(prefix="emkit-mclust-") as folder:
         script = Path(folder, "run.R")
-        script.write_text(_SCRIPT % DATASETS[name])
+        script.write_text(_SCRIPT % {**DATASETS, **UNIVARIATE}[name])
         started = time.perf_counter()
         subprocess.run(["Rscript", str(script), folder, f"c({','.join(map(str, ks))})",
                         ",".join(models) or "none"], check=True, capture_output=True,
                        timeout=1200)
         wall = time.perf_counter() - started
         result = dict(X=np.loadtxt(Path(folder, "X.csv"), delimiter=",", ndmin=2),
-                      hclass=np.loadtxt(Path(folder, "hclass.csv"), delimiter=",",
-                                        dtype=np.int64, ndmin=2))
+                      start=np.loadtxt(Path(folder, "start.csv"), delimiter=",",
+                                       dtype=np.int64, ndmin=2))
         if models:
             table = np.genfromtxt(Path(folder, "bic.csv"), delimiter=",", names=True)
             result["bic"] = {(k, model): float(table[model][row])

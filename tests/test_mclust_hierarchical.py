@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from emkit.mixture._hierarchical import (_as_mclust_stores_it, mclust_merges, merge_sequence,
-                                         partition, trace_scale, transformed)
+from emkit.mixture._hierarchical import (_as_mclust_stores_it, hierarchical_labels,
+                                         mclust_merges, merge_sequence, quantile_classes,
+                                         trace_scale, transformed)
 from _benchmarks import load_benchmark
 
 pytestmark = pytest.mark.numerics
@@ -20,14 +21,14 @@ needs_r = pytest.mark.skipif(not MCLUST.available(),
 
 
 @needs_r
-@pytest.mark.parametrize("name", sorted(MCLUST.DATASETS))
+@pytest.mark.parametrize("name", sorted([*MCLUST.DATASETS, *MCLUST.UNIVARIATE]))
 def test_partitions_equal_mclusts(name):
+    # mclust's hclass(hc(X, "VVV", use = "SVD"), G), or qclass(x, G) for one column
     reference = MCLUST.reference(name)
     X = reference["X"]
-    merges = mclust_merges(X)
     for G in range(1, 10):
-        ours = partition(merges, len(X), G)
-        assert adjusted_rand_score(ours, reference["hclass"][:, G - 1]) == 1.0, (name, G)
+        ours = hierarchical_labels(X, G)
+        assert adjusted_rand_score(ours, reference["start"][:, G - 1]) == 1.0, (name, G)
 
 
 def test_alpha_is_the_scatter_per_entry_of_the_transformed_rows():
@@ -69,3 +70,15 @@ def test_textbook_criterion_is_kept_apart():
     textbook = merge_sequence(Z, "VVV", 1.0)
     assert textbook.shape == (29, 2)
     assert np.all(textbook[:, 0] < textbook[:, 1])
+
+
+def test_quantile_classes_of_one_column():
+    x = np.array([5.0, 1.0, 3.0, 3.0, 3.0, 9.0, 7.0, 2.0])
+    labels = quantile_classes(x, 3)
+    # between the distinct quantiles, each class an interval, ordered along x
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(labels[order]) >= 0)
+    assert set(labels) == {0, 1, 2}
+    assert quantile_classes(x, 1).tolist() == [0] * 8
+    with pytest.raises(ValueError, match="distinct values"):
+        quantile_classes(np.ones(5), 2)

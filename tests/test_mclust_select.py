@@ -81,7 +81,7 @@ def test_singular_cells_are_nan_and_never_chosen():
 
 
 @needs_r
-@pytest.mark.parametrize("name", sorted(MCLUST.DATASETS))
+@pytest.mark.parametrize("name", sorted([*MCLUST.DATASETS, *MCLUST.UNIVARIATE]))
 def test_selection_agrees_with_mclust(name):
     ks = MCLUST.GRIDS[name]
     X = MCLUST.reference(name)["X"]

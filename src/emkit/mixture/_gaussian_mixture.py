@@ -692,7 +692,8 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
                    "restart_lower_bounds_")
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
         missing = set(arrays + scalars) - present
-        optional = {"feature_names_in_", "n_batches_", "degenerate_", "degenerate_components_"}
+        optional = {"feature_names_in_", "n_batches_", "degenerate_", "degenerate_components_",
+                    "n_extra_starts_"}
         unknown = present - set(arrays + scalars) - optional
         if missing or unknown:
             raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
@@ -704,6 +705,9 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
                     or self.degenerate_ != bool(flagged.size):
                 raise ValueError("degenerate_ must be a bool and degenerate_components_ the "
                                  "indices of the components it names")
+        extra = getattr(self, "n_extra_starts_", 0)
+        if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
+            raise ValueError(f"n_extra_starts_ must be a non-negative int, got {extra!r}")
         D = self.n_features_in_
         if isinstance(D, bool) or not isinstance(D, int) or D < 1:
             raise ValueError(f"n_features_in_ must be a positive int, got {D!r}")

@@ -139,14 +139,40 @@ def _partition(merges, n_samples, n_clusters):
     return labels
 
 
+def quantile_classes(x: np.ndarray, n_clusters: int) -> np.ndarray:
+    """mclust's start for one column (its ``qclass``): labels 0..n_clusters-1 of the values
+    between n_clusters + 1 distinct quantiles (R's default, type 7), the narrowest gaps
+    dropped when more quantiles are needed to find that many distinct ones."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    eps = np.std(x, ddof=1) * np.sqrt(np.finfo(np.float64).eps) if x.size > 1 else 0.0
+    q = np.array([np.nan])
+    n = n_clusters
+    while q.size < n_clusters + 1:
+        n += 1
+        q = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n)))
+        if n > x.size + n_clusters + 1:  # fewer distinct values than clusters
+            raise ValueError(f"Cannot cut {np.unique(x).size} distinct values into "
+                             f"{n_clusters} clusters.")
+    if q.size > n_clusters + 1:
+        q = np.delete(q, np.argsort(np.diff(q), kind="stable")[: q.size - n_clusters - 1])
+    q[0], q[-1] = x.min() - eps, x.max() + eps
+    labels = np.zeros(x.size, dtype=np.int64)
+    for i in range(n_clusters):
+        labels[(x >= q[i]) & (x < q[i + 1])] = i
+    return labels
+
+
 def hierarchical_labels(X: np.ndarray, n_clusters: int, criterion: str = "VVV") -> np.ndarray:
     """Labels of the rows of ``X`` cut into ``n_clusters`` clusters by mclust's
-    model-based hierarchical clustering (:func:`mclust_merges`).
+    model-based hierarchical clustering (:func:`mclust_merges`); for one column, mclust's
+    quantile classes (:func:`quantile_classes`), as ``mclustBIC`` starts univariate data.
 
     The merges of the last few row sets are kept, so that cutting the same rows at several
     numbers of clusters (model selection over K, as mclust does) clusters them once.
     """
     X = np.ascontiguousarray(X)
+    if X.shape[1] == 1:
+        return quantile_classes(X[:, 0], n_clusters)
     key = (hashlib.sha1(X.view(np.uint8).ravel()).hexdigest(), X.shape, X.dtype.str,
            criterion)
     tree = _MERGES.get(key)

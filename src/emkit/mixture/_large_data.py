@@ -166,7 +166,7 @@ class LargeDataFitting:
         total = float(X.shape[0] if weights is None else weights.sum())
         self._store(theta)
         self._online = state
-        for stale in ("degenerate_", "degenerate_components_"):  # judged by fit only
+        for stale in ("degenerate_", "degenerate_components_", "n_extra_starts_"):  # fit's
             self.__dict__.pop(stale, None)
         self.n_batches_ = state.n_updates
         self.n_iter_ = state.n_updates
