@@ -31,6 +31,8 @@ MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", 
                  "EEV", "VEV", "EVV", "VVV")
 #: ... and its univariate ones (one feature).
 MCLUST_UNIVARIATE_MODELS = ("E", "V")
+#: mclust models without a conjugate prior: mclustBIC leaves them out when given one.
+MCLUST_MODELS_WITHOUT_PRIOR = ("EVE", "VEE", "VVE", "EVV")
 #: mclust models that scikit-learn's covariance types fit (the same mixtures): where
 #: GaussianMixture does not take the mclust name, the grid fits these.
 SCIKIT_LEARN_EQUIVALENTS = {"VII": "spherical", "VVI": "diag", "EEE": "tied", "VVV": "full",
@@ -224,7 +226,7 @@ def select(X, n_components=range(1, 11), covariance_types=("full", "tied", "diag
         'VEV', 'EVV', 'VVV'; 'E', 'V' for one feature), those GaussianMixture fits: where
         it does not take mclust's names, 'VII', 'VVI', 'EEE', 'VVV' (and 'E', 'V') are
         fitted as 'spherical', 'diag', 'tied', 'full' (the same mixtures), the others left
-        out.
+        out; with a ``prior``, as in mclust, without EVE, VEE, VVE and EVV.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         Lower is better for each; see :func:`criteria` for the definitions and signs.
     n_init : int, default=1
@@ -283,7 +285,8 @@ def select(X, n_components=range(1, 11), covariance_types=("full", "tied", "diag
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=X.dtype)
     if as_mclust:
-        types = list(mclust_model_names(X.shape[1]))
+        types = [name for name in mclust_model_names(X.shape[1])
+                 if params.get("prior") is None or name not in MCLUST_MODELS_WITHOUT_PRIOR]
     grid = [(k, t) for t in types for k in ks]
     if isinstance(random_state, np.random.RandomState):
         seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
