@@ -69,3 +69,16 @@ def test_extra_starts_are_counted_and_said(seed):
         assert any(f"{model.n_extra_starts_} more start" in m for m in messages), messages
     else:
         assert not any("more start" in m for m in messages)
+
+
+def test_an_empty_component_under_a_common_covariance_is_not_singular():
+    from emkit.mixture._gaussian_problem import GaussianMixtureParams
+
+    theta = GaussianMixtureParams(np.array([0.5, 0.5, 0.0]),
+                                  np.array([[0.0, 0.0], [5.0, 5.0], [9.0, 0.0]]),
+                                  np.eye(2), None)
+    singular, collapsed = singular_and_collapsed(covariance_model("tied"), theta, 100, 1e-6)
+    assert singular.size == 0 and collapsed.tolist() == [2]  # spurious, yet estimable
+    full = GaussianMixtureParams(theta.weights, theta.means, np.stack([np.eye(2)] * 3), None)
+    singular, collapsed = singular_and_collapsed(covariance_model("full"), full, 100, 1e-6)
+    assert singular.tolist() == [2] and collapsed.size == 0

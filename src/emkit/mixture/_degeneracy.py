@@ -76,9 +76,9 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
 def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: float
                            ) -> tuple[np.ndarray, np.ndarray]:
     """The degenerate components of ``theta`` by cause: ``(singular, collapsed)``, sorted
-    indices of the components with fewer effective rows than their covariance needs
-    (rule 1), and of the others at the ``reg_covar`` floor (rule 2). Parameters as in
-    :func:`degenerate_components`."""
+    indices of the components with fewer effective rows than their own covariance needs
+    (rule 1), and of the others: at the ``reg_covar`` floor (rule 2), or without rows
+    under a common covariance ('tied'). Parameters as in :func:`degenerate_components`."""
     weights = np.asarray(theta.weights, dtype=np.float64)
     means = np.asarray(theta.means, dtype=np.float64)
     n_components, n_features = means.shape
@@ -108,7 +108,11 @@ def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: fl
         variances = np.diagonal(matrices, axis1=1, axis2=2)
         spread_features = np.diagonal(spread) > floor
         flat = np.any((variances <= floor) & spread_features[None, :], axis=1)
-    return np.flatnonzero(too_small), np.flatnonzero(flat & ~too_small)
+    # a component without rows under a common (pooled) covariance still has one: it is
+    # not singular (mclust reports its fit), only spurious, as a collapsed one is
+    pooled = _rules_name(covariance) == "tied"
+    singular = too_small & (not pooled)
+    return np.flatnonzero(singular), np.flatnonzero((flat | too_small) & ~singular)
 
 
 def advice(covariance, singular, collapsed, sizes, n_features: int, has_prior: bool) -> str:
@@ -134,6 +138,6 @@ def advice(covariance, singular, collapsed, sizes, n_features: int, has_prior: b
         parts.append(
             f"component(s) {[int(k) for k in collapsed]} collapsed: a covariance at the "
             "reg_covar floor in a direction where the data spread (rows repeated, or on a "
-            "plane). Try a larger reg_covar, rescaled features, more starts (n_init) or "
-            "init_params='hierarchical'.")
+            "plane), or no rows left under a common covariance. Try a larger reg_covar, "
+            "rescaled features, more starts (n_init) or init_params='hierarchical'.")
     return " ".join(parts)
