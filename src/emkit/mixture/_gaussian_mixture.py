@@ -72,12 +72,14 @@ class GaussianMixture(LargeDataFitting, DensityMixin, BaseEstimator):
         How each run starts. The first four are scikit-learn's (the same draws from the
         same ``random_state``). 'hierarchical': mclust's start, the ``n_components``-cluster
         cut of a model-based agglomerative hierarchical clustering (Fraley 1998) of at most
-        ``init_subsample`` rows; with no more rows than that it is deterministic and one
-        run is made whatever ``n_init``. 'em-em': ``EM_EM_SHORT_RUNS`` (or 2 per restart,
-        if more) short EM runs of at most ``EM_EM_SHORT_ITER`` iterations from random
-        partitions (rows assigned to the nearest of k-means++ seeds), the ``n_init``
-        best continued to convergence (Biernacki, Celeux and Govaert 2003); a streamed
-        fit runs the short runs on its starting sample.
+        ``init_subsample`` rows (mclust's ``hc(X, "VVV", use = "SVD")`` exactly, for every
+        covariance type; for one column mclust's quantile classes); with no more rows than
+        that it is deterministic and one run is made whatever ``n_init``. 'em-em':
+        ``EM_EM_SHORT_RUNS`` (or 2 per restart, if more) short EM runs of at most
+        ``EM_EM_SHORT_ITER`` iterations from random partitions (rows assigned to the
+        nearest of k-means++ seeds), the ``n_init`` best continued to convergence
+        (Biernacki, Celeux and Govaert 2003); a streamed fit runs the short runs on its
+        starting sample.
     init_subsample : int, default=2000
         Rows the 'hierarchical' start clusters: a random subsample (in proportion to the
         row weights) when there are more. At least ``n_components``; its cost grows as
