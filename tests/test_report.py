@@ -134,7 +134,8 @@ def test_the_chosen_row_is_best_and_degenerate_rows_are_marked(tied_report):
     assert table[lowest]["degenerate"] and table[lowest]["n_components"] != 3
     (_, header), *rows = _rows(path.read_text())
     assert header[1:] == ["Components", "Covariance type", "Log-likelihood", "Parameters", "BIC",
-                          "AIC", "ICL", "Converged", "Iterations", "Degenerate"]
+                          "AIC", "ICL", "Converged", "Iterations", "Degenerate",
+                          "Singular (NA)"]
     chosen = [i for i, (attributes, _) in enumerate(rows)
               if "chosen" in attributes.get("class", "").split()]
     assert len(chosen) == 1
@@ -144,7 +145,8 @@ def test_the_chosen_row_is_best_and_degenerate_rows_are_marked(tied_report):
     assert cells[0] == "chosen" and cells[1] == "3"
     for (attributes, cells), row in zip(rows, table):
         assert ("degenerate" in attributes.get("class", "").split()) == row["degenerate"]
-        assert cells[-1] == ("yes" if row["degenerate"] else "no")
+        assert cells[-2] == ("yes" if row["degenerate"] else "no")
+        assert cells[-1] == ("yes" if row["singular"] else "no")
     bics = [cells[5] for _, cells in rows]
     assert len(set(bics)) == len({row["bic"] for row in table})
     for cell, row in zip(bics, table):

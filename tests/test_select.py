@@ -29,7 +29,7 @@ def test_iris_table_matches_scikit_learn():
     frame = result.to_frame()
     assert list(frame.columns) == ["n_components", "covariance_type", "log_likelihood",
                                    "n_parameters", "bic", "aic", "icl", "converged", "n_iter",
-                                   "degenerate"]
+                                   "degenerate", "singular"]
 
 
 @pytest.mark.parametrize("seed", range(20))

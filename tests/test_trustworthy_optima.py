@@ -13,7 +13,7 @@ from emkit.mixture import select
 from emkit.mixture._covariance import covariance_model
 from emkit.mixture._degeneracy import degenerate_components
 from emkit.mixture._gaussian_problem import GaussianMixtureParams
-from emkit.mixture._hierarchical import merge_sequence, partition, transformed
+from emkit.mixture._hierarchical import mclust_merges, merge_sequence, partition, transformed
 
 IRIS = load_iris().data
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical", "em-em")
@@ -209,7 +209,7 @@ def test_hierarchical_is_deterministic_up_to_the_subsample():
 
 def test_hierarchical_start_is_the_m_step_on_the_cut():
     model = GaussianMixture(3, init_params="hierarchical", max_iter=0).fit(IRIS)
-    labels = partition(merge_sequence(transformed(IRIS)), len(IRIS), 3)
+    labels = partition(mclust_merges(IRIS), len(IRIS), 3)
     expected = np.array([IRIS[labels == k].mean(axis=0) for k in range(3)])
     np.testing.assert_allclose(model.means_, expected, rtol=1e-12, atol=1e-12)
 
@@ -262,7 +262,7 @@ def test_gaussian_hmm_hierarchical_means():
                         n_iter=1)
     model.transmat_ = np.full((3, 3), 1 / 3)
     model.fit(IRIS)
-    labels = partition(merge_sequence(transformed(IRIS)), len(IRIS), 3)
+    labels = partition(mclust_merges(IRIS), len(IRIS), 3)
     expected = np.array([IRIS[labels == k].mean(axis=0) for k in range(3)])
     np.testing.assert_allclose(model.means_, expected, rtol=1e-12, atol=1e-12)
 
@@ -294,17 +294,19 @@ def test_selection_over_k_clusters_the_rows_once(monkeypatch):
     calls = []
     original = _hierarchical.merge_sequence
 
-    def counting(Z, criterion="VVV", alpha=_hierarchical.ALPHA):
+    def counting(Z, criterion="VVV", alpha=_hierarchical.ALPHA, as_mclust=False):
         calls.append(criterion)
-        return original(Z, criterion, alpha)
+        return original(Z, criterion, alpha, as_mclust)
 
     monkeypatch.setattr(_hierarchical, "merge_sequence", counting)
     monkeypatch.setattr(_hierarchical, "_MERGES", {})
     X = IRIS + 1e-3  # rows no earlier test has clustered
-    result = select(X, [2, 3, 4], covariance_types="full", init_params="hierarchical")
-    assert calls == ["VVV"]  # one clustering, cut at three numbers of clusters
-    labels = partition(original(transformed(X)), len(X), 3)
+    result = select(X, [2, 3, 4], covariance_types=("full", "spherical", "diag", "tied"),
+                    init_params="hierarchical")
+    # one clustering (mclust's VVV tree for every model), cut at three numbers of clusters
+    assert calls == ["VVV"]
+    labels = partition(_hierarchical.mclust_merges(X), len(X), 3)
     expected = np.array([X[labels == k].mean(axis=0) for k in range(3)])
     start = GaussianMixture(3, init_params="hierarchical", max_iter=0).fit(X)
     np.testing.assert_allclose(start.means_, expected, rtol=1e-12, atol=1e-12)
-    assert len(result.table) == 3
+    assert len(result.table) == 12

@@ -447,7 +447,7 @@ def fit_with_restarts(
     runner: Callable[..., EMRun] | None = None,
     degenerate: Callable[[EMRun], Any] | None = None,
     extra_starts: int = 0,
-    degenerate_cause: str = "",
+    degenerate_cause: str | Callable[[EMRun], str] = "",
     warn_unconverged: bool = True,
 ) -> EMRun:
     """Run EM from ``n_init`` starting points drawn by ``start()``; keep the best run.
@@ -464,7 +464,8 @@ def fit_with_restarts(
 
     ``runner`` replaces :func:`run_em` for each run (mini-batch EM, say); it takes the same
     arguments. ``degenerate_cause``: the problem's account of why no run can be sound
-    (then ``extra_starts`` should be 0), put in the warning. ``warn_unconverged=False``
+    (then ``extra_starts`` should be 0), put in the warning; or a function of the kept
+    run giving the warning's account of its degenerate components. ``warn_unconverged=False``
     leaves out the ConvergenceWarning (models whose peers only log it: the HMMs).
     """
     if max_iter == 0:
@@ -489,10 +490,15 @@ def fit_with_restarts(
     assert best is not None  # at least one run
     best.restart_lower_bounds = histories
     if best.degenerate:
-        warnings.warn(
-            f"Every one of the {init} EM runs ended in a degenerate fit; in the one kept, "
+        detail = degenerate_cause(best) if callable(degenerate_cause) else (
             f"{advice(problem, 'describe_degeneracy', list(best.degenerate))} "
-            + (degenerate_cause or advice(problem, "degeneracy_advice")),
+            + (degenerate_cause or advice(problem, "degeneracy_advice")))
+        extra = init - max(1, n_init)
+        more = (f" ({max(1, n_init)} asked for, {extra} more started because each ended "
+                "degenerate)") if extra else ""
+        warnings.warn(
+            f"Every one of the {init} EM runs{more} ended in a degenerate fit; in the one "
+            f"kept, {detail}",
             DegenerateFitWarning,
             stacklevel=3,
         )

@@ -154,7 +154,8 @@ class EMEstimator:
             value /= block_weight(problem, X, companion)
         self._store(theta)
         self._online = state
-        for stale in ("degenerate_", "degenerate_components_"):  # judged by fit only
+        # judged by fit only
+        for stale in ("degenerate_", "degenerate_components_", "n_extra_starts_"):
             self.__dict__.pop(stale, None)
         self.n_batches_ = self.n_iter_ = state.n_updates
         self.converged_ = False

@@ -1,4 +1,5 @@
-"""Which components of a fitted Gaussian mixture are degenerate (spurious solutions).
+"""Which components of a fitted Gaussian mixture are degenerate (spurious solutions), and
+why: *singular* (too few rows) or *collapsed* (at the reg_covar floor).
 
 EM's likelihood is unbounded: a component can collapse onto a few rows, or onto a plane
 that some rows share exactly (discretised measurements), and then the likelihood grows
@@ -18,6 +19,13 @@ restarts while describing nothing. A component k is *degenerate* when either
    collinear features) make every component flat there; that is the data's property,
    not a component's collapse, and is not counted.
 
+Rule 1 is a *singular* component: its covariance cannot be estimated from its rows at all
+(mclust reports such a fit as NA unless a prior is given), whatever the data; a small
+planted cluster of fewer than D + 1 rows is one, under a 'full' covariance. Rule 2 alone is
+a *collapsed* one: a component with rows enough that shrank onto a few of them or onto a
+plane. :func:`singular_and_collapsed` tells them apart and :func:`advice` words the
+remedy by cause.
+
 The data's covariance is the mixture's own (sum_k w_k (Sigma_k + mu_k mu_k^T) - mu mu^T),
 so the rule needs the fitted parameters and the total weight only, whatever fed the fit.
 """
@@ -35,6 +43,11 @@ RELATIVE_FLOOR = 1e-10
 def minimum_component_size(covariance_type: str, n_features: int) -> int:
     """Rows a covariance of ``covariance_type`` needs to be non-singular (rule 1)."""
     return {"full": n_features + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
+
+
+def _rules_name(covariance) -> str:
+    """The scikit-learn covariance type whose size rule applies to ``covariance``."""
+    return getattr(covariance, "rules_name", covariance.name)
 
 
 def degenerate_components(covariance, theta, total_weight: float, reg_covar: float
@@ -56,11 +69,21 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
     ndarray of int
         Sorted component indices; empty when the fit is not degenerate.
     """
+    singular, collapsed = singular_and_collapsed(covariance, theta, total_weight, reg_covar)
+    return np.union1d(singular, collapsed).astype(np.int64)
+
+
+def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: float
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The degenerate components of ``theta`` by cause: ``(singular, collapsed)``, sorted
+    indices of the components with fewer effective rows than their own covariance needs
+    (rule 1), and of the others: at the ``reg_covar`` floor (rule 2), or without rows
+    under a common covariance ('tied'). Parameters as in :func:`degenerate_components`."""
     weights = np.asarray(theta.weights, dtype=np.float64)
     means = np.asarray(theta.means, dtype=np.float64)
     n_components, n_features = means.shape
     sizes = weights * float(total_weight)
-    too_small = sizes < minimum_component_size(covariance.rules_name, n_features)
+    too_small = sizes < minimum_component_size(_rules_name(covariance), n_features)
 
     matrices = covariance.full_matrices(np.asarray(theta.covariances, dtype=np.float64),
                                         n_components, n_features)
@@ -73,7 +96,7 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
     data_eigenvalues, data_axes = np.linalg.eigh(spread)
     floor = FLOOR_FACTOR * reg_covar + RELATIVE_FLOOR * max(float(data_eigenvalues[-1]), 0.0)
 
-    if covariance.rules_name in ("full", "tied"):
+    if _rules_name(covariance) in ("full", "tied"):
         # the components' variances along the directions in which the data spread
         spread_axes = data_axes[:, data_eigenvalues > floor]
         if spread_axes.shape[1] == 0:
@@ -85,4 +108,36 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
         variances = np.diagonal(matrices, axis1=1, axis2=2)
         spread_features = np.diagonal(spread) > floor
         flat = np.any((variances <= floor) & spread_features[None, :], axis=1)
-    return np.flatnonzero(too_small | flat)
+    # a component without rows under a common (pooled) covariance still has one: it is
+    # not singular (mclust reports its fit), only spurious, as a collapsed one is
+    pooled = _rules_name(covariance) == "tied"
+    singular = too_small & (not pooled)
+    return np.flatnonzero(singular), np.flatnonzero((flat | too_small) & ~singular)
+
+
+def advice(covariance, singular, collapsed, sizes, n_features: int, has_prior: bool) -> str:
+    """What went wrong with a degenerate fit and what to try, worded by cause.
+
+    ``covariance`` is the fit's CovarianceModel, ``singular`` and ``collapsed`` are from
+    :func:`singular_and_collapsed`, ``sizes`` the components' effective rows;
+    ``has_prior``: the estimator takes a ``prior``."""
+    parts = []
+    if len(singular):
+        needed = minimum_component_size(_rules_name(covariance), n_features)
+        rows = ", ".join(f"{sizes[k]:.3g}" for k in singular)
+        remedies = (["prior='default' (a conjugate prior, as mclust's priorControl())"]
+                    if has_prior else [])
+        remedies += ["a constrained covariance type ('diag', 'spherical', 'tied', or "
+                     "mclust's EII, EEI, EEE)", "fewer components"]
+        parts.append(
+            f"component(s) {[int(k) for k in singular]} are singular: {rows} effective "
+            f"row(s), fewer than the {needed} a {covariance.name!r} covariance needs in "
+            f"{n_features} feature(s), so reg_covar sets it (mclust reports such a fit as "
+            f"NA). Use {', '.join(remedies[:-1])} or {remedies[-1]}.")
+    if len(collapsed):
+        parts.append(
+            f"component(s) {[int(k) for k in collapsed]} collapsed: a covariance at the "
+            "reg_covar floor in a direction where the data spread (rows repeated, or on a "
+            "plane), or no rows left under a common covariance. Try a larger reg_covar, "
+            "rescaled features, more starts (n_init) or init_params='hierarchical'.")
+    return " ".join(parts)

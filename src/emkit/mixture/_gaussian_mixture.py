@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._exceptions import DegenerateFitWarning
 from .._fit_guard import untouched_on_failure
 from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_run_starts
@@ -19,7 +21,8 @@ from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._mclust_prior import MapGaussianMixtureProblem, PriorConstraint, as_prior
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
 from ._data_scale import DataScale
-from ._degeneracy import degenerate_components, minimum_component_size
+from ._degeneracy import (advice, degenerate_components, minimum_component_size,
+                          singular_and_collapsed)
 from ._init import INIT_METHODS, hierarchical_start, initial_responsibilities, seeded_partition
 from .._sources import is_streamed
 from ._large_data import LargeDataFitting
@@ -77,12 +80,14 @@ default='full'
         How each run starts. The first four are scikit-learn's (the same draws from the
         same ``random_state``). 'hierarchical': mclust's start, the ``n_components``-cluster
         cut of a model-based agglomerative hierarchical clustering (Fraley 1998) of at most
-        ``init_subsample`` rows; with no more rows than that it is deterministic and one
-        run is made whatever ``n_init``. 'em-em': ``EM_EM_SHORT_RUNS`` (or 2 per restart,
-        if more) short EM runs of at most ``EM_EM_SHORT_ITER`` iterations from random
-        partitions (rows assigned to the nearest of k-means++ seeds), the ``n_init``
-        best continued to convergence (Biernacki, Celeux and Govaert 2003); a streamed
-        fit runs the short runs on its starting sample.
+        ``init_subsample`` rows (mclust's ``hc(X, "VVV", use = "SVD")`` exactly, for every
+        covariance type; for one column mclust's quantile classes); with no more rows than
+        that it is deterministic and one run is made whatever ``n_init``. 'em-em':
+        ``EM_EM_SHORT_RUNS`` (or 2 per restart, if more) short EM runs of at most
+        ``EM_EM_SHORT_ITER`` iterations from random partitions (rows assigned to the
+        nearest of k-means++ seeds), the ``n_init`` best continued to convergence
+        (Biernacki, Celeux and Govaert 2003); a streamed fit runs the short runs on its
+        starting sample.
     init_subsample : int, default=2000
         Rows the 'hierarchical' start clusters: a random subsample (in proportion to the
         row weights) when there are more. At least ``n_components``; its cost grows as
@@ -129,8 +134,10 @@ default='full'
     :mod:`emkit.mixture._degeneracy`) loses to any run without one, whatever their
     likelihoods; when every run is degenerate, up to ``EXTRA_STARTS`` more random starts
     are tried (none with ``max_iter=0``, which returns the start asked for, nor when there
-    are too few rows for any fit to be sound), and if all fail the fit warns with
-    DegenerateFitWarning.
+    are too few rows for any fit to be sound), counted in ``n_extra_starts_`` and always
+    warned about (DegenerateFitWarning), whether one of them is sound or all fail. The
+    warning tells a *singular* component (fewer rows than its covariance needs: use a
+    prior or a constrained covariance type) from a *collapsed* one (at the reg_covar floor).
 
     Extreme scales: data whose squares would overflow or underflow are fitted at unit
     scale (``reg_covar`` then applies at that scale) and reported in their own units; a
@@ -167,6 +174,8 @@ default='full'
         Whether the fit kept has a degenerate component (emkit only).
     degenerate_components_ : ndarray of int
         Which components are degenerate (emkit only).
+    n_extra_starts_ : int
+        Starts run beyond ``n_init`` because every run had ended degenerate (emkit only).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X has string column names.
@@ -367,8 +376,15 @@ default='full'
             lower_bound=(self.lower_bound_ - to_data(0.0)) if warm else -np.inf,
             runner=self._runner(),
             degenerate=self._degeneracy_check(problem),
-            degenerate_cause=cause,
+            degenerate_cause=cause or self._degeneracy_advice(problem),
         )
+        self.n_extra_starts_ = max(0, len(best.restart_lower_bounds) - max(1, n_init))
+        if self.n_extra_starts_ and not best.degenerate:
+            warnings.warn(
+                f"Every one of the {max(1, n_init)} EM run(s) asked for ended in a degenerate "
+                f"fit; {self.n_extra_starts_} more start(s) were run (EXTRA_STARTS="
+                f"{self.EXTRA_STARTS} at most) and the sound fit kept is from one of them.",
+                DegenerateFitWarning, stacklevel=3)
         check_finite_fit(best, self.max_iter)
         if scale is None:
             self._store(best.theta)
@@ -396,6 +412,17 @@ default='full'
                 "set by reg_covar in the directions the rows do not span. Use "
                 "covariance_type='diag' or 'spherical', fewer features (PCA, say), or fewer "
                 "components.")
+
+    def _degeneracy_advice(self, problem):
+        """``advice(run)``: the warning's account of a degenerate run, by cause."""
+        def explain(run):
+            total = np.inf if run.weight is None else float(run.weight)
+            singular, collapsed = singular_and_collapsed(problem.covariance, run.theta,
+                                                         total, self.reg_covar)
+            sizes = np.asarray(run.theta.weights, dtype=np.float64) * total
+            return advice(problem.covariance, singular, collapsed, sizes,
+                          np.shape(run.theta.means)[1], "prior" in self.get_params())
+        return explain
 
     def _degeneracy_check(self, problem):
         """``check(run)``: the degenerate components of a run's fit (see _degeneracy)."""
@@ -611,7 +638,8 @@ default='full'
                    "restart_lower_bounds_")
         present = {k for k in vars(self) if k.endswith("_") and not k.startswith("_")}
         missing = set(arrays + scalars) - present
-        optional = {"feature_names_in_", "n_batches_", "degenerate_", "degenerate_components_"}
+        optional = {"feature_names_in_", "n_batches_", "degenerate_", "degenerate_components_",
+                    "n_extra_starts_"}
         unknown = present - set(arrays + scalars) - optional
         if missing or unknown:
             raise ValueError(f"missing attributes {sorted(missing)}, unknown {sorted(unknown)}")
@@ -623,6 +651,9 @@ default='full'
                     or self.degenerate_ != bool(flagged.size):
                 raise ValueError("degenerate_ must be a bool and degenerate_components_ the "
                                  "indices of the components it names")
+        extra = getattr(self, "n_extra_starts_", 0)
+        if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
+            raise ValueError(f"n_extra_starts_ must be a non-negative int, got {extra!r}")
         D = self.n_features_in_
         if isinstance(D, bool) or not isinstance(D, int) or D < 1:
             raise ValueError(f"n_features_in_ must be a positive int, got {D!r}")

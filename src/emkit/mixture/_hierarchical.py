@@ -1,4 +1,4 @@
-"""Model-based agglomerative hierarchical clustering (Fraley 1998, mclust's ``hc``).
+"""Model-based agglomerative hierarchical clustering (Fraley 1998), as mclust's ``hc``.
 
 Every row starts as its own cluster; each step merges the two clusters whose merger costs
 the least classification likelihood. For a cluster C of n rows in p dimensions with
@@ -13,12 +13,26 @@ and a merge costs the rise of that sum. Without ``alpha`` the classification lik
 a cluster of at most p rows is infinite; the trace term is Fraley's regularisation for it,
 and it dominates until a cluster's scatter is well determined.
 
-As in mclust (``hcUse = "SVD"``), the rows are first centred, scaled to unit standard
-deviation and rotated onto their principal axes, each axis divided by the square root of
-its singular value.
+mclust's start (:func:`mclust_merges`, what ``Mclust`` and ``mclustBIC`` use for every
+covariance model) is reproduced exactly, partitions equal to ``hclass(hc(X, "VVV",
+use = "SVD"), G)``:
 
-Ties are broken by the lowest cluster index, so the clustering of given rows is
-deterministic.
+- the rows are first centred, scaled to unit standard deviation and rotated onto their
+  principal axes, each axis divided by the square root of its singular value
+  (``hcUse = "SVD"``, mclust 6's default);
+- ``alpha`` is ``traceW(Z / sqrt(n p))`` of those rows Z (their scatter per entry);
+- no rows are merged beforehand: ``hc``'s ``dupPartition`` default never reaches
+  ``hcVVV``, which starts from one cluster per row (duplicates then merge first, as the
+  cheapest merges);
+- of equally cheap merges, the one mclust's Fortran (``hcvvv``) finds last in its scan
+  of cluster positions; after a merge the cluster in the last position moves into the
+  freed one;
+- ``hcvvv`` stores the first row of a merged cluster's triangular factor in place of
+  every row, so a cluster's scatter as seen by later merges is not its own (see
+  :func:`_as_mclust_stores_it`); the cost of a merge, and so the tree, follows that.
+
+``merge_sequence`` without ``as_mclust`` is the textbook criterion (exact scatters, ties
+to the lowest cluster index).
 """
 
 from __future__ import annotations
@@ -28,7 +42,8 @@ import hashlib
 import numba
 import numpy as np
 
-#: ``alpha`` of the criteria, in the units of the transformed rows (mclust's default).
+#: mclust's ``alpha``: the criteria's ``alpha`` is this times :func:`trace_scale` of the
+#: transformed rows.
 ALPHA = 1.0
 
 CRITERIA = ("VVV", "VII")
@@ -51,7 +66,23 @@ def transformed(X: np.ndarray) -> np.ndarray:
     return (centred @ vt[keep].T) / np.sqrt(singular[keep])
 
 
-def merge_sequence(X: np.ndarray, criterion: str = "VVV", alpha: float = ALPHA) -> np.ndarray:
+def trace_scale(Z: np.ndarray) -> float:
+    """mclust's unit of ``alpha``: ``traceW(Z / sqrt(n p))``, the rows' scatter about their
+    mean per entry (at least machine epsilon)."""
+    n, p = Z.shape
+    centred = Z - Z.mean(axis=0)
+    return max(float(np.sum(centred * centred)) / (n * p), float(np.finfo(np.float64).eps))
+
+
+def mclust_merges(X: np.ndarray, criterion: str = "VVV") -> np.ndarray:
+    """The merges of mclust's ``hc(X, criterion, use="SVD")``: the rows transformed by
+    :func:`transformed`, ``alpha = ALPHA * trace_scale`` of them."""
+    Z = transformed(X)
+    return merge_sequence(Z, criterion, ALPHA * trace_scale(Z), as_mclust=True)
+
+
+def merge_sequence(X: np.ndarray, criterion: str = "VVV", alpha: float = ALPHA,
+                   as_mclust: bool = False) -> np.ndarray:
     """The merges of agglomerative clustering of the rows of ``X``.
 
     Parameters
@@ -61,6 +92,8 @@ def merge_sequence(X: np.ndarray, criterion: str = "VVV", alpha: float = ALPHA) 
     criterion : {'VVV', 'VII'}
     alpha : float
         ``alpha`` of the criteria above.
+    as_mclust : bool, default=False
+        Merge as mclust's Fortran does (its stored factors and its ties; see above).
 
     Returns
     -------
@@ -72,7 +105,8 @@ def merge_sequence(X: np.ndarray, criterion: str = "VVV", alpha: float = ALPHA) 
         raise ValueError(f"Unknown hierarchical criterion {criterion!r}; expected one of "
                          f"{CRITERIA}.")
     X = np.ascontiguousarray(X, dtype=np.float64)
-    return _merge_sequence(X, _VVV if criterion == "VVV" else _VII, float(alpha))
+    return _merge_sequence(X, _VVV if criterion == "VVV" else _VII, float(alpha),
+                           bool(as_mclust))
 
 
 def partition(merges: np.ndarray, n_samples: int, n_clusters: int) -> np.ndarray:
@@ -80,40 +114,80 @@ def partition(merges: np.ndarray, n_samples: int, n_clusters: int) -> np.ndarray
     (labels numbered in order of each cluster's first row)."""
     if not 1 <= n_clusters <= n_samples:
         raise ValueError(f"Cannot cut {n_samples} rows into {n_clusters} clusters.")
+    return _partition(np.ascontiguousarray(merges, dtype=np.int64), n_samples, n_clusters)
+
+
+@numba.njit(cache=True)
+def _partition(merges, n_samples, n_clusters):
     parent = np.arange(n_samples)
-    for keep, gone in merges[: n_samples - n_clusters]:
-        parent[gone] = keep
+    for step in range(n_samples - n_clusters):
+        parent[merges[step, 1]] = merges[step, 0]
+    for i in range(n_samples):  # every row straight to its cluster's root
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        parent[i] = root
+    label_of_root = np.empty(n_samples, dtype=np.int64)
+    count = 0
+    for i in range(n_samples):  # labels in order of the roots
+        if parent[i] == i:
+            label_of_root[i] = count
+            count += 1
+    labels = np.empty(n_samples, dtype=np.int64)
+    for i in range(n_samples):
+        labels[i] = label_of_root[parent[i]]
+    return labels
 
-    def root(i):
-        while parent[i] != i:
-            i = parent[i]
-        return i
 
-    roots = np.array([root(i) for i in range(n_samples)])
-    _, labels = np.unique(roots, return_inverse=True)
+def quantile_classes(x: np.ndarray, n_clusters: int) -> np.ndarray:
+    """mclust's start for one column (its ``qclass``): labels 0..n_clusters-1 of the values
+    between n_clusters + 1 distinct quantiles (R's default, type 7), the narrowest gaps
+    dropped when more quantiles are needed to find that many distinct ones."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    eps = np.std(x, ddof=1) * np.sqrt(np.finfo(np.float64).eps) if x.size > 1 else 0.0
+    q = np.array([np.nan])
+    n = n_clusters
+    while q.size < n_clusters + 1:
+        n += 1
+        q = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n)))
+        if n > x.size + n_clusters + 1:  # fewer distinct values than clusters
+            raise ValueError(f"Cannot cut {np.unique(x).size} distinct values into "
+                             f"{n_clusters} clusters.")
+    if q.size > n_clusters + 1:
+        q = np.delete(q, np.argsort(np.diff(q), kind="stable")[: q.size - n_clusters - 1])
+    q[0], q[-1] = x.min() - eps, x.max() + eps
+    labels = np.zeros(x.size, dtype=np.int64)
+    for i in range(n_clusters):
+        labels[(x >= q[i]) & (x < q[i + 1])] = i
     return labels
 
 
 def hierarchical_labels(X: np.ndarray, n_clusters: int, criterion: str = "VVV") -> np.ndarray:
-    """Labels of the rows of ``X`` cut into ``n_clusters`` clusters by model-based
-    hierarchical clustering of the transformed rows.
+    """Labels of the rows of ``X`` cut into ``n_clusters`` clusters by mclust's
+    model-based hierarchical clustering (:func:`mclust_merges`); for one column, mclust's
+    quantile classes (:func:`quantile_classes`), as ``mclustBIC`` starts univariate data.
 
     The merges of the last few row sets are kept, so that cutting the same rows at several
     numbers of clusters (model selection over K, as mclust does) clusters them once.
     """
     X = np.ascontiguousarray(X)
+    if X.shape[1] == 1:
+        return quantile_classes(X[:, 0], n_clusters)
     key = (hashlib.sha1(X.view(np.uint8).ravel()).hexdigest(), X.shape, X.dtype.str,
            criterion)
-    merges = _MERGES.get(key)
-    if merges is None:
-        merges = merge_sequence(transformed(X), criterion)
-        _MERGES[key] = merges
+    tree = _MERGES.get(key)
+    if tree is None:
+        tree = _MERGES[key] = (mclust_merges(X, criterion), {})
         while len(_MERGES) > _MERGES_KEPT:
             _MERGES.pop(next(iter(_MERGES)))
-    return partition(merges, X.shape[0], n_clusters)
+    merges, cuts = tree
+    if n_clusters not in cuts:
+        cuts[n_clusters] = partition(merges, X.shape[0], n_clusters)
+    return cuts[n_clusters].copy()
 
 
-#: Merge sequences of recently clustered row sets (oldest first), by content.
+#: Merge sequences of recently clustered row sets (oldest first), by content, each with
+#: its cuts so far (number of clusters -> labels).
 _MERGES: dict = {}
 _MERGES_KEPT = 4
 
@@ -164,9 +238,10 @@ def _merged_trace(i, j, counts, means, traces):
 
 
 @numba.njit(cache=True)
-def _merged_cost(kind, i, j, counts, means, scatter, factors, log_dets, traces, alpha,
-                 work, solve):
-    """The criterion's term for the union of clusters i and j."""
+def _merged_cost(kind, i, j, counts, means, scatter, stored, factors, log_dets, traces,
+                 alpha, work, solve):
+    """The criterion's term for the union of clusters i (scatter ``scatter[i]``, factored
+    in ``factors[i]``) and j (scatter ``stored[j]``)."""
     p = means.shape[1]
     ni, nj = counts[i], counts[j]
     n = ni + nj
@@ -194,19 +269,39 @@ def _merged_cost(kind, i, j, counts, means, scatter, factors, log_dets, traces, 
     for a in range(p):
         da = means[i, a] - means[j, a]
         for b in range(a + 1):
-            work[a, b] = scatter[i, a, b] + scatter[j, a, b] + \
+            work[a, b] = scatter[i, a, b] + stored[j, a, b] + \
                 c * da * (means[i, b] - means[j, b])
     return _vvv_cost(_cholesky(work, work), trace, n, alpha, p)
 
 
 @numba.njit(cache=True)
-def _merge_sequence(X, kind, alpha):
+def _as_mclust_stores_it(W, rows, out):
+    """The scatter mclust's hcvvv keeps for a merged cluster: it stores the first row of
+    the triangular factor R (R^T R = W) in place of each of the factor's ``rows`` rows,
+    and reads row k back from column k on, so the scatter it sees later is
+    sum_k t_k t_k^T, t_k that first row with its first k entries zeroed."""
+    p = W.shape[0]
+    out[:, :] = 0.0
+    if W[0, 0] <= 0.0:
+        return
+    scale = 1.0 / np.sqrt(W[0, 0])
+    for k in range(int(rows)):
+        for a in range(k, p):
+            for b in range(k, p):
+                out[a, b] += W[0, a] * W[0, b] * scale * scale
+
+
+@numba.njit(cache=True)
+def _merge_sequence(X, kind, alpha, as_mclust):
     m, p = X.shape
     counts = np.ones(m)
     means = X.copy()
     vvv = kind == _VVV
     # scatter matrices and their Cholesky factors (VVV only; log det -inf: not factored)
     scatter = np.zeros((m, p, p)) if vvv else np.zeros((1, p, p))
+    # the scatter a cluster shows when another one joins it (see _as_mclust_stores_it)
+    stored = np.zeros((m, p, p)) if vvv and as_mclust else scatter
+    newest = -1
     factors = np.zeros((m, p, p)) if vvv else np.zeros((1, p, p))
     log_dets = np.full(m, -np.inf)
     traces = np.zeros(m)
@@ -219,8 +314,8 @@ def _merge_sequence(X, kind, alpha):
     delta = np.full((m, m), np.inf)
     for i in range(m):
         for j in range(i + 1, m):
-            d = _merged_cost(kind, i, j, counts, means, scatter, factors, log_dets,
-                             traces, alpha, work, solve) \
+            d = _merged_cost(kind, i, j, counts, means, scatter, stored, factors,
+                             log_dets, traces, alpha, work, solve) \
                 - cost[i] - cost[j]
             delta[i, j] = d
             delta[j, i] = d
@@ -231,34 +326,70 @@ def _merge_sequence(X, kind, alpha):
             if j != i and delta[i, j] < nearest_delta[i]:
                 nearest_delta[i] = delta[i, j]
                 nearest[i] = j
+    # mclust's bookkeeping of cluster positions ("slots"), which breaks ties: cluster c
+    # sits at slot[c]; after a merge the cluster in the last slot moves into the slot
+    # freed, and of equally cheap merges mclust takes the pair with the highest slots
+    slot = np.arange(m)
+    at_slot = np.arange(m)
+    lowest_row = np.arange(m)
     merges = np.empty((m - 1, 2), dtype=np.int64)
     for step in range(m - 1):
-        best, best_delta = -1, np.inf
-        for i in range(m):
-            if active[i] and (best < 0 or nearest_delta[i] < best_delta):
-                best, best_delta = i, nearest_delta[i]
-        i, j = best, nearest[best]
-        if j < i:
-            i, j = j, i
+        last = m - 1 - step
+        best_delta = np.inf
+        for k in range(m):
+            if active[k] and nearest_delta[k] < best_delta:
+                best_delta = nearest_delta[k]
+        j = -1
+        for s in range(last, -1, -1):  # the cheapest merges' cluster in the highest slot
+            k = at_slot[s]
+            if nearest_delta[k] == best_delta:
+                j = k
+                break
+        if j < 0:  # every remaining merge costs inf (nan data): the first pair
+            j = at_slot[1]
+        i = -1
+        for s in range(slot[j] - 1, -1, -1):  # its partner in the highest slot
+            k = at_slot[s]
+            if delta[j, k] == best_delta or best_delta == np.inf:
+                i = k
+                break
+        # the cluster in the higher slot (j) goes; the last slot's cluster takes its slot
+        freed = slot[j]
+        moved = at_slot[last]
+        at_slot[freed] = moved
+        slot[moved] = freed
+        merges[step, 0] = min(lowest_row[i], lowest_row[j])
+        merges[step, 1] = max(lowest_row[i], lowest_row[j])
+        lowest_row[i] = merges[step, 0]
         # merge j into i: count, mean, scatter (or its trace), cost
         ni, nj = counts[i], counts[j]
         n = ni + nj
         c = ni * nj / n
         traces[i] = _merged_trace(i, j, counts, means, traces)
         if vvv:
+            # mclust extends the newest cluster's own factor, else both stored ones
+            i_stored = as_mclust and i != newest
+            j_stored = as_mclust and j != newest
             for a in range(p):
                 da = means[i, a] - means[j, a]
                 for b in range(p):
-                    scatter[i, a, b] += scatter[j, a, b] + c * da * (means[i, b] - means[j, b])
+                    base = stored[i, a, b] if i_stored else scatter[i, a, b]
+                    add = stored[j, a, b] if j_stored else scatter[j, a, b]
+                    scatter[i, a, b] = base + add + c * da * (means[i, b] - means[j, b])
             log_dets[i] = _cholesky(scatter[i], factors[i]) if n > p else -np.inf
+            if as_mclust:
+                _as_mclust_stores_it(scatter[i], min(n - 1.0, p), stored[i])
+            newest = i
         for a in range(p):
             means[i, a] = (ni * means[i, a] + nj * means[j, a]) / n
         counts[i] = n
-        cost[i] = _vvv_cost(log_dets[i], traces[i], n, alpha, p) if vvv else \
-            _vii_cost(traces[i], n, p, alpha)
+        if as_mclust:  # mclust keeps the term of the merge it chose
+            cost[i] = best_delta + cost[i] + cost[j]
+        elif vvv:
+            cost[i] = _vvv_cost(log_dets[i], traces[i], n, alpha, p)
+        else:
+            cost[i] = _vii_cost(traces[i], n, p, alpha)
         active[j] = False
-        merges[step, 0] = i
-        merges[step, 1] = j
         for k in range(m):
             delta[j, k] = np.inf
             delta[k, j] = np.inf
@@ -266,8 +397,8 @@ def _merge_sequence(X, kind, alpha):
         nearest_delta[i] = np.inf
         for k in range(m):
             if active[k] and k != i:
-                d = _merged_cost(kind, i, k, counts, means, scatter, factors, log_dets,
-                                 traces, alpha, work, solve) \
+                d = _merged_cost(kind, i, k, counts, means, scatter, stored, factors,
+                                 log_dets, traces, alpha, work, solve) \
                     - cost[i] - cost[k]
                 delta[i, k] = d
                 delta[k, i] = d

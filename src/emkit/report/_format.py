@@ -19,6 +19,7 @@ HEADERS = {
     "converged": "Converged",
     "n_iter": "Iterations",
     "degenerate": "Degenerate",
+    "singular": "Singular (NA)",
 }
 
 MIN_DIGITS = 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,11 +112,16 @@ def _parameter_tables(model, names, labels) -> str:
     return "".join(parts)
 
 
+def _cell(value):
+    """A selection table's value; NaN (a singular fit's criteria) as mclust's NA."""
+    return "NA" if isinstance(value, float) and math.isnan(value) else value
+
+
 def _selection_table(selection) -> str:
     table = selection.table
     chosen = _plots.chosen_row(selection)
     keys = list(table[0])
-    rows = [["chosen" if i == chosen else "", *[row[key] for key in keys]]
+    rows = [["chosen" if i == chosen else "", *[_cell(row[key]) for key in keys]]
             for i, row in enumerate(table)]
     classes = [(["chosen"] if i == chosen else []) + (["degenerate"] if row.get("degenerate")
                                                      else [])
@@ -125,7 +131,9 @@ def _selection_table(selection) -> str:
     criterion = selection.criterion.upper()
     return (f"<h2>Model selection ({criterion}, lower is better)</h2>"
             f"<p>The chosen model has the lowest {criterion} among the fits that are not "
-            "degenerate (rows in red italics have a collapsed component).</p>"
+            "degenerate (rows in red italics have a singular or a collapsed component; a "
+            "singular fit, with fewer rows in a component than its covariance needs, has no "
+            "estimate: NA, as in mclust).</p>"
             + _table(["", *[header(key) for key in keys]], rows, classes, attributes))
 
 

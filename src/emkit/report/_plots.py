@@ -28,23 +28,34 @@ def chosen_row(selection) -> int:
     raise ValueError("selection.best_ matches no row of selection.table.")
 
 
+#: Markers of the criterion plot's lines, cycled with the colours so that mclust's
+#: fourteen models are told apart.
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "*", "h", "p", "d", "8")
+
+
 def criterion_plot(selection):
-    """The criterion against K, one line per covariance type; the chosen fit
-    (``selection.best_``) circled, degenerate fits crossed out."""
+    """The criterion against K, one line per covariance type (mclust's
+    ``plot(mclustBIC)``: every model's curve, each with its own colour and marker); the
+    chosen fit (``selection.best_``) circled, degenerate fits crossed out, singular fits
+    (no estimate, mclust's NA) left as gaps in their line."""
     table, criterion = selection.table, selection.criterion
     fig = _render.new_figure()
     ax = fig.add_subplot()
     _render.mark_plot_area(ax, CRITERION_PLOT_AREA)
-    for covariance_type in dict.fromkeys(row["covariance_type"] for row in table):
+    types = list(dict.fromkeys(row["covariance_type"] for row in table))
+    colours = plt_colours(len(types))
+    for i, covariance_type in enumerate(types):
         rows = sorted((r for r in table if r["covariance_type"] == covariance_type),
                       key=lambda r: r["n_components"])
-        ax.plot([r["n_components"] for r in rows], [r[criterion] for r in rows], marker="o",
-                label=covariance_type)
-    degenerate = [r for r in table if r.get("degenerate")]
+        ax.plot([r["n_components"] for r in rows], [r[criterion] for r in rows],
+                marker=_MARKERS[i % len(_MARKERS)], color=colours[i], label=covariance_type)
+    degenerate = [r for r in table if r.get("degenerate") and not r.get("singular")]
     if degenerate:
         ax.scatter([r["n_components"] for r in degenerate], [r[criterion] for r in degenerate],
                    marker="x", s=120, color="crimson", linewidths=2, zorder=6,
                    label="degenerate (never chosen over a sound fit)")
+    if any(r.get("singular") for r in table):
+        ax.plot([], [], linestyle="none", label="gaps: singular fits (NA)")
     best = table[chosen_row(selection)]
     circle = ax.scatter([best["n_components"]], [best[criterion]], s=250, facecolors="none",
                         edgecolors="black", linewidths=2, zorder=5,
@@ -54,8 +65,16 @@ def criterion_plot(selection):
     _render.integer_ticks(ax.xaxis)
     ax.set_ylabel(f"{criterion.upper()} (lower is better)")
     ax.set_title(f"{criterion.upper()} by K and covariance type")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", ncol=2 if len(types) > 6 else 1)
     return fig
+
+
+def plt_colours(count: int) -> list:
+    """``count`` distinct colours: matplotlib's tab10, or tab20 for more lines."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if count <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(count)]
 
 
 def convergence_plot(restart_lower_bounds):
