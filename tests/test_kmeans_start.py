@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from emkit.mixture import _kmeans as kmeans
@@ -37,6 +37,27 @@ def test_same_labels_and_draws_as_sklearn_kmeans(seed):
 
 
 @pytest.mark.parametrize("seed", range(6))
+def test_best_of_several_runs_as_sklearn_kmeans(seed):
+    """n_init runs, the least inertia kept: scikit-learn's centres and labels."""
+    X, k, weights = _data(seed)
+    ours_rng, ref_rng = np.random.RandomState(seed), np.random.RandomState(seed)
+    centres, labels = kmeans.kmeans(X, k, weights, ours_rng, n_init=10)
+    ref = KMeans(k, n_init=10, random_state=ref_rng).fit(X, sample_weight=weights)
+    assert_array_equal(labels, ref.labels_)
+    scale = float(np.abs(X).max())
+    assert_allclose(centres, ref.cluster_centers_, rtol=1e-5, atol=1e-5 * scale)
+    assert centres.dtype == X.dtype
+    assert ours_rng.uniform() == ref_rng.uniform()
+
+
+def test_same_partition_ignores_the_names_of_clusters():
+    a = np.array([0, 0, 1, 2, 2])
+    assert kmeans._same_partition(a, np.array([2, 2, 0, 1, 1]), 3)
+    assert not kmeans._same_partition(a, np.array([2, 2, 0, 1, 0]), 3)
+    assert not kmeans._same_partition(a, np.array([0, 1, 1, 2, 2]), 3)
+
+
+@pytest.mark.parametrize("seed", range(6))
 def test_same_seeds_as_sklearn_kmeans_plusplus(seed):
     X, k, weights = _data(seed)
     ours_rng, ref_rng = np.random.RandomState(seed), np.random.RandomState(seed)
@@ -63,7 +84,7 @@ def test_emptied_cluster_is_relocated_like_sklearn(monkeypatch):
 
     mean = X.mean(axis=0)
     monkeypatch.setattr(kmeans, "_relocate_empty_clusters", spy)
-    ours = kmeans.lloyd(X - mean, weights, start - mean,
+    _, ours = kmeans.lloyd(X - mean, weights, start - mean,
                         float(np.mean(np.var(X, axis=0))) * kmeans.RELATIVE_TOL)
     ref = KMeans(4, init=start, n_init=1).fit(X, sample_weight=weights).labels_
     assert spies[0] == 2  # the two far centres emptied in the first iteration

@@ -30,17 +30,40 @@ def kmeans_labels(X: np.ndarray, n_clusters: int, sample_weight, rng) -> np.ndar
     """Labels of one k-means run (k-means++ seeding, then Lloyd), as
     ``sklearn.cluster.KMeans(n_clusters, n_init=1, random_state=rng).fit(X, sample_weight)
     .labels_``; ``rng`` (a RandomState) is advanced as scikit-learn advances it."""
+    return kmeans(X, n_clusters, sample_weight, rng)[1]
+
+
+def kmeans(X: np.ndarray, n_clusters: int, sample_weight, rng, n_init: int = 1):
+    """``(centres, labels)`` of the run with the least inertia among ``n_init`` k-means
+    runs, as ``sklearn.cluster.KMeans(n_clusters, n_init=n_init, random_state=rng)
+    .fit(X, sample_weight)`` gives its ``cluster_centers_`` and ``labels_`` (a later run
+    replaces the kept one only with a smaller inertia and a different partition)."""
     if X.shape[0] >= OWN_KMEANS_MAX_ROWS:
         from sklearn.cluster import KMeans
 
-        return KMeans(n_clusters=n_clusters, n_init=1, random_state=rng).fit(
-            X, sample_weight=sample_weight).labels_
+        fitted = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=rng).fit(
+            X, sample_weight=sample_weight)
+        return fitted.cluster_centers_, fitted.labels_
     weights = (np.ones(X.shape[0]) if sample_weight is None
                else np.asarray(sample_weight, dtype=np.float64))
     tol = float(np.mean(np.var(X, axis=0))) * RELATIVE_TOL
-    centred = X - X.mean(axis=0)
-    centres, _ = kmeans_plusplus_centres(centred, n_clusters, weights, rng)
-    return lloyd(centred, weights.astype(X.dtype, copy=False), centres, tol)
+    mean = X.mean(axis=0)
+    centred = X - mean
+    best = None
+    for _ in range(n_init):
+        start, _ = kmeans_plusplus_centres(centred, n_clusters, weights, rng)
+        centres, labels = lloyd(centred, weights.astype(X.dtype, copy=False), start, tol)
+        inertia = float(weights @ ((centred - centres[labels]) ** 2).sum(axis=1))
+        if best is None or (inertia < best[0]
+                            and not _same_partition(labels, best[2], n_clusters)):
+            best = (inertia, centres, labels)
+    return best[1] + mean, best[2]
+
+
+def _same_partition(labels, other, n_clusters) -> bool:
+    """Whether two labellings are the same partition (up to renaming the clusters)."""
+    pairs = np.unique(np.stack([labels, other]), axis=1)
+    return pairs.shape[1] == np.unique(pairs[0]).size
 
 
 def kmeans_plusplus_centres(X: np.ndarray, n_clusters: int, sample_weight, rng):
@@ -77,8 +100,8 @@ def kmeans_plusplus_centres(X: np.ndarray, n_clusters: int, sample_weight, rng):
 
 
 def lloyd(X: np.ndarray, sample_weight: np.ndarray, centres: np.ndarray,
-          tol: float) -> np.ndarray:
-    """Lloyd iterations from ``centres``; the final labels."""
+          tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd iterations from ``centres``; the final centres and labels."""
     labels = previous = np.full(X.shape[0], -1, dtype=np.intp)
     for _ in range(MAX_ITER):
         labels = nearest_centres(X, centres)
@@ -88,11 +111,11 @@ def lloyd(X: np.ndarray, sample_weight: np.ndarray, centres: np.ndarray,
         shift = float(np.sum((new_centres - centres) ** 2))
         centres = new_centres
         if np.array_equal(labels, previous):
-            return labels  # they are the final centres' labels
+            return centres, labels  # they are the final centres' labels
         if shift <= tol:
             break
         previous = labels
-    return nearest_centres(X, centres)
+    return centres, nearest_centres(X, centres)
 
 
 def nearest_centres(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
