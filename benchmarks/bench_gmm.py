@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import math
 import os
 import statistics
 import subprocess
@@ -407,23 +408,38 @@ def whole_fit_data(case: WholeFitCase, quick: bool) -> np.ndarray:
     return make_data(n_samples, case.n_features, case.n_components)
 
 
+#: A timing sample of a whole fit lasts at least this long (several fits, the same number for
+#: both libraries): a single fit of milliseconds measures the scheduler, not the fit.
+MIN_SAMPLE_SECONDS = 0.05
+
+
 def _alternating_medians(runs: dict, repeats: int) -> tuple:
-    """Median seconds of each ``runs[name]()`` over ``repeats`` rounds (the order flips
-    every round) and the last result of each."""
+    """Median seconds of one ``runs[name]()`` over ``repeats`` samples of each (the order
+    flips every sample; each sample times enough calls to last MIN_SAMPLE_SECONDS for the
+    fastest), and the last result of each."""
+    results = {name: run() for name, run in runs.items()}  # first-call costs not counted
+    fastest = min(_timed(run, 1)[0] for run in runs.values())
+    calls = max(1, math.ceil(MIN_SAMPLE_SECONDS / max(fastest, 1e-9)))
     times = {name: [] for name in runs}
-    results = {}
     for r in range(repeats):
         for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                t0 = time.perf_counter()
-                results[name] = runs[name]()
-                times[name].append(time.perf_counter() - t0)
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
+            seconds, results[name] = _timed(runs[name], calls)
+            times[name].append(seconds / calls)
     return {name: statistics.median(values) for name, values in times.items()}, results
+
+
+def _timed(run, calls: int) -> tuple:
+    """(seconds, last result) of ``calls`` calls of ``run()``, the garbage collector off."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            result = run()
+        return time.perf_counter() - t0, result
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _whole_fit(library, X, covariance_type, n_components, n_init):
@@ -454,8 +470,6 @@ def whole_fit_rows(covariance_types, *, repeats, quick) -> list:
                 runs = {library: (lambda library=library: _whole_fit(
                             library, X, covariance_type, case.n_components, n_init))
                         for library in ("emkit", "sklearn")}
-                for run in runs.values():
-                    run()  # first-call costs (numba's cache, imports) not counted
                 seconds, fitted = _alternating_medians(runs, repeats)
                 rows.append({
                     "case": case.name, "n_samples": X.shape[0], "n_features": X.shape[1],
@@ -542,7 +556,8 @@ def format_whole_fit_report(rows, *, repeats) -> str:
         f"whole fits (k-means start included, default tol, the same random_state; target: "
         f">= {WHOLE_FIT_TARGET_SPEEDUP:g}x with the same or a better lower bound / BIC):",
         table(_WHOLE_FIT_COLUMNS, shown),
-        f"s: median over {repeats} repeat(s) of one whole fit (select: the whole grid, "
+        f"s: median over {repeats} sample(s) of one whole fit (a sample times enough fits "
+        f"to last {MIN_SAMPLE_SECONDS:g} s; select: the whole grid, "
         "emkit's select against a loop of scikit-learn fit + bic), emkit and scikit-learn "
         "alternating. LB gain: emkit lower_bound_ - scikit-learn's (>= 0: as good or "
         "better); BIC: the grid's lowest.",

@@ -130,7 +130,8 @@ def test_machine_note_and_options():
 def test_quick_hmm_benchmark():
     # One thread, as for the GMM benchmark: a smoke test sharing the cores with xdist.
     bench = load_benchmark("bench_hmm")
-    rows = bench.main(["--quick", "--threads", "1", "--cases", ",".join(bench.CASES)])
+    rows = bench.main(["--quick", "--threads", "1", "--cases", ",".join(bench.CASES),
+                       "--parts", "per-iteration"])["per-iteration"]
 
     assert [r["case"] for r in rows] == list(bench.CASES)
     for row in rows:
@@ -157,6 +158,24 @@ def test_quick_hmm_benchmark():
         assert name in report.splitlines()[-1]
 
 
+def test_quick_hmm_small_fits_benchmark():
+    """Many small whole fits and restarts: both libraries reach the same log-likelihoods
+    (the same starts, the same EM)."""
+    bench = load_benchmark("bench_hmm")
+    result = bench.main(["--quick", "--threads", "1", "--parts", "small-fits"])
+    assert result["per-iteration"] == []
+    rows = result["small-fits"]
+    assert [r["case"] for r in rows] == ["4 small fits", "2 restarts"]
+    assert [r["n_fits"] for r in rows] == [4, 2]
+    for row in rows:
+        assert row["n_sequences"] == 3 and row["length"] == bench.SMALL_LENGTH
+        assert _positive_finite(row["emkit_s"]) and _positive_finite(row["hmmlearn_s"]), row
+        assert math.isfinite(row["emkit_loglik"]) and row["loglik_rel_diff"] <= 1e-6, row
+        assert row["meets_target"] == (row["speedup"] >= bench.TARGET_SPEEDUP)
+    report = bench.format_small_report(rows, repeats=1)
+    assert "small fits" in report and report.splitlines()[-1].startswith("target emkit")
+
+
 def test_hmm_benchmark_options():
     bench = load_benchmark("bench_hmm")
     args = bench.parse_args(["--cases", "categorical,gaussian-full", "--iters", "4",
@@ -166,6 +185,7 @@ def test_hmm_benchmark_options():
     assert args.threads is None and args.hmmlearn_implementation == "log"
     default = bench.parse_args([])
     assert default.cases == list(bench.CASES) and default.iters == 5 and default.repeats == 3
+    assert default.parts == list(bench.PARTS)
     quick = bench.parse_args(["--quick"])
     assert quick.iters == 3 and quick.repeats == 1
     with pytest.raises(SystemExit):
