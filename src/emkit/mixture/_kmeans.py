@@ -16,6 +16,7 @@ final relabelling. The labels are scikit-learn's up to the rounding of exact tie
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 #: Below this many rows the k-means start runs here; from it on scikit-learn's parallel
 #: KMeans (its per-call overhead is then small beside the work).
@@ -102,39 +103,60 @@ def kmeans_plusplus_centres(X: np.ndarray, n_clusters: int, sample_weight, rng):
 def lloyd(X: np.ndarray, sample_weight: np.ndarray, centres: np.ndarray,
           tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd iterations from ``centres``; the final centres and labels."""
-    labels = previous = np.full(X.shape[0], -1, dtype=np.intp)
+    n_clusters = centres.shape[0]
+    labels = np.full(X.shape[0], -1, dtype=np.intp)
+    sums = np.empty((n_clusters, X.shape[1]))
+    totals = np.empty(n_clusters)
     for _ in range(MAX_ITER):
-        labels = nearest_centres(X, centres)
-        sums, totals = _weighted_sums(X, sample_weight, labels, centres.shape[0])
-        _relocate_empty_clusters(X, sample_weight, centres, labels, sums, totals)
+        changed = _assign_and_sum(_distance_terms(X, centres), X, sample_weight, labels,
+                                  sums, totals)
+        if not totals.all():
+            _relocate_empty_clusters(X, sample_weight, centres, labels, sums, totals)
         new_centres = _averaged(sums, totals).astype(X.dtype, copy=False)
         shift = float(np.sum((new_centres - centres) ** 2))
         centres = new_centres
-        if np.array_equal(labels, previous):
+        if not changed:
             return centres, labels  # they are the final centres' labels
         if shift <= tol:
             break
-        previous = labels
     return centres, nearest_centres(X, centres)
 
 
-def nearest_centres(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Each row's nearest centre, by ||c||^2 - 2 x.c through one matrix product (as
-    scikit-learn's BLAS call computes it, so exact ties break the same way); the first of
-    equally near centres."""
+def _distance_terms(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """||c||^2 - 2 x.c for every row and centre, through one matrix product, rounded as
+    scikit-learn's BLAS call rounds it (so exact ties break the same way)."""
     distances = X @ centres.T
     distances *= -2.0
     distances += np.einsum("ij,ij->i", centres, centres)
-    return np.argmin(distances, axis=1)
+    return distances
 
 
-def _weighted_sums(X, w, labels, n_clusters):
-    """Per cluster: the weighted sum of its rows (accumulated in row order) and its
-    weight."""
-    sums = np.empty((n_clusters, X.shape[1]))
-    for d in range(X.shape[1]):
-        sums[:, d] = np.bincount(labels, weights=X[:, d] * w, minlength=n_clusters)
-    return sums, np.bincount(labels, weights=w, minlength=n_clusters)
+def nearest_centres(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each row's nearest centre (the first of equally near ones)."""
+    return np.argmin(_distance_terms(X, centres), axis=1)
+
+
+@njit(cache=True)
+def _assign_and_sum(distances, X, w, labels, sums, totals):
+    """Each row's nearest centre (the first of equals) into ``labels``, the weighted row
+    sums and weights per centre (accumulated in row order); whether any label changed."""
+    n, D = X.shape
+    sums[:] = 0.0
+    totals[:] = 0.0
+    changed = False
+    for i in range(n):
+        row = distances[i]
+        best = 0
+        for k in range(1, row.shape[0]):
+            if row[k] < row[best]:
+                best = k
+        if labels[i] != best:
+            labels[i] = best
+            changed = True
+        totals[best] += w[i]
+        for d in range(D):
+            sums[best, d] += X[i, d] * w[i]
+    return changed
 
 
 def _relocate_empty_clusters(X, w, old_centres, labels, sums, totals) -> None:
@@ -157,6 +179,8 @@ def _relocate_empty_clusters(X, w, old_centres, labels, sums, totals) -> None:
 
 def _averaged(sums, totals):
     """Centres from weighted sums; a cluster with no weight takes the heaviest's centre."""
+    if totals.all():
+        return sums * (1.0 / totals)[:, None]
     centres = sums.copy()
     filled = totals > 0
     centres[filled] *= (1.0 / totals[filled])[:, None]
