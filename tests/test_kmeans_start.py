@@ -8,6 +8,8 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from emkit.mixture import _kmeans as kmeans
 from emkit.mixture._kmeans import OWN_KMEANS_MAX_ROWS, kmeans_labels, kmeans_plusplus_centres
 
+pytestmark = pytest.mark.numerics  # centres from a compiled pass, compared with sklearn's
+
 
 def _data(seed):
     """Blobs of varied size and shape; every third set rounded to integers (exact ties and
@@ -26,7 +28,7 @@ def _data(seed):
     return X, k, weights
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(8))
 def test_same_labels_and_draws_as_sklearn_kmeans(seed):
     X, k, weights = _data(seed)
     ours_rng, ref_rng = np.random.RandomState(seed), np.random.RandomState(seed)
@@ -36,13 +38,13 @@ def test_same_labels_and_draws_as_sklearn_kmeans(seed):
     assert ours_rng.uniform() == ref_rng.uniform()  # the generator advanced alike
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
 def test_best_of_several_runs_as_sklearn_kmeans(seed):
     """n_init runs, the least inertia kept: scikit-learn's centres and labels."""
     X, k, weights = _data(seed)
     ours_rng, ref_rng = np.random.RandomState(seed), np.random.RandomState(seed)
-    centres, labels = kmeans.kmeans(X, k, weights, ours_rng, n_init=10)
-    ref = KMeans(k, n_init=10, random_state=ref_rng).fit(X, sample_weight=weights)
+    centres, labels = kmeans.kmeans(X, k, weights, ours_rng, n_init=5)
+    ref = KMeans(k, n_init=5, random_state=ref_rng).fit(X, sample_weight=weights)
     assert_array_equal(labels, ref.labels_)
     scale = float(np.abs(X).max())
     assert_allclose(centres, ref.cluster_centers_, rtol=1e-5, atol=1e-5 * scale)
