@@ -54,7 +54,8 @@ class DirichletPosterior:
 
     def subnormalised(self) -> np.ndarray:
         """exp(E[log p]): what forward-backward uses in the E-step."""
-        return np.exp(self.expected_log())
+        with np.errstate(under="ignore"):
+            return np.exp(self.expected_log())
 
     def updated(self, counts: np.ndarray) -> "DirichletPosterior":
         """The posterior given expected counts."""
