@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import emkit
 from emkit import BayesianGaussianMixture
-from emkit._exceptions import LikelihoodDecreaseWarning
+from emkit._exceptions import ConvergenceWarning, LikelihoodDecreaseWarning
 from emkit.hmm import (CategoricalHMM, GaussianHMM, VariationalCategoricalHMM,
                        VariationalGaussianHMM)
 
@@ -208,6 +208,7 @@ def test_bayesian_mixture_lower_bound_never_decreases_with_weights():
         weights = rng.uniform(0.0, 3.0, size=len(X))
         with warnings.catch_warnings():
             warnings.simplefilter("error", LikelihoodDecreaseWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)  # 30 iterations, tol=0
             model = BayesianGaussianMixture(
                 n_components=K, covariance_type=kind, weight_concentration_prior_type=prior_type,
                 weight_concentration_prior=concentration, max_iter=30, tol=0,
