@@ -20,7 +20,8 @@ from .._sources import is_block_source, is_dask_collection
 from .._validation import Interval, Options, validate_params
 from ._base import _log
 from ._sequences import check_lengths
-from ._variational_problem import VariationalHMMParams, VariationalHMMProblem, check_dirichlet
+from ._variational_problem import (VariationalHMMParams, VariationalHMMProblem, check_dirichlet,
+                                   dirichlet_draw)
 
 
 class VariationalHMMMixin:
@@ -156,10 +157,10 @@ class VariationalHMMMixin:
         if needs_init("s", "startprob_prior_", "startprob_posterior_"):
             prior = 1.0 / K if self.startprob_prior is None else self.startprob_prior
             attributes["startprob_prior_"] = np.full(K, prior, dtype=np.float64)
-            attributes["startprob_posterior_"] = rng.dirichlet(uniform) * n_sequences
+            attributes["startprob_posterior_"] = dirichlet_draw(rng, uniform) * n_sequences
         if needs_init("t", "transmat_prior_", "transmat_posterior_"):
             prior = 1.0 / K if self.transmat_prior is None else self.transmat_prior
             attributes["transmat_prior_"] = np.full((K, K), prior, dtype=np.float64)
-            attributes["transmat_posterior_"] = rng.dirichlet(uniform, size=K) * n_rows / K
+            attributes["transmat_posterior_"] = dirichlet_draw(rng, uniform, K) * n_rows / K
         attributes.update(self._init_emission(X, needs_init, random_state, n_rows))
         return attributes

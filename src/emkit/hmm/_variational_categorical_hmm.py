@@ -9,7 +9,7 @@ from ..io import register_model
 from ._categorical_hmm import CategoricalHMM
 from ._count_emissions import CategoricalEmission
 from ._variational_base import VariationalHMMMixin
-from ._variational_problem import DirichletPosterior, check_dirichlet
+from ._variational_problem import DirichletPosterior, check_dirichlet, dirichlet_draw
 
 
 class VariationalCategoricalEmission(CategoricalEmission):
@@ -113,7 +113,7 @@ class VariationalCategoricalHMM(VariationalHMMMixin, CategoricalHMM):
         K = self.n_components
         prior = 1.0 / n_symbols if self.emissionprob_prior is None else self.emissionprob_prior
         rng = check_random_state(random_state)  # hmmlearn draws these from a fresh generator
-        posterior = rng.dirichlet(np.full(n_symbols, prior), size=K)
+        posterior = dirichlet_draw(rng, np.full(n_symbols, prior), K)
         n_rows = X.shape[0] if n_rows is None else n_rows
         return {"emissionprob_prior_": np.full((K, n_symbols), prior, dtype=np.float64),
                 "emissionprob_posterior_": posterior * n_rows / K}

@@ -66,6 +66,13 @@ class DirichletPosterior:
         return kl_dirichlet_rows(self.posterior, self.prior)
 
 
+def dirichlet_draw(rng, concentration, size=None) -> np.ndarray:
+    """``rng.dirichlet(concentration, size)`` (hmmlearn's starting draws) with exact zeros,
+    which small concentrations can give, raised to the smallest normal number: a
+    Dirichlet posterior needs positive parameters."""
+    return np.maximum(rng.dirichlet(concentration, size=size), np.finfo(np.float64).tiny)
+
+
 def check_dirichlet(prior, posterior, shape, name: str) -> DirichletPosterior:
     """Prior and posterior parameters of ``shape``, finite and positive, as float arrays;
     ValueError naming ``<name>_prior_`` / ``<name>_posterior_`` otherwise."""
