@@ -230,11 +230,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--mixture-cases", default=",".join(MIXTURE_CASES),
-                        type=lambda s: _choices(s, tuple(MIXTURE_CASES), "case"))
+                        type=lambda s: [] if s == "none" else _choices(
+                            s, tuple(MIXTURE_CASES), "case"),
+                        help="bench_gmm's cases, comma-separated, or 'none'")
     parser.add_argument("--covariance", default=",".join(COVARIANCE_TYPES),
                         type=lambda s: _choices(s, COVARIANCE_TYPES, "covariance type"))
     parser.add_argument("--hmm-cases", default=",".join(HMM_CASES),
-                        type=lambda s: _choices(s, tuple(HMM_CASES), "case"))
+                        type=lambda s: [] if s == "none" else _choices(
+                            s, tuple(HMM_CASES), "case"),
+                        help="comma-separated, or 'none'")
     parser.add_argument("--iters", type=int, default=None,
                         help="timed iterations per fit (default 5; quick 2)")
     parser.add_argument("--repeats", type=int, default=None,
