@@ -125,7 +125,8 @@ class VariationalHMMProblem:
         The parameter letters re-estimated ('s', 't', plus the emission model's).
     n_rows : int or None
         Rows of the data being fitted: each block carries its share of the divergence
-        term. None: the problem only scores (``log_frame``).
+        term. None (a problem built outside ``fit``): a block's value is its subnormalised
+        log-likelihood alone.
     """
 
     def __init__(self, emission, update: str, n_rows: int | None = None):
@@ -143,8 +144,6 @@ class VariationalHMMProblem:
         return theta.start.kl() + theta.trans.kl() + self.emission.kl(theta.emission)
 
     def e_step(self, X, theta: VariationalHMMParams, offsets):
-        if self.n_rows is None:
-            raise ValueError("this problem was built for scoring only (n_rows=None)")
         log_frame = np.ascontiguousarray(
             self.emission.expected_log_frame(X, theta.emission), dtype=np.float64)
         gamma, start, trans, loglik = _kernels.forward_backward(
@@ -154,9 +153,11 @@ class VariationalHMMProblem:
             raise ValueError("a sequence has zero probability under the subnormalised "
                              "parameters: a posterior parameter underflowed")
         emission = self.emission.statistics(X, gamma, theta.emission)
-        share = 1.0 if X.shape[0] == self.n_rows else X.shape[0] / self.n_rows
-        return (HMMStats(start, trans, emission),
-                float(loglik.sum()) - self.kl(theta) * share)
+        value = float(loglik.sum())
+        if self.n_rows is not None:
+            share = 1.0 if X.shape[0] == self.n_rows else X.shape[0] / self.n_rows
+            value -= self.kl(theta) * share
+        return HMMStats(start, trans, emission), value
 
     def m_step(self, stats, theta: VariationalHMMParams) -> VariationalHMMParams:
         start, trans = theta.start, theta.trans
