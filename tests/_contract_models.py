@@ -18,6 +18,7 @@ from conftest import COVARIANCE_TYPES, make_blobs
 from emkit import BayesianGaussianMixture, GaussianMixture
 from emkit import hmm as emkit_hmm
 from emkit.impute import EMImputer
+from emkit.mixture import GaussianMixtureWithNoise
 from emkit.motif import DNA, MEME, MarkovBackground, encode_sequences, make_planted_motif
 from emkit.motif._problem import MotifParams, MotifProblem
 from emkit.topics import PLSA
@@ -153,6 +154,26 @@ class Case:
         """The fitted numeric attributes that must be finite."""
         return {k: v for k, v in vars(model).items()
                 if k.endswith("_") and not k.startswith("_")}
+
+
+class NoiseCase(Case):
+    """A Gaussian mixture with a noise component: in-memory rows only; its noise guess is
+    every seventh row of the data (which all have the same number of rows)."""
+
+    kinds = frozenset()
+    random_start = {"init_params": "random"}
+
+    def __init__(self, name, factory, **params):
+        super().__init__(name, factory, noise_init=np.arange(120) % 7 == 0, **params)
+
+    def data(self):
+        X = super().data()
+        return np.vstack([X[:105], np.random.default_rng(0).uniform(-8, 8, size=(15, 2))])
+
+    def degenerate_data(self):
+        # a constant feature spans no volume: no uniform noise density, a ValueError
+        # (tests/test_noise_component.py)
+        return {"duplicated rows": super().degenerate_data()["duplicated rows"]}
 
 
 class ImputerCase(Case):
@@ -405,6 +426,8 @@ def _cases() -> list:
     hmm = emkit_hmm
     cases = [Case(f"GaussianMixture-{c}", GaussianMixture, n_components=3, covariance_type=c,
                   max_iter=30, tol=1e-8) for c in COVARIANCE_TYPES]
+    cases.append(NoiseCase("GaussianMixtureWithNoise", GaussianMixtureWithNoise,
+                           n_components=2, max_iter=30, tol=1e-8))
     cases.append(Case("BayesianGaussianMixture", BayesianGaussianMixture, n_components=3,
                       max_iter=30, tol=1e-8))
     cases[-1].kinds = frozenset({"memmap"})

@@ -20,6 +20,9 @@ Text files
 Parquet (``.parquet``, ``.pq``)
     Needs the optional package ``pyarrow``. Integer, floating, decimal and boolean columns
     are numeric; others are non-numeric.
+AnnData (``.h5ad``)
+    Needs the optional package ``anndata`` (``emkit[sc]``): its matrix ``.X`` (dense or
+    sparse), one column per variable, named by ``var_names`` (see :mod:`emkit.sc._h5ad`).
 
 Files are recognised by their first bytes (the .npy and Parquet magic numbers) before their
 extension. Columns that are not numeric are refused, naming them, or dropped when
@@ -47,6 +50,7 @@ __all__ = ["DataFileError", "Table", "read_named_table", "read_table"]
 _NPY_MAGIC = b"\x93NUMPY"
 _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _DELIMITERS = (",", "\t", ";", "|")
 _BY_EXTENSION = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".psv": "|"}
 _MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"})
@@ -244,6 +248,8 @@ def read_columns(path) -> list:
         return _read_npy(path)
     if head.startswith(_PARQUET_MAGIC) or suffix in (".parquet", ".pq"):
         return _read_parquet(path)
+    if head.startswith(_HDF5_MAGIC) or suffix == ".h5ad":
+        return _read_h5ad(path)
     if suffix == ".npy":
         raise DataFileError(f"{path}: not a .npy file (no NumPy header)")
     if head.startswith(_ZIP_MAGIC) or suffix == ".npz":
@@ -412,6 +418,14 @@ def _read_npy(path: Path) -> list:
         columns.append(_Column(_label(j, None), f"column {j + 1}",
                                values=np.asarray(array[:, j], dtype=np.float64)))
     return columns
+
+
+def _read_h5ad(path: Path) -> list:
+    from .sc._h5ad import h5ad_matrix
+
+    matrix, names = h5ad_matrix(path, DataFileError)
+    return [_Column(_label(j, name), name, values=matrix[:, j], named=True)
+            for j, name in enumerate(names)]
 
 
 # -- Parquet ---------------------------------------------------------------------------------

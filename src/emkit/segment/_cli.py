@@ -43,12 +43,22 @@ def _nifti(path: Path) -> bool:
               default=None,
               help="Write the class probability maps (.npy, .tif, .nii[.gz], or .png: one "
                    "file per class).")
+@click.option("--bias-field", is_flag=True,
+              help="Fit a smooth multiplicative bias field (MR intensity non-uniformity) "
+                   "with the classes; needs intensities > 0 inside the mask.")
+@click.option("--bias-smoothing", type=click.FloatRange(min=0), default=1.0,
+              show_default=True, help="Weight of the bias field's smoothness prior.")
+@click.option("--prior", "priors", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="A tissue prior map aligned with the image, one per class in class "
+                   "order (repeat the option): voxel-wise mixing weights.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
               help="Most EM iterations.")
 @option("--random-state", "seed", old=("--seed",), type=int, default=0, show_default=True,
         help="Random seed of the k-means starts.")
 def command(image, n_classes, output, smoothing, features, spatial, covariance_type,
-            neighbourhood, mask, overlay, probabilities, max_iter, seed):
+            neighbourhood, mask, overlay, probabilities, bias_field, bias_smoothing, priors,
+            max_iter, seed):
     """Segment an image or a volume into classes by EM.
 
     IMAGE is PNG, JPEG, TIFF, .npy or a NIfTI volume. A Gaussian mixture over the pixel
@@ -66,7 +76,8 @@ def command(image, n_classes, output, smoothing, features, spatial, covariance_t
         for path, what in outputs:
             if path is not None:
                 check_output_path(path, what)
-        check_outputs([(image, "IMAGE"), (mask, "the --mask image")],
+        check_outputs([(image, "IMAGE"), (mask, "the --mask image")]
+                      + [(p, "a --prior map") for p in priors],
                       [(output, "-o"), (overlay, "--overlay"),
                        (probabilities, "--probabilities")])
         pixels = read_image(image)
@@ -75,10 +86,12 @@ def command(image, n_classes, output, smoothing, features, spatial, covariance_t
             if path is not None:
                 check_output_path(path, what, ndim=n_axes)
         mask_array = read_image(mask) if mask is not None else None
+        prior_maps = [read_image(p) for p in priors] or None
         result = segment(pixels, n_classes, features=features, spatial=spatial,
                          smoothing=smoothing, covariance_type=covariance_type,
                          mask=mask_array, random_state=seed, neighbourhood=neighbourhood,
-                         max_iter=max_iter)
+                         max_iter=max_iter, priors=prior_maps, bias_field=bias_field,
+                         bias_smoothing=bias_smoothing)
         reference = image if _nifti(image) else None
         written = [write_labels(output, result.labels, reference=reference)]
         if overlay is not None:
@@ -90,4 +103,7 @@ def command(image, n_classes, output, smoothing, features, spatial, covariance_t
         raise click.ClickException(" ".join(str(exc).split())) from exc
     click.echo(f"{image}: {' x '.join(map(str, result.labels.shape))} sites")
     click.echo(result.summary())
+    if result.bias_field is not None:
+        field = result.bias_field
+        click.echo(f"bias field: {field.min():.3f} .. {field.max():.3f}")
     click.echo("wrote " + ", ".join(str(path) for path in written))

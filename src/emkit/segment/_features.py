@@ -1,7 +1,8 @@
 """Pixel (voxel) features of an image: the rows the mixture is fitted to.
 
 An image is a 2-D grey image (H, W), a colour image (H, W, 3) or (H, W, 4) (alpha is
-dropped), a grey volume (Z, Y, X) or a colour volume (Z, Y, X, 3). Its sites (pixels or
+dropped), a grey volume (Z, Y, X), a colour volume (Z, Y, X, 3), or a list of
+co-registered channels (T1, T2, ... volumes of one grid), one feature each. Its sites (pixels or
 voxels) inside the mask become rows; the site grid is kept beside them as an index (one
 int32 per site, -1 outside the mask), so that the Markov random field can find neighbours.
 """
@@ -120,7 +121,8 @@ def pixel_features(image, features="intensity", spatial=0.0, mask=None,
     Parameters
     ----------
     image : array-like
-        (H, W) grey, (H, W, 3|4) colour, (Z, Y, X) grey volume or (Z, Y, X, 3|4) colour.
+        (H, W) grey, (H, W, 3|4) colour, (Z, Y, X) grey volume or (Z, Y, X, 3|4) colour;
+        or a list of numpy arrays of one 2-D or 3-D shape: co-registered channels.
     features : {'intensity', 'rgb', 'lab'}
         'intensity': the grey value (BT.601 luma of a colour image); 'rgb': the three
         colour values in the image's units; 'lab': CIE L*a*b* of sRGB pixels.
@@ -139,6 +141,8 @@ def pixel_features(image, features="intensity", spatial=0.0, mask=None,
     """
     if features not in FEATURES:
         raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
+    if is_channel_list(image):
+        return _channel_features(image, features, spatial, mask)
     image, colour = split_channels(image, multichannel)
     shape = image.shape[:-1] if colour else image.shape
     mask = check_mask(mask, shape)
@@ -156,17 +160,54 @@ def pixel_features(image, features="intensity", spatial=0.0, mask=None,
         X, weights, names = inside, list(LUMA_WEIGHTS), ["red", "green", "blue"]
     else:
         X, weights, names = srgb_to_lab(_unit_rgb(inside)), [1.0, 0.0, 0.0], ["L*", "a*", "b*"]
-    X = np.asarray(X, dtype=dtype)
+    return _assembled(np.asarray(X, dtype=dtype), weights, names, mask, spatial,
+                      _grey(image, colour))
+
+
+def is_channel_list(image) -> bool:
+    """Whether ``image`` is a list (or tuple) of co-registered channel arrays."""
+    return isinstance(image, (list, tuple)) and len(image) > 0 \
+        and all(isinstance(c, np.ndarray) for c in image)
+
+
+def _channel_features(channels, features, spatial, mask) -> PixelFeatures:
+    """One feature column per co-registered volume (T1, T2, PD, ...); classes are ordered
+    by the first channel."""
+    if features != "intensity":
+        raise ValueError(f"features={features!r} needs one colour image; a list of channels "
+                         "takes features='intensity' (one column per channel)")
+    shape = channels[0].shape
+    for c, channel in enumerate(channels):
+        if channel.dtype.kind not in "buif":
+            raise ValueError(f"channel {c} must hold real numbers, got dtype {channel.dtype}")
+        if channel.shape != shape:
+            raise ValueError(f"channel {c} has shape {channel.shape}, but channel 0 has "
+                             f"shape {shape}; channels must be co-registered, same grid")
+    if len(shape) not in (2, 3) or int(np.prod(shape)) < 2:
+        raise ValueError(f"each channel must be a 2-D image or a 3-D volume with at least 2 "
+                         f"sites, got shape {shape}")
+    mask = check_mask(mask, shape)
+    dtype = np.float32 if mask.size > FLOAT32_SITES else np.float64
+    X = np.stack([channel[mask] for channel in channels], axis=1).astype(dtype)
+    if not np.all(np.isfinite(X)):
+        raise ValueError("image has NaN or infinite values inside the mask")
+    weights = [1.0] + [0.0] * (len(channels) - 1)
+    names = [f"channel {c}" for c in range(len(channels))]
+    return _assembled(X, weights, names, mask, spatial, _grey(channels[0], False))
+
+
+def _assembled(X, weights, names, mask, spatial, grey) -> PixelFeatures:
+    """The features with the coordinates appended (``spatial`` > 0) and the site index."""
+    shape = mask.shape
     if spatial < 0 or not np.isfinite(spatial):
         raise ValueError(f"spatial must be a finite number >= 0, got {spatial!r}")
     if spatial > 0:
         X = np.hstack([X, _coordinates(mask, spatial, X)])
-        names += ["z", "y", "x"][-len(shape):]
-        weights += [0.0] * len(shape)
+        names = names + ["z", "y", "x"][-len(shape):]
+        weights = weights + [0.0] * len(shape)
     grid = mask.reshape((1,) + shape if len(shape) == 2 else shape)
     index = np.full(grid.shape, -1, dtype=np.int32)
     index[grid] = np.arange(X.shape[0], dtype=np.int32)
-    grey = _grey(image, colour)
     return PixelFeatures(np.ascontiguousarray(X), index, mask, np.asarray(weights), names,
                          grey)
 

@@ -111,14 +111,18 @@ class LabelField:
     X : ndarray of shape (n_sites, n_features)
     index : ndarray of shape (Z, Y, X), int32
         Row of each grid site, -1 outside the mask.
+    log_prior : ndarray of shape (n_sites, n_classes), optional
+        Per-site log prior probabilities of the classes (spatial tissue priors), added to
+        every site's data term; the class weights are then fixed at 1.
     """
 
-    def __init__(self, X: np.ndarray, index: np.ndarray):
+    def __init__(self, X: np.ndarray, index: np.ndarray, log_prior: np.ndarray | None = None):
         self.X = X
         self.shape = index.shape
         self.index = np.pad(index, 1, constant_values=-1).ravel()
         self.q = None
         self.total_weight = float(X.shape[0])
+        self.log_prior = log_prior
 
     def edge_weight(self, neighbourhood: "Neighbourhood") -> float:
         """Total weight W of the neighbour pairs inside the mask."""
@@ -162,6 +166,9 @@ class PottsMixtureProblem:
         self.coupling = self.beta * 2.0 * float(edge_weight) / max(1, self.n_sites)
         #: the estimate of log Z(pi, beta) subtracted from the objective (pi is fixed)
         self.log_partition = 0.0
+        #: whether the M-step keeps the class weights (a Potts prior's pi, or the uniform
+        #: weights beside per-site priors) instead of updating them
+        self.fixed_weights = self.beta > 0
 
     def _sweep(self, data_term, field, beta):
         nb = self.neighbourhood
@@ -172,7 +179,15 @@ class PottsMixtureProblem:
     def field_e_step(self, field: LabelField, theta: GaussianMixtureParams):
         """Update ``field.q`` by mean-field sweeps under ``theta``; return the Gaussian
         statistics weighted by the new q, and the objective F (summed over sites)."""
-        data_term = self.gaussian.weighted_log_prob(field.X, theta)  # log pi + log N
+        return self.class_e_step(field, field.X, theta)
+
+    def class_e_step(self, field: LabelField, X: np.ndarray, theta: GaussianMixtureParams,
+                     statistics: bool = True):
+        """:meth:`field_e_step` on the feature rows ``X`` (``field.X`` corrected, say);
+        the statistics are None unless ``statistics``."""
+        data_term = self.gaussian.weighted_log_prob(X, theta)  # log pi + log N
+        if field.log_prior is not None:
+            data_term += field.log_prior
         if field.q is None:  # start from the plain mixture's posterior
             field.q = np.zeros_like(data_term)
             self._sweep(data_term, field, 0.0)
@@ -187,7 +202,7 @@ class PottsMixtureProblem:
             nb.flat_offsets(field.shape)[nb.forward],
             nb.weights[nb.forward].astype(data_term.dtype))
         value = unary + self.beta * pairwise - self.log_partition
-        return self.statistics(field, theta.means), value
+        return (self.statistics(field, theta.means, X) if statistics else None), value
 
     def prior_weights(self, fractions) -> np.ndarray:
         """The prior's class weights pi for class fractions f.
@@ -225,20 +240,23 @@ class PottsMixtureProblem:
         entropy = -float(np.sum(f * np.log(f)))
         return self.n_sites * float(f @ log_pi + 0.5 * self.coupling * (f @ f) + entropy)
 
-    def statistics(self, field: LabelField, anchor: np.ndarray) -> GaussianStats:
-        """Gaussian statistics of the rows weighted by the field, about ``anchor``."""
+    def statistics(self, field: LabelField, anchor: np.ndarray,
+                   X: np.ndarray | None = None) -> GaussianStats:
+        """Gaussian statistics of the rows (``field.X`` unless ``X`` is given) weighted by
+        the field, about ``anchor``."""
         covariance = self.gaussian.covariance
-        first, second = covariance.fast_second_moments(field.X, field.q, anchor)
+        first, second = covariance.fast_second_moments(
+            field.X if X is None else X, field.q, anchor)
         dtype = anchor.dtype
         weight = field.q.sum(axis=0, dtype=np.float64)
         return GaussianStats(weight.astype(dtype), first.astype(dtype), second.astype(dtype),
                              anchor, covariance.kind)
 
     def m_step(self, stats: GaussianStats, theta=None) -> GaussianMixtureParams:
-        """The Gaussian mixture's M-step for the class Gaussians; with beta > 0 the prior's
-        class weights pi stay as they are (they are part of the prior, like beta)."""
+        """The Gaussian mixture's M-step for the class Gaussians; with beta > 0 (or site
+        priors) the class weights pi stay as they are (they are part of the prior)."""
         new = self.gaussian.m_step(stats, theta)
-        if self.beta == 0.0 or theta is None:
+        if not self.fixed_weights or theta is None:
             return new
         return replace(new, weights=theta.weights)
 
@@ -248,7 +266,8 @@ class PottsMixtureProblem:
 
 
 def fit_potts(X, index, theta, *, beta, covariance_type="full", reg_covar=1e-6,
-              neighbourhood="faces", sweeps=1, tol=1e-3, max_iter=100, verbose=0):
+              neighbourhood="faces", sweeps=1, tol=1e-3, max_iter=100, verbose=0,
+              log_prior=None, bias=None, bias_start=None):
     """Fit the Potts-MRF mixture by EM from parameters ``theta``.
 
     Parameters
@@ -260,6 +279,14 @@ def fit_potts(X, index, theta, *, beta, covariance_type="full", reg_covar=1e-6,
         Starting parameters (the plain mixture's fit, say).
     beta, covariance_type, reg_covar, neighbourhood, sweeps, tol, max_iter, verbose
         As in :func:`emkit.segment.segment`.
+    log_prior : ndarray of shape (n_sites, n_classes), optional
+        Per-site log prior probabilities (see :class:`LabelField`); the class weights are
+        then 1 and fixed (and no log-partition estimate is subtracted).
+    bias : emkit.segment._bias.BiasModel, optional
+        A smooth field fitted beside the classes (``X`` then holds log-intensities);
+        ``run.theta`` is then a :class:`emkit.segment._bias.BiasedParams`.
+    bias_start : ndarray of shape (n_channels, n_functions), optional
+        The field's starting coefficients (default: no field).
 
     Returns
     -------
@@ -269,15 +296,21 @@ def fit_potts(X, index, theta, *, beta, covariance_type="full", reg_covar=1e-6,
         The label field after one final E-step under the final parameters.
     """
     gaussian = GaussianMixtureProblem(covariance_model(covariance_type), reg_covar)
-    field = LabelField(X, index)
+    field = LabelField(X, index, log_prior)
     neighbours = Neighbourhood(neighbourhood, ndim=2 if index.shape[0] == 1 else 3)
     problem = PottsMixtureProblem(gaussian, beta, neighbours, sweeps, n_sites=X.shape[0],
                                   edge_weight=field.edge_weight(neighbours))
     monitor = Monitor(verbose, rtol=1e-9 if X.dtype == np.float64 else 1e-4)
-    if beta > 0:  # the prior's weights, from the starting class fractions, then fixed
+    if log_prior is not None:  # the site priors are the weights
+        problem.fixed_weights = True
+        theta = replace(theta, weights=np.ones_like(theta.weights))  # log 1 = 0
+    elif beta > 0:  # the prior's weights, from the starting class fractions, then fixed
         problem.log_partition = problem.log_partition_estimate(theta.weights)
         theta = replace(theta, weights=problem.prior_weights(theta.weights))
-    run = fit_with_restarts(problem, field, lambda: theta, n_init=1, tol=tol,
+    start = theta
+    if bias is not None:
+        problem, start = bias.problem(problem), bias.start(theta, bias_start)
+    run = fit_with_restarts(problem, field, lambda: start, n_init=1, tol=tol,
                             max_iter=max_iter, monitor=monitor)
     problem.field_e_step(field, run.theta)  # the field of the returned parameters
     return run, field.q

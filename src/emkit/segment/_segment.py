@@ -11,9 +11,13 @@ from sklearn.utils import check_random_state
 from ..mixture import GaussianMixture
 from ..mixture._covariance import COVARIANCE_MODELS
 from ..mixture._gaussian_problem import GaussianMixtureParams
-from ._features import PixelFeatures, pixel_features
+from ..mixture._covariance import covariance_model
+from ..mixture._gaussian_problem import GaussianMixtureProblem
+from ._bias import BiasModel, CosineBasis
+from ._features import PixelFeatures, is_channel_list, pixel_features
 from ._init import initial_parameters, mixture_starting_from
 from ._potts import NEIGHBOURHOODS, fit_potts
+from ._priors import prior_log_rows
 
 
 @dataclass
@@ -46,6 +50,13 @@ class Segmentation:
         The feature columns the mixture was fitted to.
     smoothing : float
         The Potts interaction strength used.
+    bias_field : ndarray or None
+        With ``bias_field=True``: the fitted multiplicative field, positive, smooth, over
+        the whole grid (the image's spatial shape; (n_channels, *shape) for a list of
+        channels), its geometric mean over the mask 1. None otherwise.
+    corrected : ndarray or None
+        With ``bias_field=True``: the image divided by the field (same layout as
+        ``bias_field``). None otherwise.
     """
 
     labels: np.ndarray
@@ -56,6 +67,8 @@ class Segmentation:
     n_iter: int
     feature_names: list
     smoothing: float
+    bias_field: np.ndarray | None = None
+    corrected: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -82,7 +95,7 @@ class Segmentation:
 
 
 def _check_params(n_classes, smoothing, covariance_type, neighbourhood, mean_field_sweeps,
-                  n_init, reg_covar, tol, max_iter):
+                  n_init, reg_covar, tol, max_iter, bias_smoothing):
     def integer(value, name, low):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -96,7 +109,8 @@ def _check_params(n_classes, smoothing, covariance_type, neighbourhood, mean_fie
     integer(mean_field_sweeps, "mean_field_sweeps", 1)
     integer(n_init, "n_init", 1)
     integer(max_iter, "max_iter", 1)
-    for value, name in ((smoothing, "smoothing"), (reg_covar, "reg_covar"), (tol, "tol")):
+    for value, name in ((smoothing, "smoothing"), (reg_covar, "reg_covar"), (tol, "tol"),
+                        (bias_smoothing, "bias_smoothing")):
         real(value, name)
     if covariance_type not in COVARIANCE_MODELS:
         raise ValueError(f"covariance_type must be one of {tuple(COVARIANCE_MODELS)}, got "
@@ -140,8 +154,9 @@ def _ordered_model(theta, order, *, covariance_type, reg_covar, run_info, n_feat
 def segment(image, n_classes, *, features="intensity", spatial=0.0, smoothing=0.0,
             covariance_type="full", mask=None, random_state=None, neighbourhood="faces",
             mean_field_sweeps=1, n_init=5, reg_covar=1e-6, tol=1e-3, max_iter=100,
-            multichannel=None, verbose=0) -> Segmentation:
-    """Segment a 2-D grey or colour image or a 3-D volume by EM.
+            multichannel=None, priors=None, bias_field=False, bias_smoothing=1.0,
+            verbose=0) -> Segmentation:
+    """Segment a 2-D grey or colour image or a 3-D volume (or co-registered channels) by EM.
 
     Each pixel (voxel) is a data point whose class is latent: a Gaussian mixture over the
     pixel features (:class:`emkit.GaussianMixture`), and with ``smoothing > 0`` a Potts
@@ -150,9 +165,10 @@ def segment(image, n_classes, *, features="intensity", spatial=0.0, smoothing=0.
 
     Parameters
     ----------
-    image : array-like
+    image : array-like, or list of arrays
         (H, W) grey, (H, W, 3|4) colour (alpha dropped), (Z, Y, X) grey volume, or
-        (Z, Y, X, 3|4) colour volume.
+        (Z, Y, X, 3|4) colour volume; or a list of numpy arrays of one shape, co-registered
+        channels (T1, T2, PD ...), one feature each (classes ordered by the first).
     n_classes : int
         Number of classes.
     features : {'intensity', 'rgb', 'lab'}, default='intensity'
@@ -192,6 +208,19 @@ def segment(image, n_classes, *, features="intensity", spatial=0.0, smoothing=0.
     multichannel : bool or None, default=None
         Whether the last axis holds colour channels; None decides from the shape (a last
         axis of length 3 or 4 on a 3-D or 4-D array is colour).
+    priors : sequence of n_classes arrays of the spatial shape, default=None
+        Spatial tissue priors (an atlas's maps aligned with the image): at each site, the
+        class prior probabilities, used as voxel-wise mixing weights (normalised per site,
+        mixed with the uniform prior by 1e-3). Class k is then the class of ``priors[k]``
+        (no reordering), and the start is the M-step on the priors instead of k-means
+        (so the maps must tell the classes apart: equal maps give equal classes).
+    bias_field : bool, default=False
+        Fit a smooth multiplicative bias field (MR intensity non-uniformity) inside EM:
+        classes are fitted to log-intensities minus a low-frequency cosine field, both
+        estimated together (see :mod:`emkit.segment._bias`). Needs intensities > 0 inside
+        the mask; not with ``spatial > 0``.
+    bias_smoothing : float, default=1.0
+        Weight of the field's bending-energy prior (larger: a smoother, weaker field).
     verbose : int, default=0
         Progress of the EM iterations, as in :class:`emkit.GaussianMixture`.
 
@@ -199,7 +228,9 @@ def segment(image, n_classes, *, features="intensity", spatial=0.0, smoothing=0.
     -------
     Segmentation
         ``labels``, ``probabilities``, ``model``, ``lower_bounds``, ``converged``,
-        ``n_iter``.
+        ``n_iter``, and with ``bias_field=True`` ``bias_field`` and ``corrected``. With the
+        bias field, ``model`` is the mixture of the corrected log-intensities and
+        ``lower_bounds`` the penalised log density of the intensities per site.
 
     Raises
     ------
@@ -240,38 +271,86 @@ def segment(image, n_classes, *, features="intensity", spatial=0.0, smoothing=0.
     True
     """
     _check_params(n_classes, smoothing, covariance_type, neighbourhood, mean_field_sweeps,
-                  n_init, reg_covar, tol, max_iter)
+                  n_init, reg_covar, tol, max_iter, bias_smoothing)
+    if not isinstance(bias_field, (bool, np.bool_)):
+        raise ValueError(f"bias_field must be True or False, got {bias_field!r}")
     rng = check_random_state(random_state)
     feats = pixel_features(image, features, spatial, mask, multichannel)
-    X = feats.X
+    X = _log_rows(feats, spatial) if bias_field else feats.X
+    log_prior = None if priors is None else prior_log_rows(priors, n_classes, feats.mask,
+                                                          X.dtype)
     _check_distinct(X, n_classes, rng)
     scale = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
     absolute_reg = reg_covar * (scale if scale > 0 else 1.0)
-    theta = initial_parameters(X, feats.index, n_classes, covariance_type=covariance_type,
-                               reg_covar=absolute_reg, n_init=n_init, rng=rng)
-    # the plain pixel mixture: emkit.GaussianMixture from the chosen start
-    plain = mixture_starting_from(theta, covariance_type, reg_covar=absolute_reg, tol=tol,
-                                  max_iter=max_iter, verbose=verbose).fit(X)
-    theta = GaussianMixtureParams(plain.weights_, plain.means_, plain.covariances_,
-                                  plain.precisions_cholesky_)
-    if smoothing > 0:
-        run, q = fit_potts(X, feats.index, theta, beta=smoothing,
-                           covariance_type=covariance_type, reg_covar=absolute_reg,
-                           neighbourhood=neighbourhood, sweeps=mean_field_sweeps, tol=tol,
-                           max_iter=max_iter, verbose=verbose)
+    if log_prior is not None:  # the start: the classes' M-step on the priors
+        problem = GaussianMixtureProblem(covariance_model(covariance_type), absolute_reg)
+        theta = problem.params_from_resp(X, np.exp(log_prior), None)
+        plain = None
+    else:
+        theta = initial_parameters(X, feats.index, n_classes, covariance_type=covariance_type,
+                                   reg_covar=absolute_reg, n_init=n_init, rng=rng)
+        # the plain pixel mixture: emkit.GaussianMixture from the chosen start
+        plain = mixture_starting_from(theta, covariance_type, reg_covar=absolute_reg,
+                                      tol=tol, max_iter=max_iter, verbose=verbose).fit(X)
+        theta = GaussianMixtureParams(plain.weights_, plain.means_, plain.covariances_,
+                                      plain.precisions_cholesky_)
+    bias = BiasModel(CosineBasis(feats.mask), X, bias_smoothing) \
+        if bias_field else None
+    coef = None
+    stage = dict(covariance_type=covariance_type, reg_covar=absolute_reg,
+                 neighbourhood=neighbourhood, sweeps=mean_field_sweeps, tol=tol,
+                 max_iter=max_iter, verbose=verbose, log_prior=log_prior, bias=bias)
+    if bias is not None and smoothing > 0 and log_prior is None:
+        # the field first, without the Potts prior: its class weights come from the class
+        # fractions of the start, which must not be those of the biased image
+        run, q = fit_potts(X, feats.index, theta, beta=0.0, **stage)
+        theta, coef = run.theta.gaussian, run.theta.coef
+    if plain is None or smoothing > 0 or bias is not None:
+        run, q = fit_potts(X, feats.index, theta, beta=smoothing, bias_start=coef, **stage)
+        theta = run.theta
+        if bias is not None:
+            theta, coef = theta.gaussian, theta.coef
         # the model's weights are the class fractions (pi, the prior's field, is not)
         fractions = q.mean(axis=0, dtype=np.float64)
-        theta = replace(run.theta, weights=(fractions / fractions.sum()).astype(X.dtype))
+        theta = replace(theta, weights=(fractions / fractions.sum()).astype(X.dtype))
         run_info = (run.lower_bounds, run.converged, run.n_iter)
     else:
         q = plain.predict_proba(X)
         run_info = (plain.lower_bounds_, plain.converged_, plain.n_iter_)
-    order = np.argsort(theta.means @ feats.intensity_weights, kind="stable")
+    order = np.arange(n_classes) if log_prior is not None else \
+        np.argsort(theta.means @ feats.intensity_weights, kind="stable")
     model = _ordered_model(theta, order, covariance_type=covariance_type,
                            reg_covar=absolute_reg, run_info=run_info, n_features=X.shape[1])
     labels, probabilities = _maps(q[:, order], feats)
+    field, corrected = (None, None) if bias is None else _corrected(image, bias, coef)
+    names = list(feats.names) if bias is None else [f"log {n}" for n in feats.names]
     return Segmentation(labels, probabilities, model, list(model.lower_bounds_),
-                        model.converged_, model.n_iter_, list(feats.names), float(smoothing))
+                        model.converged_, model.n_iter_, names, float(smoothing), field,
+                        corrected)
+
+
+def _log_rows(feats: PixelFeatures, spatial) -> np.ndarray:
+    """The feature rows' logarithms, for the bias field (which is multiplicative)."""
+    if spatial > 0:
+        raise ValueError("bias_field=True cannot be combined with spatial > 0 (coordinates "
+                         "are not intensities)")
+    bad = int(np.count_nonzero(np.any(feats.X <= 0, axis=1)))
+    if bad:
+        raise ValueError(f"bias_field=True fits log-intensities, so the image must be > 0 "
+                         f"inside the mask; {bad} sites are <= 0 (mask them out)")
+    return np.log(feats.X)
+
+
+def _corrected(image, bias: BiasModel, coef):
+    """The field exp(f) over the grid and the image divided by it, one map per channel
+    for a list of channels, else the image's spatial shape."""
+    field = np.exp(bias.basis.field(coef))
+    if is_channel_list(image):
+        return field, np.stack([np.asarray(c, np.float64) for c in image]) / field
+    grey = np.asarray(image, np.float64)
+    if grey.ndim == field.ndim:  # colour: (.., 3), one field per feature column
+        return field, grey / np.moveaxis(field, 0, -1)
+    return field[0], grey / field[0]
 
 
 def _maps(q, feats: PixelFeatures):
