@@ -358,41 +358,94 @@ def log_prob_matrix(X, means, chols, log_const):
 WIDE_MIN_FEATURES = 16
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
-    """Row-by-row form of :func:`_estep_diag_rows`, for many features."""
+#: Rows the wide diagonal kernel handles together: each load of a mean or a precision serves
+#: this many rows.
+WIDE_ROWS = 4
+#: Rows per tile of the wide diagonal kernel: the responsibilities of a tile are normalised
+#: together, across its rows, with the vectorised exp (a scalar exp per row and component
+#: cost more than the distances themselves).
+WIDE_TILE = 64
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _wide_group(X, i, last):
+    """Rows i .. i+3 of X, the ones past ``last`` replaced by row ``last``."""
+    return X[i], X[min(i + 1, last)], X[min(i + 2, last)], X[min(i + 3, last)]
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _wide_tile_log_prob(X, i0, nt, means, precisions, log_const, logp):
+    """logp (K, tile + WIDE_ROWS) of rows i0 .. i0+nt-1, 'diag', four rows per pass over
+    the features (columns past nt get the last row's values)."""
     D = X.shape[1]
     K = means.shape[0]
-    logp = np.empty(K)
-    ll = 0.0
-    for i in range(start, stop):
-        x = X[i]
+    last = i0 + nt - 1
+    for t in range(0, nt, WIDE_ROWS):
+        x0, x1, x2, x3 = _wide_group(X, i0 + t, last)
         for k in range(K):
             mean = means[k]
             prec = precisions[k]
-            acc = 0.0
+            a0 = a1 = a2 = a3 = 0.0
             for d in range(D):
-                t = x[d] - mean[d]
-                acc += t * t * prec[d]
-            logp[k] = log_const[k] - 0.5 * acc
-        lse = _normalise_row(logp)
-        wi = 1.0 if w.shape[0] == 0 else w[i]
-        if wi == 0.0:
-            continue
-        ll += wi * lse
-        for k in range(K):
-            r = logp[k] * wi
-            if r == 0.0:
-                continue
-            S0[k] += r
-            mean = means[k]
-            s1 = S1[k]
-            s2 = S2[k]
-            for d in range(D):
-                t = x[d] - mean[d]
-                rt = r * t
-                s1[d] += rt
-                s2[d] += rt * t
+                m = mean[d]
+                p = prec[d]
+                t0 = x0[d] - m
+                t1 = x1[d] - m
+                t2 = x2[d] - m
+                t3 = x3[d] - m
+                a0 += t0 * t0 * p
+                a1 += t1 * t1 * p
+                a2 += t2 * t2 * p
+                a3 += t3 * t3 * p
+            c = log_const[k]
+            logp[k, t] = c - 0.5 * a0
+            logp[k, t + 1] = c - 0.5 * a1
+            logp[k, t + 2] = c - 0.5 * a2
+            logp[k, t + 3] = c - 0.5 * a3
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
+    """Form of :func:`_estep_diag_rows` for many features: by tiles of WIDE_TILE rows, whose
+    loops over features take four rows at a time (the last group of a tile repeats its last
+    row, with zero responsibility)."""
+    D = X.shape[1]
+    K = means.shape[0]
+    logp = np.empty((K, WIDE_TILE + WIDE_ROWS), dtype=X.dtype)
+    resp = np.empty((K, WIDE_TILE), dtype=X.dtype)
+    scratch = np.empty((4, WIDE_TILE), dtype=X.dtype)
+    ll = 0.0
+    for i0 in range(start, stop, WIDE_TILE):
+        nt = min(WIDE_TILE, stop - i0)
+        _wide_tile_log_prob(X, i0, nt, means, precisions, log_const, logp)
+        ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
+        last = i0 + nt - 1
+        for t in range(0, nt, WIDE_ROWS):
+            x0, x1, x2, x3 = _wide_group(X, i0 + t, last)
+            for k in range(K):
+                rk = resp[k]
+                r0 = rk[t]
+                r1 = rk[t + 1] if t + 1 < nt else 0.0
+                r2 = rk[t + 2] if t + 2 < nt else 0.0
+                r3 = rk[t + 3] if t + 3 < nt else 0.0
+                if r0 == 0.0 and r1 == 0.0 and r2 == 0.0 and r3 == 0.0:
+                    continue
+                S0[k] += (r0 + r1) + (r2 + r3)
+                mean = means[k]
+                s1 = S1[k]
+                s2 = S2[k]
+                for d in range(D):
+                    m = mean[d]
+                    u0 = x0[d] - m
+                    u1 = x1[d] - m
+                    u2 = x2[d] - m
+                    u3 = x3[d] - m
+                    v0 = r0 * u0
+                    v1 = r1 * u1
+                    v2 = r2 * u2
+                    v3 = r3 * u3
+                    s1[d] += (v0 + v1) + (v2 + v3)
+                    s2[d] += (v0 * u0 + v1 * u1) + (v2 * u2 + v3 * u3)
     return ll
 
 
