@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba_math import LOG_RESP_FLOOR_F64, exp_nonpositive, log_resp_floor
+from .._thread_choice import run_fastest_way
 
 # Re-association and contraction let the compiler vectorise the inner loops; infinities and
 # NaN keep their IEEE meaning (a zero weight has log-weight -inf).
@@ -69,6 +70,12 @@ def _normalise_row(logp):
     for k in range(logp.shape[0]):
         logp[k] /= total
     return top + math.log(total)
+
+
+def _chunk_sums(parts):
+    """Per-chunk statistics summed over the chunks, outside the parallel kernel: a sum
+    inside it becomes a parallel reduction whose order depends on the number of threads."""
+    return tuple(part.sum(axis=0) for part in parts[:-1]) + (float(parts[-1].sum()),)
 
 
 @njit(cache=True, inline="always")
@@ -297,7 +304,7 @@ def _estep_matrix_chunks(X, w, means, chols, log_const, tile, n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
         ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop,
                                    S0[c], S1[c], S2[c])
-    return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
+    return S0, S1, S2, ll
 
 
 def estep_matrix(X, w, means, chols, log_const):
@@ -311,8 +318,9 @@ def estep_matrix(X, w, means, chols, log_const):
         loglik = _estep_matrix_rows(X, w, means, chols, log_const, tile, 0, X.shape[0],
                                     weight, first, second)
     else:
-        weight, first, second, loglik = _estep_matrix_chunks(X, w, means, chols, log_const,
-                                                             tile, n_chunks)
+        weight, first, second, loglik = _chunk_sums(run_fastest_way(
+            _estep_matrix_chunks, ("full", X.dtype.char, *means.shape), X.shape[0],
+            X, w, means, chols, log_const, tile, n_chunks))
     # only upper triangles were accumulated: mirror them
     return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
 
@@ -348,7 +356,8 @@ def log_prob_matrix(X, means, chols, log_const):
     if n_chunks == 1:
         _log_prob_matrix_rows(X, means, chols, log_const, tile, 0, X.shape[0], out)
     else:
-        _log_prob_matrix_chunks(X, means, chols, log_const, tile, n_chunks, out)
+        run_fastest_way(_log_prob_matrix_chunks, ("full log", X.dtype.char, *means.shape),
+                        X.shape[0], X, means, chols, log_const, tile, n_chunks, out)
     return out
 
 
@@ -513,7 +522,7 @@ def _estep_diag_chunks(X, w, means, precisions, log_const, tile, n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
         ll[c] = _estep_diag_rows(X, w, means, precisions, log_const, tile, start, stop,
                                  S0[c], S1[c], S2[c])
-    return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
+    return S0, S1, S2, ll
 
 
 def estep_diag(X, w, means, precisions, log_const):
@@ -530,7 +539,9 @@ def estep_diag(X, w, means, precisions, log_const):
         loglik = _estep_diag_rows(X, w, means, precisions, log_const, tile, 0, X.shape[0],
                                   weight, first, second)
         return weight, first, second, loglik
-    return _estep_diag_chunks(X, w, means, precisions, log_const, tile, n_chunks)
+    return _chunk_sums(run_fastest_way(
+        _estep_diag_chunks, ("diag", X.dtype.char, *means.shape), X.shape[0],
+        X, w, means, precisions, log_const, tile, n_chunks))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -558,7 +569,8 @@ def log_prob_diag(X, means, precisions, log_const):
     if n_chunks == 1:
         _log_prob_diag_rows(X, means, precisions, log_const, 0, X.shape[0], out)
     else:
-        _log_prob_diag_chunks(X, means, precisions, log_const, n_chunks, out)
+        run_fastest_way(_log_prob_diag_chunks, ("diag log", X.dtype.char, *means.shape),
+                        X.shape[0], X, means, precisions, log_const, n_chunks, out)
     return out
 
 
@@ -657,7 +669,7 @@ def _estep_tied_chunks(X, w, centre, chol, shifted_means, log_const, tile, n_chu
         start, stop = _chunk_bounds(n, n_chunks, c)
         ll[c] = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start,
                                  stop, S0[c], S1[c], G[c])
-    return S0.sum(axis=0), S1.sum(axis=0), G.sum(axis=0), ll.sum()
+    return S0, S1, G, ll
 
 
 def estep_tied(X, w, centre, chol, shifted_means, log_const):
@@ -672,8 +684,9 @@ def estep_tied(X, w, centre, chol, shifted_means, log_const):
         loglik = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, 0,
                                   X.shape[0], weight, first, scatter)
     else:
-        weight, first, scatter, loglik = _estep_tied_chunks(X, w, centre, chol, shifted_means,
-                                                            log_const, tile, n_chunks)
+        weight, first, scatter, loglik = _chunk_sums(run_fastest_way(
+            _estep_tied_chunks, ("tied", X.dtype.char, *shifted_means.shape), X.shape[0],
+            X, w, centre, chol, shifted_means, log_const, tile, n_chunks))
     return weight, first, scatter + np.triu(scatter, 1).T, loglik
 
 
@@ -709,5 +722,7 @@ def log_prob_tied(X, centre, chol, shifted_means, log_const):
     if n_chunks == 1:
         _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, 0, X.shape[0], out)
     else:
-        _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, tile, n_chunks, out)
+        run_fastest_way(_log_prob_tied_chunks, ("tied log", X.dtype.char, *shifted_means.shape),
+                        X.shape[0], X, centre, chol, shifted_means, log_const, tile, n_chunks,
+                        out)
     return out
