@@ -1,8 +1,6 @@
 """A parallel kernel runs on all threads or on the calling thread alone, whichever has been
 faster, with the same results either way."""
 
-import time
-
 import numba
 import numpy as np
 import pytest
@@ -24,28 +22,33 @@ def two_threads():
     numba.set_num_threads(threads)
 
 
-def _slow_when(parallel_slow):
-    """A stand-in kernel: 20 ms on the slow way, 1 ms on the other; returns its thread
-    count."""
+def _slow_when(parallel_slow, now):
+    """A stand-in kernel that takes 20 ms of ``now`` (a fake clock) on the slow way and
+    1 ms on the other; returns its thread count."""
     def kernel():
         threads = numba.get_num_threads()
-        time.sleep(0.02 if (threads > 1) == parallel_slow else 0.001)
+        now[0] += 0.02 if (threads > 1) == parallel_slow else 0.001
         return threads
     return kernel
 
 
 @needs_threads
 @pytest.mark.parametrize("parallel_slow", [True, False])
-def test_the_faster_way_is_chosen_and_the_other_probed(two_threads, parallel_slow):
-    kernel = _slow_when(parallel_slow)
+def test_the_faster_way_is_chosen_and_the_other_probed(two_threads, parallel_slow,
+                                                         monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
+    kernel = _slow_when(parallel_slow, now)
+    calls = 3 * _thread_choice.PROBE_EVERY
     used = [_thread_choice.run_fastest_way(kernel, ("test", parallel_slow), 1000)
-            for _ in range(3 * _thread_choice.PROBE_EVERY)]
+            for _ in range(calls)]
     assert numba.get_num_threads() == 2  # restored after running alone
-    settled = used[3:]  # the first calls: a warm-up, then one timing of each way
     fast = 1 if parallel_slow else 2
-    # the faster way nearly always (probes, and a stray timing on a busy machine, aside)
-    assert settled.count(fast) >= 0.75 * len(settled)
-    assert settled.count(3 - fast) >= 1  # the slower way is timed again now and then
+    # call 1 untimed, call 2 times all threads, call 3 the calling thread alone; then the
+    # faster way, except every PROBE_EVERY-th call, which times the other way again
+    probes = [i for i in range(3, calls) if (i + 1) % _thread_choice.PROBE_EVERY == 0]
+    assert used[:3] == [2, 2, 1]
+    assert [i for i in range(3, calls) if used[i] != fast] == probes
 
 
 def test_one_thread_runs_alone():
