@@ -184,11 +184,55 @@ def test_statistics_of_a_batch_are_the_sum_of_its_parts():
     first, loglik_1 = problem.e_step(X[:100], theta, None)
     second, loglik_2 = problem.e_step(X[100:], theta, None)
     parts = first + second
-    assert_allclose(parts.entropy, whole.entropy, rtol=1e-12)
+    # the entropy is the log-likelihood less the statistics' share: its round-off is that
+    # of terms the size of the log-likelihood, and it is near zero for separated clusters
+    assert_allclose(parts.entropy, whole.entropy, rtol=1e-12, atol=1e-12 * abs(loglik))
     assert_allclose(loglik_1 + loglik_2, loglik, rtol=1e-12)
     for name in ("weight", "first", "second"):
         assert_allclose(getattr(parts.gaussian, name), getattr(whole.gaussian, name),
                         rtol=1e-10, atol=1e-9)
+
+
+def _posteriors_of(ref):
+    """A scikit-learn model's posteriors as emkit's parameters."""
+    from emkit.mixture._variational_problem import VariationalParams
+    concentration = ref.weight_concentration_
+    return VariationalParams(tuple(concentration) if isinstance(concentration, tuple)
+                             else concentration, ref.mean_precision_, ref.means_,
+                             ref.degrees_of_freedom_, ref.covariances_,
+                             ref.precisions_cholesky_)
+
+
+@pytest.mark.numerics
+@pytest.mark.parametrize("covariance_type, n_features",
+                         [(kind, 3) for kind in COVARIANCE_TYPES] + [("full", 100)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_e_step_is_scikit_learns_responsibilities(covariance_type, n_features, weighted):
+    # the E-step's one pass (entropy from the statistics, no responsibilities kept) against
+    # scikit-learn's responsibilities of the same posteriors, summed by hand
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(300, n_features) + shift * np.sqrt(3 / n_features)
+                   for shift in (0.0, 1.5, 6.0)])
+    w = rng.uniform(0.0, 3.0, len(X)) if weighted else None
+    kw = dict(n_components=3, covariance_type=covariance_type, init_params="random",
+              max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = SkBayesianGaussianMixture(**kw).fit(X)
+        problem = BayesianGaussianMixture(**kw).fit(X)._problem()
+    stats, loglik = problem.e_step(X, _posteriors_of(ref), w)
+    log_norm, log_resp = ref._estimate_log_prob_resp(X)
+    row_weights = np.ones(len(X)) if w is None else w
+    resp = np.exp(log_resp)
+    entropy = -row_weights @ np.sum(resp * log_resp, axis=1)
+    assert entropy > 1.0  # overlapping components: a bound far from zero to compare
+    assert_allclose(loglik, row_weights @ log_norm, rtol=1e-12)
+    assert_allclose(stats.entropy, entropy, rtol=1e-10, atol=1e-12 * abs(loglik))
+    expected = problem.statistics(X, resp * row_weights[:, None], ref.means_).gaussian
+    for name in ("weight", "first", "second"):
+        value = getattr(expected, name)
+        assert_allclose(getattr(stats.gaussian, name), value, rtol=1e-10,
+                        atol=1e-10 * np.abs(value).max(), err_msg=name)
 
 
 def test_warm_starts_of_one_iteration_equal_one_fit():

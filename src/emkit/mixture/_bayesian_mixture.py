@@ -194,6 +194,7 @@ default='dirichlet_process'
         self.learning_offset = learning_offset
 
     # -- fitting ---------------------------------------------------------------------------
+    @untouched_on_failure
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the posteriors by variational inference (``n_init`` runs, the best kept).
 
@@ -215,7 +216,7 @@ dataframe, or block source
         """
         if is_streamed(X):
             return self._fit_streamed(X, sample_weight)
-        self.fit_predict(X, y, sample_weight)
+        self._fit(X, sample_weight, labels=False)
         return self
 
     @untouched_on_failure
@@ -229,7 +230,7 @@ dataframe, or block source
         """
         if is_streamed(X):
             return self._fit_streamed(X, sample_weight).predict(X)
-        return self._fit(X, sample_weight)
+        return self._fit(X, sample_weight, labels=True)
 
     @untouched_on_failure
     def _fit_streamed(self, X, sample_weight):
@@ -284,7 +285,9 @@ dataframe, or block source
         self._online_update(problem, X, weights, theta, first=first)
         return self
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, labels: bool):
+        """Fit in memory; return the labels of X's rows under the fit (the final E-step)
+        when ``labels``, else None."""
         validate_params(self, self._parameter_constraints)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         X = X.astype(np.float64, copy=False)
@@ -302,6 +305,8 @@ dataframe, or block source
         problem = self._problem()
         blocks = RowBlocks(X, weights, self._block_rows(n_features, X.dtype))
         best = self._fit_blocks(problem, blocks, X, weights, check_random_state(self.random_state))
+        if not labels:
+            return None
         return np.argmax(problem.weighted_log_prob(X, best.theta), axis=1)
 
     def _fit_blocks(self, problem, blocks, start_rows, weights, rng):

@@ -6,7 +6,11 @@ weights and a Gaussian-Wishart prior on each component's mean and precision. The
 computes responsibilities from the expected log weights and log densities under the
 current posteriors and returns the same additive statistics as the maximum-likelihood
 mixture (:class:`GaussianStats`) plus the responsibilities' entropy; the M-step updates
-the posteriors from those statistics alone.
+the posteriors from those statistics alone. The E-step is GaussianMixture's fused kernel
+(one pass over the rows) with the variational log normaliser: the expected Mahalanobis
+distance is the distance under the precision ``dof * W`` (what ``precisions_cholesky``
+holds) plus ``D / mean_precision``, a per-component constant; the entropy follows from
+the statistics and the summed log normaliser.
 
 The lower bound is scikit-learn's (constants dropped, valid right after an update of the
 posteriors), so it is evaluated after each M-step: the problem says so to the engine's
@@ -189,17 +193,31 @@ class VariationalGaussianProblem:
 
     # -- the engine's protocol -------------------------------------------------------------
     def e_step(self, X, theta: VariationalParams, sample_weight):
-        log_norm, log_resp = self.log_resp(X, theta)
-        with np.errstate(under="ignore"):
-            resp = np.exp(log_resp)
-        entropy_rows = -np.sum(np.where(resp > 0, resp * log_resp, 0.0), axis=1)
-        if sample_weight is None:
-            entropy, loglik = float(entropy_rows.sum()), float(log_norm.sum())
-        else:
-            entropy = float(sample_weight @ entropy_rows)
-            loglik = float(sample_weight @ log_norm)
-            resp = resp * sample_weight[:, None]
-        return self.statistics(X, resp, theta.means, entropy), loglik
+        """One fused pass over the rows (the covariance model's ``fast_e_step``): the
+        statistics about the current means, the summed log normaliser, and from those
+        the responsibilities' entropy, with no (rows x components) array."""
+        log_normaliser = self._log_normaliser(theta, X.shape[1])
+        weights = np.empty(0, X.dtype) if sample_weight is None else sample_weight
+        weight, first, second, loglik = self.covariance.fast_e_step(
+            X, weights, theta.means, theta.precisions_cholesky, log_normaliser)
+        gaussian = GaussianStats(weight, first, second, np.asarray(theta.means),
+                                 self.covariance.kind)
+        return VariationalStats(gaussian, self._entropy(gaussian, loglik, log_normaliser,
+                                                        theta)), float(loglik)
+
+    def _entropy(self, stats: GaussianStats, loglik: float, log_normaliser: np.ndarray,
+                 theta: VariationalParams) -> float:
+        """-sum_i w_i sum_k r_ik log r_ik from a block's statistics about the means.
+
+        log r_ik = c_k - m_ik / 2 - log_norm_i (c_k the log normaliser, m_ik the expected
+        Mahalanobis distance), so the entropy is sum_i w_i log_norm_i - sum_k c_k n_k
+        + sum_k tr(P_k S_k) / 2, S_k the weighted scatter about mean k and P_k its
+        precision: sum_ik w_i r_ik m_ik = sum_k tr(P_k S_k), an elementwise sum for every
+        covariance layout (S_k symmetric; 'tied' sums S_k over components).
+        """
+        precisions = self.covariance.precisions(theta.precisions_cholesky)
+        scatter = float(np.sum(precisions * stats.second))
+        return float(loglik - log_normaliser @ stats.weight + 0.5 * scatter)
 
     def statistics(self, X, resp, anchor, entropy: float = 0.0) -> VariationalStats:
         """Statistics of a block from (row-weighted) responsibilities, about ``anchor``."""
