@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _mclust_kernels
 from ._covariance import (COVARIANCE_MODELS, FullCovariance, ill_defined_covariance,
                           resolvable_reg_covar)
 
@@ -30,6 +31,10 @@ from ._covariance import (COVARIANCE_MODELS, FullCovariance, ill_defined_covaria
 #: parameters (or objective) falls below this, or after INNER_MAX_ITER iterations.
 INNER_TOL = 1e-12
 INNER_MAX_ITER = 200
+#: EVE's and VVE's orientation iterations, which start from the current covariances, stop
+#: at mclust's inner tolerance (``emControl()$tol[2]``, the square root of the machine
+#: epsilon): each iteration improves on the start, so EM stays monotone.
+ORIENTATION_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
@@ -47,16 +52,12 @@ def _common_shape(scatter_diagonals: np.ndarray, denominators: np.ndarray,
     per-component diagonal scatters w_kj ~ lambda_k * A_j (mclust's VEI and VEV inner
     iteration): alternately lambda_k = sum_j w_kj / A_j / denominators_k (D n_k for
     maximum likelihood) and A_j proportional to sum_k w_kj / lambda_k, from ``shape``."""
-    volumes = np.ones(len(denominators))
-    for _ in range(INNER_MAX_ITER):
-        old_volumes, old_shape = volumes, shape
-        volumes = (scatter_diagonals / shape).sum(axis=1) / denominators
-        shape = (scatter_diagonals / volumes[:, None]).sum(axis=0)
-        shape = shape / _geometric_mean(shape)
-        if max(_relative_change(old_volumes, volumes),
-               _relative_change(old_shape, shape)) <= INNER_TOL:
-            break
-    return volumes, shape
+    diagonals = np.ascontiguousarray(scatter_diagonals, dtype=np.float64)
+    if not (np.all(np.isfinite(diagonals)) and np.all(np.isfinite(shape))):
+        return np.full(len(denominators), np.nan), np.full(diagonals.shape[1], np.nan)
+    return _mclust_kernels.common_shape(
+        diagonals, np.asarray(denominators, dtype=np.float64),
+        np.asarray(shape, dtype=np.float64), INNER_TOL, INNER_MAX_ITER)
 
 
 def _descending_eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,18 +227,10 @@ def _eee(W, n):
 def _vee(W, n):
     """Common C = D A D^T (determinant 1), volumes lambda_k: C proportional to
     sum_k W_k / lambda_k, lambda_k = tr(W_k C^-1) / (D n_k) (mclust's msvee)."""
-    D = W.shape[1]
-    volumes = np.ones(len(n))
-    previous = np.inf
-    for _ in range(INNER_MAX_ITER):
-        common = np.einsum("kij,k->ij", W, 1.0 / volumes)
-        common = common / np.exp(np.linalg.slogdet(common)[1] / D)
-        inverse = np.linalg.inv(common)
-        volumes = np.einsum("kij,ji->k", W, inverse) / (D * n)
-        target = n.sum() * D + D * np.sum(np.log(volumes) * n)
-        if abs(target - previous) / (1.0 + abs(target)) <= INNER_TOL:
-            break
-        previous = target
+    if not np.all(np.isfinite(W)):
+        return np.full(W.shape, np.nan)
+    volumes, common = _mclust_kernels.common_matrix(np.ascontiguousarray(W), n, INNER_TOL,
+                                                    INNER_MAX_ITER)
     return volumes[:, None, None] * common
 
 
@@ -251,6 +244,8 @@ def _common_orientation(W, n, varying_volume: bool, start=None):
     (mclust's msvve leaves them out, which makes its VVE M-step inexact and EM able to
     decrease). Returns (O, shapes (K, D), volumes (K,))."""
     K, D = W.shape[:2]
+    if not np.all(np.isfinite(W)):
+        return np.full((D, D), np.nan), np.full((K, D), np.nan), np.full(K, np.nan)
     largest = np.linalg.eigvalsh(W)[:, -1]
     rotation = np.eye(D)
     inverse = np.ones((K, D))        # 1 / (lambda_k a_kj), up to a common factor
@@ -262,28 +257,10 @@ def _common_orientation(W, n, varying_volume: bool, start=None):
                              else projected / _geometric_mean(projected)[:, None])
         else:
             rotation = np.eye(D)
-    previous = np.inf
-    for _ in range(INNER_MAX_ITER):
-        scaled = rotation[None, :, :] * inverse[:, :, None]            # Lambda_k^-1 O
-        f1 = np.einsum("kij,kjl->il", scaled, W) - np.einsum("k,kij->ij", largest, scaled)
-        u, _, vt = np.linalg.svd(f1)
-        rotation = (u @ vt).T
-        turned = W @ rotation                                          # W_k O
-        f2 = (np.einsum("kij,kj->ij", turned, inverse)
-              - np.einsum("k,kij->ij", np.max(inverse, axis=1), turned))
-        u, _, vt = np.linalg.svd(f2)
-        rotation = (u @ vt).T
-        projected = np.einsum("ij,kjl,il->ki", rotation, W, rotation)  # diag(O W_k O^T)
-        if varying_volume:
-            projected = projected / n[:, None]
-        sizes = _geometric_mean(projected)
-        shapes = projected / sizes[:, None]
-        inverse = 1.0 / (shapes * sizes[:, None] if varying_volume else shapes)
-        # what the iteration minimises: sum_k n_k log lambda_k (VVE), N D lambda (EVE)
-        target = n @ np.log(sizes) if varying_volume else np.sum(projected * inverse)
-        if abs(target - previous) / (1.0 + abs(target)) <= INNER_TOL:
-            break
-        previous = target
+    rotation, shapes, sizes, target = _mclust_kernels.common_orientation(
+        np.ascontiguousarray(W), n, largest, np.ascontiguousarray(rotation),
+        np.ascontiguousarray(inverse, dtype=np.float64), varying_volume,
+        ORIENTATION_TOL, INNER_MAX_ITER)
     if varying_volume:
         volumes = sizes
     else:

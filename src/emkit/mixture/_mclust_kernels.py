@@ -1,0 +1,141 @@
+"""numba kernels of the inner iterations of mclust's iterative M-steps.
+
+The matrices are tiny (D x D, K of them) and the iterations many, so the loops run compiled:
+one call per M-step instead of a Python loop of small numpy calls per inner iteration.
+
+- :func:`common_orientation`: EVE's and VVE's common orientation by the MM iteration of
+  Browne and McNicholas (2014), as mclust's mseve / msvve.
+- :func:`common_shape`: VEI's and VEV's volumes and common shape by alternating updates.
+- :func:`common_matrix`: VEE's common matrix and volumes by alternating updates (msvee).
+
+Each stops when its objective (or parameters) changes by less than ``tol`` relative to
+(1 + its size), or after ``max_iter`` iterations, and never ends worse than its start.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _geometric_means(values):
+    """Geometric means of the rows of a (K, D) positive array."""
+    out = np.empty(values.shape[0])
+    for k in range(values.shape[0]):
+        out[k] = np.exp(np.mean(np.log(values[k])))
+    return out
+
+
+@njit(cache=True)
+def _nearest_rotation(matrix):
+    """(U V^T)^T of the SVD U S V^T of ``matrix``: the orthogonal factor's transpose."""
+    u, _, vt = np.linalg.svd(matrix)
+    return np.ascontiguousarray((u @ vt).T)
+
+
+@njit(cache=True)
+def common_orientation(W, n, largest, rotation, inverse, varying_volume, tol, max_iter):
+    """One orientation O (rows: axes) and per-component diagonal scales for scatter
+    matrices W (K, D, D) with weights n (K,), minimising sum_k tr(O W_k O^T Lambda_k^-1)
+    (EVE) or sum_k n_k log lambda_k (VVE): MM half-steps for O (``largest``: the top
+    eigenvalue of each W_k), then the exact scales given O. Starts at ``rotation`` and
+    ``inverse`` (1 / diag(Lambda_k), up to a common factor).
+
+    Returns (rotation, shapes (K, D), sizes (K,), target): for VVE ``sizes`` are the volumes;
+    for EVE the common volume is target / (D sum_k n_k).
+    """
+    K, D = W.shape[0], W.shape[1]
+    projected = np.empty((K, D))
+    shapes = np.empty((K, D))
+    sizes = np.ones(K)
+    previous = np.inf
+    target = 0.0
+    for _ in range(max_iter):
+        f1 = np.zeros((D, D))
+        for k in range(K):
+            scaled = rotation * inverse[k][:, None]                 # Lambda_k^-1 O
+            f1 += scaled @ W[k] - largest[k] * scaled
+        rotation = _nearest_rotation(f1)
+        f2 = np.zeros((D, D))
+        for k in range(K):
+            turned = W[k] @ rotation                                # W_k O
+            f2 += turned * inverse[k][None, :] - np.max(inverse[k]) * turned
+        rotation = _nearest_rotation(f2)
+        for k in range(K):                                          # diag(O W_k O^T)
+            rotated = rotation @ W[k]
+            for i in range(D):
+                projected[k, i] = np.dot(rotated[i], rotation[i])
+            if varying_volume:
+                projected[k] /= n[k]
+        sizes = _geometric_means(projected)
+        target = 0.0
+        for k in range(K):
+            shapes[k] = projected[k] / sizes[k]
+            if varying_volume:
+                inverse[k] = 1.0 / (shapes[k] * sizes[k])
+                target += n[k] * np.log(sizes[k])
+            else:
+                inverse[k] = 1.0 / shapes[k]
+                target += np.sum(projected[k] * inverse[k])
+        if not np.isfinite(target):
+            break
+        if abs(target - previous) <= tol * (1.0 + abs(target)):
+            break
+        previous = target
+    return rotation, shapes, sizes, target
+
+
+@njit(cache=True)
+def common_shape(diagonals, denominators, shape, tol, max_iter):
+    """Volumes lambda_k and one shape A (geometric mean 1) for diagonal scatters
+    w_kj ~ lambda_k A_j: alternately lambda_k = sum_j w_kj / A_j / denominators_k and A_j
+    proportional to sum_k w_kj / lambda_k, from ``shape``. Returns (volumes, shape)."""
+    K, D = diagonals.shape
+    volumes = np.ones(K)
+    shape = shape.copy()
+    for _ in range(max_iter):
+        change = 0.0
+        for k in range(K):
+            new = np.sum(diagonals[k] / shape) / denominators[k]
+            change = max(change, abs(volumes[k] - new) / (1.0 + abs(new)))
+            volumes[k] = new
+        new_shape = np.zeros(D)
+        for k in range(K):
+            new_shape += diagonals[k] / volumes[k]
+        new_shape /= np.exp(np.mean(np.log(new_shape)))
+        for j in range(D):
+            change = max(change, abs(shape[j] - new_shape[j]) / (1.0 + abs(new_shape[j])))
+        shape = new_shape
+        if change <= tol or not np.all(np.isfinite(shape)):
+            break
+    return volumes, shape
+
+
+@njit(cache=True)
+def common_matrix(W, n, tol, max_iter):
+    """VEE: a common C (determinant 1) and volumes lambda_k, C proportional to
+    sum_k W_k / lambda_k and lambda_k = tr(W_k C^-1) / (D n_k), from unit volumes.
+    Returns (volumes, C)."""
+    K, D = W.shape[0], W.shape[1]
+    volumes = np.ones(K)
+    common = np.eye(D)
+    previous = np.inf
+    for _ in range(max_iter):
+        common = np.zeros((D, D))
+        for k in range(K):
+            common += W[k] / volumes[k]
+        sign, logdet = np.linalg.slogdet(common)
+        common = common / np.exp(logdet / D)
+        inverse = np.linalg.inv(common)
+        target = 0.0
+        for k in range(K):
+            volumes[k] = np.sum(W[k] * inverse.T) / (D * n[k])
+            target += np.log(volumes[k]) * n[k]
+        target = np.sum(n) * D + D * target
+        if not np.isfinite(target):
+            break
+        if abs(target - previous) <= tol * (1.0 + abs(target)):
+            break
+        previous = target
+    return volumes, common
