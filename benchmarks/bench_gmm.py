@@ -19,6 +19,17 @@ estimated once from a scikit-learn KMeans labelling and passed as ``weights_init
 A second table compares float32 with float64 fits (emkit's target: float32 at least 1.5x
 faster, lower bound within 1e-4 relative of the float64 one).
 
+Further parts (``--parts``, all by default):
+
+* whole-fit: a whole ``fit`` (k-means start included, default ``tol``, the same
+  ``random_state`` for both) of the iris data (150 x 4, K=3, n_init 1 and 10) and of small
+  blobs (700 x 10, K=8, n_init 1 and 5), each covariance type: median seconds of each, the
+  ratio (target >= 3x) and both final lower bounds (target: emkit's the same or better);
+* select: ``emkit.mixture.select`` over K=1..10 x the covariance types on the small blobs
+  against the same loop of scikit-learn fits (fit, then bic): seconds and the best BIC;
+* loaded: the per-iteration rows of wide-n and mid again while a second process keeps one
+  core busy (started and stopped by the benchmark; target >= 5x).
+
 Ratios, not absolute seconds, are the figures: the machines are shared and noisy.
 
 Usage::
@@ -26,14 +37,18 @@ Usage::
     python benchmarks/bench_gmm.py                      # full benchmark
     python benchmarks/bench_gmm.py --quick              # tiny sizes (smoke test)
     python benchmarks/bench_gmm.py --cases mid --covariance full,diag --repeats 1
+    python benchmarks/bench_gmm.py --parts whole-fit,select   # small data only
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import math
 import os
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -50,6 +65,7 @@ from _common import run_with_threads  # noqa: E402
 from _common import relative_difference  # noqa: E402
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+PARTS = ("per-iteration", "whole-fit", "select", "loaded")
 REG_COVAR = 1e-6
 SEED = 0
 
@@ -362,6 +378,211 @@ def format_report(rows, *, iters, repeats, memory) -> str:
     return "\n".join(parts)
 
 
+# -- whole fits on small data ------------------------------------------------------------
+class WholeFitCase(NamedTuple):
+    name: str
+    n_samples: int
+    n_features: int
+    n_components: int
+    n_inits: tuple
+
+
+#: Whole fits (k-means start included, default tol): where per-call overheads, not
+#: arithmetic, decide. "iris" is the iris data itself (150 x 4).
+WHOLE_FIT_CASES = (WholeFitCase("iris", 150, 4, 3, (1, 10)),
+                   WholeFitCase("small", 700, 10, 8, (1, 5)))
+#: Target of the whole-fit and select rows (from the issue): emkit at least this many
+#: times faster than scikit-learn, with the same or a better final log-likelihood / BIC.
+WHOLE_FIT_TARGET_SPEEDUP = 3.0
+#: The select row: K = 1..SELECT_MAX_K (1..2 with --quick) x the four covariance types.
+SELECT_MAX_K = 10
+
+
+def whole_fit_data(case: WholeFitCase, quick: bool) -> np.ndarray:
+    """The iris data, or blobs of the case's size (a third of the rows with --quick)."""
+    if case.name == "iris":
+        from sklearn.datasets import load_iris
+
+        return load_iris().data
+    n_samples = case.n_samples // 3 if quick else case.n_samples
+    return make_data(n_samples, case.n_features, case.n_components)
+
+
+#: A timing sample of a whole fit lasts at least this long (several fits, the same number for
+#: both libraries): a single fit of milliseconds measures the scheduler, not the fit.
+MIN_SAMPLE_SECONDS = 0.05
+
+
+def _alternating_medians(runs: dict, repeats: int) -> tuple:
+    """Median seconds of one ``runs[name]()`` over ``repeats`` samples of each (the order
+    flips every sample; each sample times enough calls to last MIN_SAMPLE_SECONDS for the
+    fastest), and the last result of each."""
+    results = {name: run() for name, run in runs.items()}  # first-call costs not counted
+    fastest = min(_timed(run, 1)[0] for run in runs.values())
+    calls = max(1, math.ceil(MIN_SAMPLE_SECONDS / max(fastest, 1e-9)))
+    times = {name: [] for name in runs}
+    for r in range(repeats):
+        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            seconds, results[name] = _timed(runs[name], calls)
+            times[name].append(seconds / calls)
+    return {name: statistics.median(values) for name, values in times.items()}, results
+
+
+def _timed(run, calls: int) -> tuple:
+    """(seconds, last result) of ``calls`` calls of ``run()``, the garbage collector off."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            result = run()
+        return time.perf_counter() - t0, result
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _whole_fit(library, X, covariance_type, n_components, n_init):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from emkit import DegenerateFitWarning
+
+    if library == "emkit":
+        from emkit import GaussianMixture
+    else:
+        from sklearn.mixture import GaussianMixture
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        return GaussianMixture(n_components, covariance_type=covariance_type, n_init=n_init,
+                               random_state=SEED).fit(X)
+
+
+def whole_fit_rows(covariance_types, *, repeats, quick) -> list:
+    """One row per (case, n_init, covariance type): median seconds of a whole ``fit``
+    (same ``random_state``, so the same k-means start) of each library, the ratio, and
+    both final lower bounds."""
+    rows = []
+    for case in WHOLE_FIT_CASES:
+        X = whole_fit_data(case, quick)
+        for n_init in case.n_inits[:1] if quick else case.n_inits:
+            for covariance_type in covariance_types:
+                runs = {library: (lambda library=library: _whole_fit(
+                            library, X, covariance_type, case.n_components, n_init))
+                        for library in ("emkit", "sklearn")}
+                seconds, fitted = _alternating_medians(runs, repeats)
+                rows.append({
+                    "case": case.name, "n_samples": X.shape[0], "n_features": X.shape[1],
+                    "n_components": case.n_components, "n_init": n_init,
+                    "covariance_type": covariance_type,
+                    "emkit_s": seconds["emkit"], "sklearn_s": seconds["sklearn"],
+                    "speedup": seconds["sklearn"] / seconds["emkit"],
+                    "emkit_lower_bound": float(fitted["emkit"].lower_bound_),
+                    "sklearn_lower_bound": float(fitted["sklearn"].lower_bound_),
+                })
+                rows[-1]["lower_bound_gain"] = (rows[-1]["emkit_lower_bound"]
+                                                - rows[-1]["sklearn_lower_bound"])
+                print(f"  done whole fit {case.name} n_init={n_init} {covariance_type}: "
+                      f"{rows[-1]['speedup']:.2f}x", flush=True)
+    return rows
+
+
+def _sklearn_selection(X, ks, covariance_types) -> float:
+    """The lowest BIC of scikit-learn fits over the grid (one fit per cell, same seed)."""
+    return min(_whole_fit("sklearn", X, covariance_type, k, 1).bic(X)
+               for covariance_type in covariance_types for k in ks)
+
+
+def _emkit_selection(X, ks, covariance_types) -> float:
+    from emkit.mixture import select
+
+    result = select(X, n_components=ks, covariance_types=covariance_types, criterion="bic",
+                    random_state=SEED)
+    return min(row["bic"] for row in result.table)
+
+
+def select_row(covariance_types, *, repeats, quick) -> dict:
+    """emkit's ``select`` over K = 1..SELECT_MAX_K x covariance types on the small case,
+    against the same loop of scikit-learn fits (fit, then bic): median seconds, the
+    ratio and the best BIC of each."""
+    case = WHOLE_FIT_CASES[1]
+    X = whole_fit_data(case, quick)
+    ks = list(range(1, (2 if quick else SELECT_MAX_K) + 1))
+    runs = {"emkit": lambda: _emkit_selection(X, ks, covariance_types),
+            "sklearn": lambda: _sklearn_selection(X, ks, covariance_types)}
+    seconds, best = _alternating_medians(runs, repeats)
+    return {"case": f"select {case.name}", "n_samples": X.shape[0],
+            "n_features": X.shape[1], "n_components": f"1..{ks[-1]}", "n_init": 1,
+            "covariance_type": "+".join(c[0] for c in covariance_types),
+            "emkit_s": seconds["emkit"], "sklearn_s": seconds["sklearn"],
+            "speedup": seconds["sklearn"] / seconds["emkit"],
+            "emkit_bic": best["emkit"], "sklearn_bic": best["sklearn"],
+            "bic_gain": best["sklearn"] - best["emkit"]}
+
+
+_WHOLE_FIT_COLUMNS = [
+    ("case", "case", "", 12),
+    ("n_samples", "n_samples", ",d", 9),
+    ("D", "n_features", "d", 3),
+    ("K", "n_components", "", 5),
+    ("n_init", "n_init", "d", 6),
+    ("cov", "covariance_type", "", 9),
+    ("emkit s", "emkit_s", ".4g", 9),
+    ("sklearn s", "sklearn_s", ".4g", 9),
+    ("speed-up", "speedup", ".2f", 8),
+    ("emkit LB", "emkit_lower_bound", ".6f", 11),
+    ("sklearn LB", "sklearn_lower_bound", ".6f", 11),
+    ("LB gain", "lower_bound_gain", ".1e", 8),
+    ("emkit BIC", "emkit_bic", ".2f", 10),
+    ("sklearn BIC", "sklearn_bic", ".2f", 11),
+    ("target met", "_target", "", 10),
+]
+
+
+def _whole_fit_target_met(row) -> bool:
+    """At least WHOLE_FIT_TARGET_SPEEDUP faster, and no worse: the lower bound (or best
+    BIC) within round-off of scikit-learn's or better."""
+    if "bic_gain" in row:
+        no_worse = row["bic_gain"] >= -1e-6 * max(1.0, abs(row["sklearn_bic"]))
+    else:
+        no_worse = row["lower_bound_gain"] >= -1e-6 * max(1.0, abs(row["sklearn_lower_bound"]))
+    return row["speedup"] >= WHOLE_FIT_TARGET_SPEEDUP and no_worse
+
+
+def format_whole_fit_report(rows, *, repeats) -> str:
+    shown = [{**row, "_target": "yes" if _whole_fit_target_met(row) else "no"}
+             for row in rows]
+    return "\n".join([
+        f"whole fits (k-means start included, default tol, the same random_state; target: "
+        f">= {WHOLE_FIT_TARGET_SPEEDUP:g}x with the same or a better lower bound / BIC):",
+        table(_WHOLE_FIT_COLUMNS, shown),
+        f"s: median over {repeats} sample(s) of one whole fit (a sample times enough fits "
+        f"to last {MIN_SAMPLE_SECONDS:g} s; select: the whole grid, "
+        "emkit's select against a loop of scikit-learn fit + bic), emkit and scikit-learn "
+        "alternating. LB gain: emkit lower_bound_ - scikit-learn's (>= 0: as good or "
+        "better); BIC: the grid's lowest.",
+    ])
+
+
+# -- a loaded machine ------------------------------------------------------------------------
+#: The per-iteration cases rerun with one core kept busy by another process.
+LOADED_CASES = ("wide-n", "mid")
+#: Target of the loaded rows (from the issue): emkit at least this many times faster.
+LOADED_TARGET_SPEEDUP = 5.0
+
+
+@contextlib.contextmanager
+def one_core_busy():
+    """A second Python process spinning on one core for the duration of the block."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # let it start spinning
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 # -- command line ----------------------------------------------------------------------------
 
 def parse_args(argv=None):
@@ -384,25 +605,29 @@ def parse_args(argv=None):
     parser.add_argument("--float32", choices=("default", "all", "none"), default="default",
                         help="float32 rows: 'default' = full covariance on mid and high-d; "
                              "'all' = every row; 'none'")
+    parser.add_argument("--parts", type=lambda s: _choices(s, PARTS, "part"),
+                        default=list(PARTS),
+                        help="comma-separated, from " + ",".join(PARTS) + ": seconds per "
+                             "iteration from given parameters, whole fits on small data, "
+                             "select's grid, and the per-iteration rows of "
+                             f"{','.join(LOADED_CASES)} with one core kept busy")
     add_timing_options(parser)
     args = parser.parse_args(argv)
     settle_timing_options(parser, args, full_iters=10)
     return args
 
 
-def main(argv=None) -> list:
-    """Run the benchmark, print the report, return one dict per table row."""
+def main(argv=None) -> dict:
+    """Run the benchmark, print the report, return the rows of each part (one dict per
+    table row): {"per-iteration": [...], "whole-fit": [...], "loaded": [...]}."""
     # machine_note() loads the BLAS and OpenMP libraries, so that a thread limit reaches them
     return run_with_threads(_run, parse_args(argv), machine_note)
 
 
-def _run(args) -> list:
-    print(machine_note())
-    print(f"mode: {'quick' if args.quick else 'full'}; cases {','.join(args.cases)}; "
-          f"covariance {','.join(args.covariance)}; {args.iters} iterations; "
-          f"{args.repeats} repeat(s)\n", flush=True)
+def per_iteration_rows(args, cases) -> list:
+    """The per-iteration table's rows for ``cases`` (float32 rows as --float32 asks)."""
     rows = []
-    for name in args.cases:
+    for name in cases:
         case = CASES[name]
         n_samples = case.quick_samples if args.quick else case.n_samples
         X = make_data(n_samples, case.n_features, case.n_components)
@@ -429,11 +654,42 @@ def _run(args) -> list:
                       f"{row['emkit_s_per_iter']:.4g} s/iter, sklearn "
                       f"{row['sklearn_s_per_iter']:.4g} s/iter", flush=True)
     compare_float32(rows)
-    print()
-    print(format_report(rows, iters=args.iters, repeats=args.repeats,
-                        memory=not args.no_memory))
-    print(first_fit_report())
     return rows
+
+
+def _run(args) -> dict:
+    print(machine_note())
+    print(f"mode: {'quick' if args.quick else 'full'}; parts {','.join(args.parts)}; cases "
+          f"{','.join(args.cases)}; covariance {','.join(args.covariance)}; {args.iters} "
+          f"iterations; {args.repeats} repeat(s)\n", flush=True)
+    result = {"per-iteration": [], "whole-fit": [], "loaded": []}
+    if "per-iteration" in args.parts:
+        result["per-iteration"] = per_iteration_rows(args, args.cases)
+        print()
+        print(format_report(result["per-iteration"], iters=args.iters, repeats=args.repeats,
+                            memory=not args.no_memory))
+    if "whole-fit" in args.parts:
+        result["whole-fit"] += whole_fit_rows(args.covariance, repeats=args.repeats,
+                                              quick=args.quick)
+    if "select" in args.parts:
+        result["whole-fit"].append(select_row(args.covariance, repeats=args.repeats,
+                                              quick=args.quick))
+    if result["whole-fit"]:
+        print()
+        print(format_whole_fit_report(result["whole-fit"], repeats=args.repeats))
+    if "loaded" in args.parts:
+        cases = [name for name in args.cases if name in LOADED_CASES]
+        with one_core_busy():
+            result["loaded"] = per_iteration_rows(
+                argparse.Namespace(**{**vars(args), "float32": "none", "no_memory": True}),
+                cases)
+        print()
+        print(f"one core kept busy by another process (target: >= "
+              f"{LOADED_TARGET_SPEEDUP:g}x on every covariance type):")
+        print(format_report(result["loaded"], iters=args.iters, repeats=args.repeats,
+                            memory=False))
+    print(first_fit_report())
+    return result
 
 
 FIRST_FIT_SCRIPT = """

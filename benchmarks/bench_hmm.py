@@ -18,6 +18,12 @@ Baum-Welch iterations (``n_iter`` and ``tol`` go to hmmlearn's constructor: its
 * the peak memory of one fit of each (tracemalloc peak, MB, taken in a separate un-timed
   fit of at most 2 iterations: numpy and numba allocations are both traced).
 
+A second part (``--parts small-fits``) times whole fits where per-fit overhead, not
+arithmetic, decides: hmmlearn's model-selection workload (50 GaussianHMM fits, 2..6 states
+x 10 random states, of 10 sequences of 50 rows, each library's defaults including its
+k-means start) and 10 restarts (emkit's ``n_init=10`` against a loop of 10 hmmlearn fits
+keeping the best score); the target is the same 5x, with the same log-likelihoods.
+
 Ratios, not absolute seconds, are the figures: the machines are shared and noisy.
 
 Usage::
@@ -25,6 +31,7 @@ Usage::
     python benchmarks/bench_hmm.py                      # full benchmark
     python benchmarks/bench_hmm.py --quick              # tiny sizes (smoke test)
     python benchmarks/bench_hmm.py --cases categorical --iters 3 --repeats 1
+    python benchmarks/bench_hmm.py --parts small-fits    # whole fits on small data only
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ TARGET_SPEEDUP = 5.0
 QUICK_SEQUENCES, QUICK_LENGTH, QUICK_STATES = 3, 50, 3
 
 LIBRARIES = ("emkit", "hmmlearn")
+PARTS = ("per-iteration", "small-fits")
 
 
 class Case(NamedTuple):
@@ -321,6 +329,122 @@ def bench_row(case: Case, sizes: Sizes, X, lengths, init, *, iters, repeats, mem
     return row
 
 
+# -- many small fits and restarts (whole fits: per-fit overhead) ----------------------------
+#: hmmlearn's model-selection workload: SMALL_FIT_STATES x SMALL_FIT_SEEDS whole fits (the
+#: default k-means start, default n_iter and tol) of a few short sequences.
+SMALL_FIT_STATES = (2, 3, 4, 5, 6)
+SMALL_FIT_SEEDS = 10
+#: The data of the small fits: SMALL_SEQUENCES sequences of SMALL_LENGTH rows from the
+#: gaussian-diag case's kind of HMM (4 states, 4 features).
+SMALL_SEQUENCES, SMALL_LENGTH = 10, 50
+#: The restarts row: one emkit fit with n_init=RESTARTS against a loop of RESTARTS
+#: hmmlearn fits (seeds 0..RESTARTS-1) keeping the best score.
+RESTARTS = 10
+
+
+def small_data(quick: bool):
+    """(X, lengths) of the small fits: short sequences from a random 4-state HMM."""
+    case = CASES["gaussian-diag"]
+    sizes = Sizes(4, 4, 3 if quick else SMALL_SEQUENCES, SMALL_LENGTH)
+    X, lengths, _ = make_case_data(case, sizes)
+    return X, lengths
+
+
+def _whole_hmm_fit(library, X, lengths, n_components, seed, n_init=1):
+    """A GaussianHMM ('diag') fitted with the library's defaults from ``seed``; its
+    log-likelihood on the data."""
+    if library == "emkit":
+        from emkit.hmm import GaussianHMM
+        extra = {"n_init": n_init}
+    else:
+        from hmmlearn.hmm import GaussianHMM
+        extra = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GaussianHMM(n_components, covariance_type="diag", random_state=seed,
+                            **extra).fit(X, lengths)
+        return float(model.score(X, lengths))
+
+
+def _median_seconds(runs: dict, repeats: int) -> tuple:
+    """Median seconds of each ``runs[name]()`` over ``repeats`` alternating samples (the
+    garbage collector off), after one untimed call each; the last results."""
+    results = {name: run() for name, run in runs.items()}
+    times = {name: [] for name in runs}
+    for r in range(repeats):
+        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                t0 = time.perf_counter()
+                results[name] = runs[name]()
+                times[name].append(time.perf_counter() - t0)
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+    return {name: statistics.median(values) for name, values in times.items()}, results
+
+
+def small_fit_rows(*, repeats, quick) -> list:
+    """Two rows: the many-small-fits loop and the restarts, each as whole fits of both
+    libraries (seconds, ratio, and the log-likelihoods reached)."""
+    X, lengths = small_data(quick)
+    states = SMALL_FIT_STATES[:2] if quick else SMALL_FIT_STATES
+    seeds = range(2 if quick else SMALL_FIT_SEEDS)
+    restarts = 2 if quick else RESTARTS
+
+    def many(library):
+        return [_whole_hmm_fit(library, X, lengths, k, seed) for k in states for seed in seeds]
+
+    seconds, scores = _median_seconds({lib: (lambda lib=lib: many(lib)) for lib in LIBRARIES},
+                                      repeats)
+    rows = [{"case": f"{len(states) * len(seeds)} small fits", "n_fits": len(scores["emkit"]),
+             "seconds": seconds, "emkit_loglik": float(np.sum(scores["emkit"])),
+             "hmmlearn_loglik": float(np.sum(scores["hmmlearn"]))}]
+    k = SMALL_FIT_STATES[2]
+    runs = {"emkit": lambda: _whole_hmm_fit("emkit", X, lengths, k, 0, n_init=restarts),
+            "hmmlearn": lambda: max(_whole_hmm_fit("hmmlearn", X, lengths, k, seed)
+                                    for seed in range(restarts))}
+    seconds, best = _median_seconds(runs, repeats)
+    rows.append({"case": f"{restarts} restarts", "n_fits": restarts, "seconds": seconds,
+                 "emkit_loglik": best["emkit"], "hmmlearn_loglik": best["hmmlearn"]})
+    for row in rows:
+        row.update(n_sequences=len(lengths), length=SMALL_LENGTH, n_samples=int(lengths.sum()),
+                   emkit_s=row["seconds"]["emkit"], hmmlearn_s=row["seconds"]["hmmlearn"])
+        row["speedup"] = row["hmmlearn_s"] / row["emkit_s"]
+        row["loglik_rel_diff"] = relative_difference(row["emkit_loglik"],
+                                                     row["hmmlearn_loglik"])
+        row["meets_target"] = bool(row["speedup"] >= TARGET_SPEEDUP)
+        del row["seconds"]
+    return rows
+
+
+_SMALL_COLUMNS = [
+    ("case", "case", "", 18),
+    ("seqs x len", "_shape", "", 11),
+    ("emkit s", "emkit_s", ".4g", 9),
+    ("hmmlearn s", "hmmlearn_s", ".4g", 10),
+    ("speed-up", "speedup", ".2f", 8),
+    ("emkit loglik", "emkit_loglik", ".4f", 14),
+    ("hmmlearn loglik", "hmmlearn_loglik", ".4f", 15),
+    ("LL rel diff", "loglik_rel_diff", ".1e", 11),
+    (f">= {TARGET_SPEEDUP:g}x", "_target", "", 6),
+]
+
+
+def format_small_report(rows, *, repeats) -> str:
+    return "\n".join([
+        "whole fits on small data (GaussianHMM 'diag', each library's defaults: k-means "
+        "start, n_iter, tol):",
+        _table(_SMALL_COLUMNS, rows),
+        f"s: median over {repeats} repeat(s). small fits: n_components "
+        f"{SMALL_FIT_STATES[0]}..{SMALL_FIT_STATES[-1]} x random_state 0..; loglik: the sum of "
+        "their scores. restarts: emkit's n_init against a loop of hmmlearn fits (seeds "
+        "0..), loglik: the best score.",
+        target_line(rows),
+    ])
+
+
 # -- report --------------------------------------------------------------------------------
 def machine_note() -> str:
     return common_machine_note(
@@ -411,30 +535,38 @@ def parse_args(argv=None):
     parser.add_argument("--hmmlearn-implementation", choices=("log", "scaling"),
                         default="log",
                         help="hmmlearn's forward-backward: 'log' (its default) or 'scaling'")
+    parser.add_argument("--parts", type=lambda s: _choices(s, PARTS, "part"),
+                        default=list(PARTS),
+                        help="comma-separated, from " + ",".join(PARTS) + ": seconds per "
+                             "iteration of the cases, and whole fits on small data (many "
+                             "small fits, restarts)")
     add_timing_options(parser)
     args = parser.parse_args(argv)
     settle_timing_options(parser, args, full_iters=5)
     return args
 
 
-def main(argv=None) -> list:
-    """Run the benchmark, print the report, return one dict per case."""
+def main(argv=None) -> dict:
+    """Run the benchmark, print the report, return the rows of each part (one dict per
+    table row): {"per-iteration": [...], "small-fits": [...]}."""
     # machine_note() loads the BLAS and OpenMP libraries, so that a thread limit reaches them
     return run_with_threads(_run, parse_args(argv), machine_note)
 
 
-def _run(args) -> list:
+def _run(args) -> dict:
     # hmmlearn logs (not warns) e.g. "Model is not converging" on a round-off decrease
     hmmlearn_log = logging.getLogger("hmmlearn")
     level = hmmlearn_log.level
     hmmlearn_log.setLevel(logging.ERROR)
     try:
         print(machine_note())
-        print(f"mode: {'quick' if args.quick else 'full'}; cases {','.join(args.cases)}; "
-              f"{args.iters} iterations; {args.repeats} repeat(s); hmmlearn "
-              f"implementation={args.hmmlearn_implementation!r}\n", flush=True)
-        rows = []
-        for name in args.cases:
+        print(f"mode: {'quick' if args.quick else 'full'}; parts {','.join(args.parts)}; "
+              f"cases {','.join(args.cases)}; {args.iters} iterations; {args.repeats} "
+              f"repeat(s); hmmlearn implementation={args.hmmlearn_implementation!r}\n",
+              flush=True)
+        result = {"per-iteration": [], "small-fits": []}
+        rows = result["per-iteration"]
+        for name in args.cases if "per-iteration" in args.parts else ():
             case = CASES[name]
             sizes = case_sizes(case, args.quick)
             X, lengths, init = make_case_data(case, sizes)
@@ -445,11 +577,16 @@ def _run(args) -> list:
             print(f"  done {name}: emkit {row['emkit_s_per_iter']:.4g} s/iter, hmmlearn "
                   f"{row['hmmlearn_s_per_iter']:.4g} s/iter ({row['speedup']:.2f}x)",
                   flush=True)
-        print()
-        print(format_report(rows, iters=args.iters, repeats=args.repeats,
-                            memory=not args.no_memory,
-                            implementation=args.hmmlearn_implementation))
-        return rows
+        if rows:
+            print()
+            print(format_report(rows, iters=args.iters, repeats=args.repeats,
+                                memory=not args.no_memory,
+                                implementation=args.hmmlearn_implementation))
+        if "small-fits" in args.parts:
+            result["small-fits"] = small_fit_rows(repeats=args.repeats, quick=args.quick)
+            print()
+            print(format_small_report(result["small-fits"], repeats=args.repeats))
+        return result
     finally:
         hmmlearn_log.setLevel(level)
 

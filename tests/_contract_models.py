@@ -448,6 +448,11 @@ def _cases() -> list:
     if hasattr(hmm, "MultinomialHMM"):
         cases.append(HMMCase("MultinomialHMM", hmm.MultinomialHMM, "poisson", n_components=2,
                              n_iter=8, tol=0.0))
+    for name, symbols in (("VariationalGaussianHMM", "gaussian"),
+                          ("VariationalCategoricalHMM", "categorical")):
+        cases.append(HMMCase(name, getattr(hmm, name), symbols, n_components=2, n_iter=8,
+                             tol=0.0))
+        cases[-1].kinds = frozenset({"memmap"})  # no block sources or Dask input
     cases += [
         ImputerCase("EMImputer", EMImputer, n_components=2, max_iter=30, tol=1e-8),
         PLSACase("PLSA", PLSA, n_components=2, max_iter=30, tol=1e-8),

@@ -20,7 +20,8 @@ def test_quick_benchmark():
     # thrash when xdist workers share the cores.
     bench = load_benchmark("bench_gmm")
     rows = bench.main(["--quick", "--threads", "1", "--cases", "wide-n,mid,high-d",
-                       "--covariance", ",".join(COVARIANCE_TYPES)])
+                       "--covariance", ",".join(COVARIANCE_TYPES),
+                       "--parts", "per-iteration"])["per-iteration"]
 
     # one row per (case, covariance type, dtype), float32 rows for mid/high-d full
     keys = [(r["case"], r["covariance_type"], r["dtype"]) for r in rows]
@@ -58,6 +59,50 @@ def test_quick_benchmark():
     assert len(report.splitlines()) > len(rows)
 
 
+def test_quick_whole_fit_select_and_loaded_benchmark():
+    """Whole fits on small data, select's grid, and per-iteration rows under load: one row
+    each, emkit's fit as good as scikit-learn's from the same random_state."""
+    bench = load_benchmark("bench_gmm")
+    result = bench.main(["--quick", "--threads", "1", "--cases", "mid", "--covariance",
+                         "full,spherical", "--parts", "whole-fit,select,loaded"])
+    assert result["per-iteration"] == []
+    whole, select = result["whole-fit"][:-1], result["whole-fit"][-1]
+    assert [(r["case"], r["n_init"], r["covariance_type"]) for r in whole] == [
+        (case.name, case.n_inits[0], cov) for case in bench.WHOLE_FIT_CASES
+        for cov in ("full", "spherical")]
+    assert whole[0]["n_samples"] == 150 and whole[0]["n_features"] == 4  # the iris data
+    for row in whole:
+        assert _positive_finite(row["emkit_s"]) and _positive_finite(row["sklearn_s"]), row
+        assert row["lower_bound_gain"] == pytest.approx(
+            row["emkit_lower_bound"] - row["sklearn_lower_bound"], abs=1e-300)
+        # the same k-means start and EM: the same optimum up to round-off
+        assert abs(row["lower_bound_gain"]) <= 1e-6 * max(1.0, abs(row["sklearn_lower_bound"]))
+    assert select["n_components"] == "1..2" and select["covariance_type"] == "f+s"
+    assert select["emkit_bic"] == pytest.approx(select["sklearn_bic"], rel=1e-6)
+    assert [(r["case"], r["covariance_type"]) for r in result["loaded"]] == [
+        ("mid", "full"), ("mid", "spherical")]
+    for row in result["loaded"]:
+        assert row["lower_bound_rel_diff"] <= 1e-6, row
+    report = bench.format_whole_fit_report(result["whole-fit"], repeats=1)
+    assert "target met" in report and "select small" in report
+    assert bench._whole_fit_target_met({**select, "speedup": 3.0, "bic_gain": 0.0})
+    assert not bench._whole_fit_target_met({**select, "speedup": 2.9, "bic_gain": 0.0})
+    assert not bench._whole_fit_target_met({**select, "speedup": 9.0, "bic_gain": -1.0})
+
+
+def test_one_core_busy_spins_and_stops():
+    """The loaded rows' second process uses a core while the block runs, and is gone
+    after it."""
+    import resource
+    import time
+
+    bench = load_benchmark("bench_gmm")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    with bench.one_core_busy():
+        time.sleep(0.3)
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before > 0.01
+
+
 def test_machine_note_and_options():
     bench = load_benchmark("bench_gmm")
     note = bench.machine_note()
@@ -69,6 +114,10 @@ def test_machine_note_and_options():
     assert args.threads is None
     quick = bench.parse_args(["--quick", "--threads", "1"])
     assert quick.iters == 3 and quick.repeats == 1 and quick.threads == 1
+    assert quick.parts == list(bench.PARTS)
+    assert bench.parse_args(["--parts", "select,whole-fit"]).parts == ["select", "whole-fit"]
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--parts", "everything"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--cases", "nope"])
     with pytest.raises(SystemExit):
@@ -81,7 +130,8 @@ def test_machine_note_and_options():
 def test_quick_hmm_benchmark():
     # One thread, as for the GMM benchmark: a smoke test sharing the cores with xdist.
     bench = load_benchmark("bench_hmm")
-    rows = bench.main(["--quick", "--threads", "1", "--cases", ",".join(bench.CASES)])
+    rows = bench.main(["--quick", "--threads", "1", "--cases", ",".join(bench.CASES),
+                       "--parts", "per-iteration"])["per-iteration"]
 
     assert [r["case"] for r in rows] == list(bench.CASES)
     for row in rows:
@@ -108,6 +158,24 @@ def test_quick_hmm_benchmark():
         assert name in report.splitlines()[-1]
 
 
+def test_quick_hmm_small_fits_benchmark():
+    """Many small whole fits and restarts: both libraries reach the same log-likelihoods
+    (the same starts, the same EM)."""
+    bench = load_benchmark("bench_hmm")
+    result = bench.main(["--quick", "--threads", "1", "--parts", "small-fits"])
+    assert result["per-iteration"] == []
+    rows = result["small-fits"]
+    assert [r["case"] for r in rows] == ["4 small fits", "2 restarts"]
+    assert [r["n_fits"] for r in rows] == [4, 2]
+    for row in rows:
+        assert row["n_sequences"] == 3 and row["length"] == bench.SMALL_LENGTH
+        assert _positive_finite(row["emkit_s"]) and _positive_finite(row["hmmlearn_s"]), row
+        assert math.isfinite(row["emkit_loglik"]) and row["loglik_rel_diff"] <= 1e-6, row
+        assert row["meets_target"] == (row["speedup"] >= bench.TARGET_SPEEDUP)
+    report = bench.format_small_report(rows, repeats=1)
+    assert "small fits" in report and report.splitlines()[-1].startswith("target emkit")
+
+
 def test_hmm_benchmark_options():
     bench = load_benchmark("bench_hmm")
     args = bench.parse_args(["--cases", "categorical,gaussian-full", "--iters", "4",
@@ -117,6 +185,7 @@ def test_hmm_benchmark_options():
     assert args.threads is None and args.hmmlearn_implementation == "log"
     default = bench.parse_args([])
     assert default.cases == list(bench.CASES) and default.iters == 5 and default.repeats == 3
+    assert default.parts == list(bench.PARTS)
     quick = bench.parse_args(["--quick"])
     assert quick.iters == 3 and quick.repeats == 1
     with pytest.raises(SystemExit):

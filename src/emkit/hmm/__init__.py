@@ -10,8 +10,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "ConvergenceMonitor": "._monitor",
     "MultinomialHMM": "._multinomial_hmm",
     "PoissonHMM": "._poisson_hmm",
+    "VariationalCategoricalHMM": "._variational_categorical_hmm",
+    "VariationalGaussianHMM": "._variational_gaussian_hmm",
     "utils": ".utils",
 })
 
 __all__ = ["BaseHMM", "CategoricalHMM", "ConvergenceMonitor", "GMMHMM", "GaussianHMM",
-           "MultinomialHMM", "PoissonHMM"]
+           "MultinomialHMM", "PoissonHMM", "VariationalCategoricalHMM",
+           "VariationalGaussianHMM"]

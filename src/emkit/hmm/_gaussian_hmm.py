@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -13,6 +12,7 @@ from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
 from ..mixture._init import hierarchical_start
+from ..mixture._kmeans import kmeans
 from ._base import BaseHMM, check_feature_count, check_observations
 from ._gaussian_emission import GaussianEmission, gaussian_emission_params
 
@@ -205,8 +205,7 @@ class GaussianHMM(BaseHMM):
     def _starting_means(self, X, random_state):
         K = self.n_components
         if self.emission_init == "kmeans":
-            kmeans = KMeans(n_clusters=K, random_state=random_state, n_init=10)
-            return kmeans.fit(X).cluster_centers_
+            return kmeans(X, K, None, check_random_state(random_state), n_init=10)[0]
         if self.init_subsample < K:
             raise ValueError(f"init_subsample={self.init_subsample} is smaller than "
                              f"n_components={K}: the hierarchical start cuts the subsample "

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 
 from .._validation import Interval, Options
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
+from ..mixture._kmeans import kmeans
 from ._base import BaseHMM, check_feature_count, check_probabilities
 from ._gaussian_hmm import (check_covariances, check_enough_rows, check_observations,
                             starting_covariance)
@@ -128,15 +128,15 @@ class GMMHMM(BaseHMM):
         cluster has too few rows)."""
         K, M = self.n_components, self.n_mix
         check_enough_rows(X, K)
-        labels = KMeans(n_clusters=K, random_state=random_state, n_init=10).fit_predict(X)
+        labels = kmeans(X, K, None, check_random_state(random_state), n_init=10)[1]
         rng = check_random_state(random_state)
         cv = starting_covariance(X, self.min_covar)
         means = []
         for state in range(K):
             rows = X[labels == state]
             if rows.shape[0] >= M:
-                kmeans = KMeans(n_clusters=M, random_state=random_state, n_init=10)
-                means.append(kmeans.fit(rows).cluster_centers_)
+                means.append(kmeans(rows, M, None, check_random_state(random_state),
+                                    n_init=10)[0])
             else:
                 means.append(rng.multivariate_normal(X.mean(axis=0), cv, size=M))
         return np.stack(means)

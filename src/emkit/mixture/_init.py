@@ -8,9 +8,9 @@ order), so the same ``random_state`` starts emkit and scikit-learn from the same
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans, kmeans_plusplus
 
 from ._hierarchical import hierarchical_labels
+from ._kmeans import kmeans_labels, kmeans_plusplus_centres
 
 #: Methods that give starting responsibilities (scikit-learn's four).
 RESPONSIBILITY_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -24,8 +24,7 @@ def initial_responsibilities(method: str, X: np.ndarray, n_components: int,
     """Responsibilities of shape (n_samples, n_components) to start EM from."""
     n_samples = X.shape[0]
     if method == "kmeans":
-        labels = KMeans(n_clusters=n_components, n_init=1, random_state=rng).fit(
-            X, sample_weight=sample_weight).labels_
+        labels = kmeans_labels(X, n_components, sample_weight, rng)
         return _one_hot(labels, n_samples, n_components, X.dtype)
     if method == "random":
         resp = np.asarray(rng.uniform(size=(n_samples, n_components)), dtype=X.dtype)
@@ -40,8 +39,7 @@ def initial_responsibilities(method: str, X: np.ndarray, n_components: int,
         rows = rng.choice(n_samples, size=n_components, replace=False, p=p)
         return _one_hot_rows(rows, n_samples, n_components, X.dtype)
     if method == "k-means++":
-        _, rows = kmeans_plusplus(X, n_components, sample_weight=sample_weight,
-                                  random_state=rng)
+        _, rows = kmeans_plusplus_centres(X, n_components, sample_weight, rng)
         return _one_hot_rows(rows, n_samples, n_components, X.dtype)
     raise ValueError(f"Unknown init_params {method!r}; expected one of "
                      f"{RESPONSIBILITY_METHODS}.")
@@ -79,8 +77,7 @@ def hierarchical_start(X: np.ndarray, n_components: int, sample_weight, rng, *,
 def seeded_partition(problem, X: np.ndarray, n_components: int, sample_weight, rng):
     """em-EM's random starts: k-means++ seeds (random rows, spread out by D^2 sampling),
     every row assigned to its nearest seed, and the M-step on that partition."""
-    centres, _ = kmeans_plusplus(X, n_components, sample_weight=sample_weight,
-                                 random_state=rng)
+    centres, _ = kmeans_plusplus_centres(X, n_components, sample_weight, rng)
     distances = (np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * X @ centres.T
                  + np.einsum("ij,ij->i", centres, centres)[None, :])
     resp = _one_hot(np.argmin(distances, axis=1), X.shape[0], n_components, X.dtype)
