@@ -188,3 +188,25 @@ def test_the_noise_model_refuses_a_prior():
         X = _data()
         GaussianMixtureWithNoise(2, covariance_type="VVV", prior="default",
                                  noise_init=np.arange(len(X)) % 7 == 0).fit(X)
+
+
+def test_one_component_of_a_diagonal_model_is_mclusts_mvnxxi():
+    # mclust fits G = 1 of every diagonal model by mvnXXI: VEI's one component is VVI's
+    X = _data()
+    fits = [GaussianMixture(1, covariance_type=name, prior="default").fit(X)
+            for name in ("VEI", "VVI")]
+    np.testing.assert_allclose(fits[0].covariances_, fits[1].covariances_, rtol=1e-12)
+    assert fits[0].bic(X) == pytest.approx(fits[1].bic(X), rel=1e-12)  # same parameters
+
+
+def test_selection_with_a_prior_reports_a_bic_for_a_near_empty_component():
+    # without a prior a component of one row has no estimate (NaN, mclust's NA); with one,
+    # mclust reports a BIC, and so does select
+    from emkit.mixture import select
+
+    X = np.vstack([_data(), [[30.0, 30.0, 30.0]]])
+    starts = dict(means_init=[[0, 0, 0], [4, 1, 0], [0, 5, 2], [30, 30, 30]])
+    plain = select(X, 4, covariance_types=["VVV"], **starts)
+    assert plain.table[0]["singular"] and np.isnan(plain.table[0]["bic"])
+    prior = select(X, 4, covariance_types=["VVV"], prior="default", **starts)
+    assert not prior.table[0]["singular"] and np.isfinite(prior.table[0]["bic"])

@@ -82,6 +82,16 @@ def _mclust(X, z, models, tmp_path, prior=False, em=False):
     return found
 
 
+@pytest.fixture(autouse=True)
+def _inner_tolerance_as_rs(monkeypatch):
+    """R runs with an inner tolerance of 1e-14 (``emControl(tol = c(., 1e-14))``), far
+    below mclust's default sqrt(eps) that emkit's orientation iterations stop at: compare
+    at R's."""
+    from emkit.mixture import _mclust_covariances
+
+    monkeypatch.setattr(_mclust_covariances, "ORIENTATION_TOL", 1e-14)
+
+
 def _emkit(name, X, z, prior=False, em=False):
     """emkit's M-step from ``z`` (``em``: then EM to convergence) and the E-step's
     log-likelihood."""

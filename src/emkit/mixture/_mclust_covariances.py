@@ -345,6 +345,8 @@ def _map_eei(W, n, B, prior, c):
 
 
 def _map_vei(W, n, B, prior, c):
+    if len(n) == 1:  # mclust fits one component of every diagonal model by mvnXXI
+        return _map_vvi(W, n, B, prior, c)
     diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
     volumes, shape = _common_shape(diagonals, prior.dof + W.shape[1] * n + 2 + c,
                                    np.ones(W.shape[1]))

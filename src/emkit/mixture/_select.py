@@ -177,6 +177,8 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
     total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     singular, _ = singular_and_collapsed(covariance_model(model.covariance_type),
                                          model._theta(), total, model.reg_covar)
+    if params.get("prior") is not None:  # the prior determines every covariance (mclust
+        singular = singular[:0]           # reports a BIC then, however few the rows)
     if singular.size:  # no estimate (mclust's NA): the covariance is reg_covar's
         row.update(log_likelihood=np.nan, bic=np.nan, aic=np.nan, icl=np.nan)
     row.update(converged=model.converged_, n_iter=model.n_iter_,
