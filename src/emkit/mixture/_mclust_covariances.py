@@ -128,6 +128,16 @@ class MclustCovariance(FullCovariance):
                                                                          reg_covar)[:, None])
         return scatter, counts
 
+    def precisions_cholesky(self, covariances, jitter=True):
+        """Upper-triangular U_k with U_k U_k^T = Sigma_k^-1, compiled for the small
+        matrices of mclust's grids (float64, positive-definite); any other case as
+        'full' covariances."""
+        if covariances.dtype == np.float64 and covariances.ndim == 3:
+            chol, ok = _mclust_kernels.precisions_cholesky(np.ascontiguousarray(covariances))
+            if ok:
+                return chol
+        return super().precisions_cholesky(covariances, jitter)
+
     @staticmethod
     def _checked(cov, dtype):
         if not np.all(np.isfinite(cov)):

@@ -139,3 +139,32 @@ def common_matrix(W, n, tol, max_iter):
             break
         previous = target
     return volumes, common
+
+
+@njit(cache=True)
+def precisions_cholesky(covariances):
+    """Upper-triangular U_k with U_k U_k^T = Sigma_k^-1 for a stack (K, D, D), and whether
+    every Sigma_k is numerically positive-definite (else U is left incomplete)."""
+    K, D = covariances.shape[0], covariances.shape[1]
+    out = np.zeros((K, D, D))
+    lower = np.zeros((D, D))
+    for k in range(K):
+        cov = covariances[k]
+        for i in range(D):  # Cholesky factor L of Sigma_k
+            for j in range(i + 1):
+                s = cov[i, j]
+                for m in range(j):
+                    s -= lower[i, m] * lower[j, m]
+                if i == j:
+                    if not s > 0.0:
+                        return out, False
+                    lower[i, i] = np.sqrt(s)
+                else:
+                    lower[i, j] = s / lower[j, j]
+        for j in range(D):  # U = (L^-1)^T: column j of L^-1 by forward substitution
+            for i in range(j, D):
+                s = 1.0 if i == j else 0.0
+                for m in range(j, i):
+                    s -= lower[i, m] * out[k, j, m]
+                out[k, j, i] = s / lower[i, i]
+    return out, True

@@ -7,6 +7,7 @@ NA. BIC keeps scikit-learn's sign (lower is better): mclust's BIC is minus emkit
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
@@ -18,9 +19,11 @@ from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
+from .._em import single_threaded_blas
 from .._exceptions import ConvergenceWarning, DegenerateFitWarning, InvalidParameterError
 from .._validation import named_matrix
-from ._covariance import COVARIANCE_MODELS, SKLEARN_COVARIANCE_TYPES, covariance_model
+from ._covariance import (COVARIANCE_MODELS, SKLEARN_COVARIANCE_TYPES, FullCovariance,
+                          covariance_model)
 from ._degeneracy import singular_and_collapsed
 from ._gaussian_mixture import GaussianMixture
 
@@ -175,14 +178,16 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
     row = dict(n_components=n_components, covariance_type=covariance_type)
     row.update(criteria(model, X, sample_weight))
     total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    singular, _ = singular_and_collapsed(covariance_model(model.covariance_type),
-                                         model._theta(), total, model.reg_covar)
-    if params.get("prior") is not None:  # the prior determines every covariance (mclust
-        singular = singular[:0]           # reports a BIC then, however few the rows)
+    singular, collapsed = singular_and_collapsed(covariance_model(model.covariance_type),
+                                                 model._theta(), total, model.reg_covar)
+    degenerate = bool(model.degenerate_)
+    if params.get("prior") is not None:  # the prior determines every covariance: a
+        singular = singular[:0]           # component of few rows is sound (mclust
+        degenerate = bool(collapsed.size)  # reports and chooses its fit)
     if singular.size:  # no estimate (mclust's NA): the covariance is reg_covar's
         row.update(log_likelihood=np.nan, bic=np.nan, aic=np.nan, icl=np.nan)
-    row.update(converged=model.converged_, n_iter=model.n_iter_,
-               degenerate=bool(model.degenerate_), singular=bool(singular.size))
+    row.update(converged=model.converged_, n_iter=model.n_iter_, degenerate=degenerate,
+               singular=bool(singular.size))
     if names is not None:  # the columns of the user's table, as a fit on it would keep
         model.feature_names_in_ = names
     return model, row
@@ -303,10 +308,15 @@ def select(X, n_components=range(1, 11), covariance_types=SKLEARN_COVARIANCE_TYP
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_one)(*task) for task in tasks)
     fitted = []
-    for result in results:
-        fitted.append(result)
-        if progress is not None:
-            progress(len(fitted), len(tasks))
+    # the fits' small matrices gain nothing from BLAS threads: one limit for the whole grid
+    # instead of one per EM iteration (the fused E-step kernels use no BLAS)
+    blas = single_threaded_blas() if X.shape[1] <= FullCovariance.FUSED_MAX_FEATURES \
+        else contextlib.nullcontext()
+    with blas:
+        for result in results:
+            fitted.append(result)
+            if progress is not None:
+                progress(len(fitted), len(tasks))
     table = [row for _, row in fitted]
     # a spurious (degenerate) fit never wins over a sound one, however good its criterion;
     # a singular one (NaN) only when every fit is
