@@ -174,11 +174,37 @@ def test_a_map_fit_saves_and_loads(tmp_path):
     loaded = io.load(tmp_path / "model")
     assert loaded.prior == "default"
     np.testing.assert_array_equal(loaded.predict_proba(X), gm.predict_proba(X))
-    custom = GaussianMixture(3, covariance_type="VEV", prior=ConjugatePrior(shrinkage=0.1),
-                             random_state=0).fit(X)
-    with pytest.raises(TypeError, match="prior"):
-        io.save(custom, tmp_path / "custom")
-    assert not (tmp_path / "custom.json").exists()
+    prior = ConjugatePrior(shrinkage=0.1, mean=X.mean(axis=0) + 1.0, dof=7.5,
+                           scale=np.cov(X.T))
+    custom = GaussianMixture(3, covariance_type="VEV", prior=prior, random_state=0).fit(X)
+    io.save(custom, tmp_path / "custom")
+    loaded = io.load(tmp_path / "custom")
+    assert isinstance(loaded.prior, ConjugatePrior)
+    assert (loaded.prior.shrinkage, loaded.prior.dof) == (0.1, 7.5)
+    np.testing.assert_array_equal(loaded.prior.mean, prior.mean)
+    np.testing.assert_array_equal(loaded.prior.scale, prior.scale)
+    np.testing.assert_array_equal(loaded.predict_proba(X), custom.predict_proba(X))
+    refit = loaded.fit(X)  # the loaded prior is the same prior: the same fit
+    np.testing.assert_allclose(refit.means_, custom.means_, rtol=1e-12)
+    # the fields left to the data's defaults stay None
+    io.save(GaussianMixture(2, covariance_type="VII", prior=ConjugatePrior(), max_iter=5)
+            .fit(X), tmp_path / "defaults")
+    assert io.load(tmp_path / "defaults").prior == ConjugatePrior()
+
+
+def test_a_malformed_saved_prior_is_refused(tmp_path):
+    import json
+
+    X = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        io.save(GaussianMixture(2, covariance_type="VII", prior=ConjugatePrior(dof=5.0),
+                                max_iter=5).fit(X), tmp_path / "m")
+    text = (tmp_path / "m.json").read_text()
+    assert '"__conjugate_prior__"' in json.dumps(json.loads(text))
+    (tmp_path / "m.json").write_text(text.replace('"dof": 5.0', '"dof": "five"'))
+    with pytest.raises(ValueError, match="prior dof must be a number"):
+        io.load(tmp_path / "m")
 
 
 def test_the_noise_model_refuses_a_prior():
