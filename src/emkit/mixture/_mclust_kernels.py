@@ -29,9 +29,53 @@ def _geometric_means(values):
 
 @njit(cache=True)
 def _nearest_rotation(matrix):
-    """(U V^T)^T of the SVD U S V^T of ``matrix``: the orthogonal factor's transpose."""
-    u, _, vt = np.linalg.svd(matrix)
-    return np.ascontiguousarray((u @ vt).T)
+    """(U V^T)^T for the SVD U S V^T of a small square ``matrix`` (the orthogonal factor of
+    its polar decomposition, transposed): one-sided Jacobi rotations (Hestenes) orthogonalise
+    its columns, cheaper than a LAPACK call at these sizes; LAPACK's SVD when it is
+    (numerically) singular."""
+    D = matrix.shape[0]
+    a = matrix.copy()
+    v = np.eye(D)
+    eps = 2.220446049250313e-16
+    for _ in range(60):
+        rotated = False
+        for p in range(D - 1):
+            for q in range(p + 1, D):
+                alpha = 0.0
+                beta = 0.0
+                gamma = 0.0
+                for i in range(D):
+                    alpha += a[i, p] * a[i, p]
+                    beta += a[i, q] * a[i, q]
+                    gamma += a[i, p] * a[i, q]
+                if abs(gamma) <= eps * np.sqrt(alpha * beta):
+                    continue
+                rotated = True
+                zeta = (beta - alpha) / (2.0 * gamma)
+                t = (1.0 if zeta >= 0 else -1.0) / (abs(zeta) + np.sqrt(1.0 + zeta * zeta))
+                c = 1.0 / np.sqrt(1.0 + t * t)
+                s = c * t
+                for i in range(D):
+                    ap, aq = a[i, p], a[i, q]
+                    a[i, p] = c * ap - s * aq
+                    a[i, q] = s * ap + c * aq
+                    vp, vq = v[i, p], v[i, q]
+                    v[i, p] = c * vp - s * vq
+                    v[i, q] = s * vp + c * vq
+        if not rotated:
+            break
+    norms = np.sqrt(np.sum(a * a, axis=0))
+    if not (np.min(norms) > D * eps * np.max(norms)):
+        u, _, vt = np.linalg.svd(matrix)
+        return np.ascontiguousarray((u @ vt).T)
+    out = np.empty((D, D))  # (U V^T)^T = V U^T, U's columns a_j / |a_j|
+    for i in range(D):
+        for j in range(D):
+            total = 0.0
+            for m in range(D):
+                total += v[i, m] * a[j, m] / norms[m]
+            out[i, j] = total
+    return out
 
 
 @njit(cache=True)
@@ -51,23 +95,37 @@ def common_orientation(W, n, largest, rotation, inverse, varying_volume, tol, ma
     sizes = np.ones(K)
     previous = np.inf
     target = 0.0
+    f1 = np.empty((D, D))
+    f2 = np.empty((D, D))
     for _ in range(max_iter):
-        f1 = np.zeros((D, D))
+        f1[:] = 0.0  # sum_k Lambda_k^-1 O (W_k - largest_k I)
         for k in range(K):
-            scaled = rotation * inverse[k][:, None]                 # Lambda_k^-1 O
-            f1 += scaled @ W[k] - largest[k] * scaled
-        rotation = _nearest_rotation(f1)
-        f2 = np.zeros((D, D))
-        for k in range(K):
-            turned = W[k] @ rotation                                # W_k O
-            f2 += turned * inverse[k][None, :] - np.max(inverse[k]) * turned
-        rotation = _nearest_rotation(f2)
-        for k in range(K):                                          # diag(O W_k O^T)
-            rotated = rotation @ W[k]
             for i in range(D):
-                projected[k, i] = np.dot(rotated[i], rotation[i])
-            if varying_volume:
-                projected[k] /= n[k]
+                for l in range(D):
+                    total = -largest[k] * rotation[i, l]
+                    for j in range(D):
+                        total += rotation[i, j] * W[k, j, l]
+                    f1[i, l] += inverse[k, i] * total
+        rotation = _nearest_rotation(f1)
+        f2[:] = 0.0  # sum_k W_k O (Lambda_k^-1 - max(Lambda_k^-1) I), O as rows: O^T
+        for k in range(K):
+            top = np.max(inverse[k])
+            for i in range(D):
+                for l in range(D):
+                    total = 0.0
+                    for j in range(D):
+                        total += W[k, i, j] * rotation[j, l]
+                    f2[i, l] += total * (inverse[k, l] - top)
+        rotation = _nearest_rotation(f2)
+        for k in range(K):  # diag(O W_k O^T)
+            for i in range(D):
+                total = 0.0
+                for j in range(D):
+                    row = 0.0
+                    for l in range(D):
+                        row += W[k, j, l] * rotation[i, l]
+                    total += rotation[i, j] * row
+                projected[k, i] = total / n[k] if varying_volume else total
         sizes = _geometric_means(projected)
         target = 0.0
         for k in range(K):
