@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _mclust_kernels
-from ._covariance import (COVARIANCE_MODELS, FullCovariance, ill_defined_covariance,
-                          resolvable_reg_covar)
+from ._covariance import (COVARIANCE_MODELS, RESOLUTION, FullCovariance,
+                          ill_defined_covariance)
 
 #: Inner iterations of the iterative M-steps stop when the relative change of their
 #: parameters (or objective) falls below this, or after INNER_MAX_ITER iterations.
@@ -42,8 +42,8 @@ def _geometric_mean(values: np.ndarray) -> np.ndarray:
     return np.exp(np.mean(np.log(values), axis=-1))
 
 
-def _relative_change(old, new) -> float:
-    return float(np.max(np.abs(np.asarray(old) - np.asarray(new)) / (1.0 + np.abs(new))))
+def _float64(array) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float64)
 
 
 def _common_shape(scatter_diagonals: np.ndarray, denominators: np.ndarray,
@@ -117,15 +117,15 @@ class MclustCovariance(FullCovariance):
     def _regularised_scatter(self, stats, nk, shift, reg_covar):
         """Scatter matrices W_k about the new means (K, D, D), float64, each with
         ``n_k * reg`` added to its diagonal; and the weights n_k."""
-        self.check_features(stats.first.shape[1])
-        scatter = self._scatter(stats.second, stats.first, nk, shift, stats.weight)
-        scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2)).astype(np.float64)
+        n_features = stats.first.shape[1]
+        self.check_features(n_features)
         counts = np.asarray(nk, dtype=np.float64)
-        idx = np.arange(scatter.shape[1])
-        variances = np.maximum(scatter[:, idx, idx] / counts[:, None], 0.0)
-        scatter[:, idx, idx] = (counts[:, None] * variances
-                                + counts[:, None] * resolvable_reg_covar(variances,
-                                                                         reg_covar)[:, None])
+        # regularisation at least what float64 resolves (see resolvable_reg_covar)
+        resolution = RESOLUTION * n_features * np.finfo(np.float64).eps
+        scatter = _mclust_kernels.regularised_scatter(
+            _float64(stats.second), _float64(stats.first), _float64(stats.weight),
+            _float64(shift), counts,
+            float(reg_covar), resolution)
         return scatter, counts
 
     def precisions_cholesky(self, covariances, jitter=True):

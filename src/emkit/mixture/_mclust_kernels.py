@@ -226,3 +226,32 @@ def precisions_cholesky(covariances):
                     s -= lower[i, m] * out[k, j, m]
                 out[k, j, i] = s / lower[i, i]
     return out, True
+
+
+@njit(cache=True)
+def regularised_scatter(second, first, weight, shift, counts, reg_covar, resolution):
+    """Scatter matrices W_k (K, D, D) about the means anchor + shift_k from statistics about
+    the anchor (second S2_k, first S1_k, weight S0_k): S2 - S1 d^T - d S1^T + S0 d d^T,
+    symmetrised, with n_k (v_kj + reg_k) on the diagonal, v_kj = max(W_kjj / n_k, 0) and
+    reg_k = max(reg_covar, resolution * max_j v_kj) (0 when reg_covar is 0)."""
+    K, D = first.shape
+    out = np.empty((K, D, D))
+    raw = np.empty((D, D))
+    variances = np.empty(D)
+    for k in range(K):
+        for i in range(D):
+            for j in range(D):
+                raw[i, j] = (second[k, i, j] - first[k, i] * shift[k, j]
+                             - first[k, j] * shift[k, i]
+                             + weight[k] * shift[k, i] * shift[k, j])
+        for i in range(D):
+            for j in range(D):
+                out[k, i, j] = 0.5 * (raw[i, j] + raw[j, i])
+        largest = 0.0
+        for i in range(D):
+            variances[i] = max(out[k, i, i] / counts[k], 0.0)
+            largest = max(largest, variances[i])
+        reg = 0.0 if reg_covar == 0 else max(reg_covar, resolution * largest)
+        for i in range(D):
+            out[k, i, i] = counts[k] * variances[i] + counts[k] * reg
+    return out
