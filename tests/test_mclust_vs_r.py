@@ -168,7 +168,13 @@ def iris_mclust_prior(tmp_path_factory):
     return X, z, _mclust(X, z, models, tmp_path_factory.mktemp("prior"), prior=True)
 
 
-@pytest.mark.parametrize("name", [m for m in MODELS if m in PRIOR_MODELS])
+#: mclust's EM (``me``) divides EEI's and EVI's MAP covariances by nu + n + 2, its
+#: ``mstep`` by nu + n + 2 + K: emkit's EM is mclust's EM (checked against ``me`` below).
+ME_DIFFERS_FROM_MSTEP = ("EEI", "EVI")
+
+
+@pytest.mark.parametrize("name", [m for m in MODELS if m in PRIOR_MODELS
+                                  and m not in ME_DIFFERS_FROM_MSTEP])
 def test_map_m_step_equals_mclusts(name, iris_mclust_prior):
     X, z, found = iris_mclust_prior
     _, loglik, weights, means, covariances = found[name]
@@ -191,7 +197,7 @@ def test_univariate_map_equals_mclusts(name, tmp_path):
 
 
 @pytest.mark.parametrize("name, prior", [("VEV", False), ("EVE", False), ("VVV", True),
-                                         ("VEI", True)])
+                                         ("VEI", True), ("EEI", True), ("EVI", True)])
 def test_em_to_convergence_equals_mclusts_me(name, prior, tmp_path):
     X = load_iris().data
     z = np.eye(3)[np.repeat(np.arange(3), 50)]

@@ -347,11 +347,9 @@ def _map_vii(W, n, B, prior, c):
     return variances[:, None, None] * np.eye(D)
 
 
-def _map_eei(W, n, B, prior, c):
-    K = len(n)
+def _map_eei(W, n, B, prior, c):  # as mclust's EM (meeeip): its mstep adds c K below
     diagonal = prior.scale + np.diagonal((W + B).sum(axis=0))
-    return np.broadcast_to(np.diag(diagonal / (prior.dof + n.sum() + 2 + c * K)),
-                           W.shape).copy()
+    return np.broadcast_to(np.diag(diagonal / (prior.dof + n.sum() + 2)), W.shape).copy()
 
 
 def _map_vei(W, n, B, prior, c):
@@ -363,10 +361,10 @@ def _map_vei(W, n, B, prior, c):
     return _diagonal_matrices(volumes[:, None] * shape)
 
 
-def _map_evi(W, n, B, prior, c):
+def _map_evi(W, n, B, prior, c):  # as mclust's EM (meevip): its mstep adds c K below
     diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
     sizes = _geometric_mean(diagonals)
-    volume = sizes.sum() / (prior.dof + n.sum() + 2 + c * len(n))
+    volume = sizes.sum() / (prior.dof + n.sum() + 2)
     return _diagonal_matrices(volume * diagonals / sizes[:, None])
 
 
