@@ -256,21 +256,13 @@ def _common_orientation(W, n, varying_volume: bool, start=None):
     K, D = W.shape[:2]
     if not np.all(np.isfinite(W)):
         return np.full((D, D), np.nan), np.full((K, D), np.nan), np.full(K, np.nan)
-    largest = np.linalg.eigvalsh(W)[:, -1]
-    rotation = np.eye(D)
-    inverse = np.ones((K, D))        # 1 / (lambda_k a_kj), up to a common factor
-    if start is not None and np.all(np.isfinite(start)):
-        rotation = np.linalg.eigh(start[0])[1].T
-        projected = np.einsum("ij,kjl,il->ki", rotation, start, rotation)
-        if np.all(projected > 0):
-            inverse = 1.0 / (projected if varying_volume
-                             else projected / _geometric_mean(projected)[:, None])
-        else:
-            rotation = np.eye(D)
+    W = _float64(W)
+    start = _float64(start) if start is not None and np.all(np.isfinite(start)) \
+        else np.empty((0, D, D))
+    # inverse: 1 / (lambda_k a_kj), up to a common factor
+    largest, rotation, inverse = _mclust_kernels.orientation_start(W, start, varying_volume)
     rotation, shapes, sizes, target = _mclust_kernels.common_orientation(
-        np.ascontiguousarray(W), n, largest, np.ascontiguousarray(rotation),
-        np.ascontiguousarray(inverse, dtype=np.float64), varying_volume,
-        ORIENTATION_TOL, INNER_MAX_ITER)
+        W, n, largest, rotation, inverse, varying_volume, ORIENTATION_TOL, INNER_MAX_ITER)
     if varying_volume:
         volumes = sizes
     else:

@@ -255,3 +255,37 @@ def regularised_scatter(second, first, weight, shift, counts, reg_covar, resolut
         for i in range(D):
             out[k, i, i] = counts[k] * variances[i] + counts[k] * reg
     return out
+
+
+@njit(cache=True)
+def orientation_start(W, start, varying_volume):
+    """Where :func:`common_orientation` starts: the top eigenvalue of each W_k, and the
+    axes of ``start`` covariances (K, D, D) (those of its first; an empty ``start``: the
+    identity) with 1 / their diagonals in those axes (divided by each one's geometric
+    mean unless volumes vary; unit ones where a diagonal is not positive)."""
+    K, D = W.shape[0], W.shape[1]
+    largest = np.empty(K)
+    for k in range(K):
+        largest[k] = np.linalg.eigvalsh(W[k])[D - 1]
+    rotation = np.eye(D)
+    inverse = np.ones((K, D))
+    if start.shape[0] == 0:
+        return largest, rotation, inverse
+    axes = np.ascontiguousarray(np.linalg.eigh(start[0])[1].T)
+    projected = np.empty((K, D))
+    for k in range(K):
+        for i in range(D):
+            total = 0.0
+            for j in range(D):
+                row = 0.0
+                for l in range(D):
+                    row += start[k, j, l] * axes[i, l]
+                total += axes[i, j] * row
+            if not total > 0.0:
+                return largest, rotation, inverse
+            projected[k, i] = total
+    for k in range(K):
+        scale = 1.0 if varying_volume else np.exp(np.mean(np.log(projected[k])))
+        for i in range(D):
+            inverse[k, i] = scale / projected[k, i]
+    return largest, axes, inverse
