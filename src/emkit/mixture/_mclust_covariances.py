@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _mclust_kernels
-from ._covariance import (COVARIANCE_MODELS, RESOLUTION, FullCovariance,
+from ._covariance import (_LOG_2PI, COVARIANCE_MODELS, RESOLUTION, FullCovariance,
                           ill_defined_covariance)
 
 #: Inner iterations of the iterative M-steps stop when the relative change of their
@@ -137,6 +137,14 @@ class MclustCovariance(FullCovariance):
             if ok:
                 return chol
         return super().precisions_cholesky(covariances, jitter)
+
+    def log_normaliser(self, weights, precisions_cholesky, n_features):
+        """log(weight_k) - D/2 log(2 pi) + log det(precision_k) / 2, compiled (float64
+        factors; any other case as 'full' covariances)."""
+        if precisions_cholesky.dtype == np.float64 and precisions_cholesky.ndim == 3:
+            return _mclust_kernels.log_normaliser(
+                _float64(weights), np.ascontiguousarray(precisions_cholesky), _LOG_2PI)
+        return super().log_normaliser(weights, precisions_cholesky, n_features)
 
     @staticmethod
     def _checked(cov, dtype):

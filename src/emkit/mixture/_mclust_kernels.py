@@ -289,3 +289,17 @@ def orientation_start(W, start, varying_volume):
         for i in range(D):
             inverse[k, i] = scale / projected[k, i]
     return largest, axes, inverse
+
+
+@njit(cache=True)
+def log_normaliser(weights, precisions_cholesky, log_2pi):
+    """log(weight_k) - D/2 log(2 pi) + log det(precision_k) / 2 from the upper-triangular
+    factors U_k (U_k U_k^T = precision_k): sum_j log U_kjj."""
+    K, D = precisions_cholesky.shape[0], precisions_cholesky.shape[1]
+    out = np.empty(K)
+    for k in range(K):
+        total = np.log(weights[k]) if weights[k] > 0 else -np.inf
+        for j in range(D):
+            total += np.log(precisions_cholesky[k, j, j])
+        out[k] = total - 0.5 * D * log_2pi
+    return out
