@@ -134,11 +134,13 @@ def _fit_until_mclust_converges(model: GaussianMixture, X, sample_weight, guess=
     mean log-likelihood below MCLUST_TOL (1 / n + |L / n|); EM runs to a loose tolerance
     first, then continues (warm start) with the tolerance the rule gives at the
     log-likelihood reached, until the rule holds where EM stops. ``guess``: a mean
-    log-likelihood near the one expected (the previous K's), whose tolerance (halved) is
-    tried first, so that one fit is usually enough."""
+    log-likelihood near the one expected (the previous K's), whose tolerance is tried
+    first: EM then stops about where mclust's rule does (a tighter first tolerance would run
+    iterations mclust does not), and a short warm-started continuation makes up for a
+    guess on the loose side."""
     n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     first = 1e-3 if guess is None or not math.isfinite(guess) else \
-        0.5 * MCLUST_TOL * (1.0 / n + abs(guess))
+        MCLUST_TOL * (1.0 / n + abs(guess))
     model.tol = first
     model.fit(X, sample_weight=sample_weight)
     n_iter, previous = model.n_iter_, -np.inf
