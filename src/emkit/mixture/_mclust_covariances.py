@@ -87,12 +87,14 @@ class MclustCovariance(FullCovariance):
     @property
     def rules_name(self) -> str:
         """The scikit-learn covariance_type whose degeneracy rules apply (the rows a
-        component needs): 'full' when orientations vary, 'tied' when everything is pooled,
-        'spherical' for VII, 'diag' otherwise."""
+        component needs): 'tied' when volume and shape are pooled (EII, EEI, EEE and EEV,
+        whose covariances are positive-definite whatever a component's rows, as mclust
+        reports them), 'full' for the other varying orientations, 'spherical' for VII,
+        'diag' otherwise."""
+        if self.volume == "E" and self.shape in ("E", "I"):
+            return "tied"
         if self.orientation == "V":
             return "full"
-        if "V" not in self.name:
-            return "tied"
         return "spherical" if self.name in ("VII", "V") else "diag"
 
     @property

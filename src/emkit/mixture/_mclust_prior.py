@@ -175,7 +175,7 @@ class MapGaussianMixtureProblem(GaussianMixtureProblem):
         scale = prior.scale_matrix(n_features)
         wishart = (-0.5 * (prior.dof + n_features + 1) * log_det
                    - 0.5 * np.einsum("ij,kji->k", scale, inverse))
-        if self.covariance.rules_name == "tied":
+        if "V" not in self.covariance.name:  # one covariance shared by every component
             wishart = wishart[:1]
         return float(np.sum(wishart) + np.sum(
             -0.5 * log_det - 0.5 * prior.shrinkage
