@@ -136,7 +136,7 @@ def test_standard_errors_agree_with_mclust(tmp_path):
     """Both bootstraps of a VVV fit to Old Faithful against MclustBootstrap's (different
     random draws: within what 200 replicates allow), and the observed statistics of
     mclustBootstrapLRT."""
-    from _mclust_r import run_mclust
+    from _mclust_script import run_mclust
     run_mclust(MCLUST_BOOTSTRAP, tmp_path)
     X = np.loadtxt(tmp_path / "faithful.csv", delimiter=",", skiprows=1)
     fit = np.loadtxt(tmp_path / "fit.txt")

@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from emkit import load
 from emkit.mixture import MixtureDiscriminant
 
-from _mclust_r import run_mclust
+from _mclust_script import run_mclust
 
 pytestmark = pytest.mark.numerics
 

@@ -8,7 +8,7 @@ from emkit import load
 from emkit.mixture import GaussianMixture, GaussianMixtureWithNoise
 from emkit.mixture._noise import NOISE_LABEL, noise_log_volume
 
-from _mclust_r import run_mclust
+from _mclust_script import run_mclust
 
 pytestmark = pytest.mark.numerics
 

@@ -101,3 +101,18 @@ def test_progress_is_reported_after_each_fit():
     select(X, [1, 2, 3], "diag", random_state=0, progress=lambda done, total: seen.append(
         (done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_cell_with_no_covariance_estimate_is_an_na_row_not_a_failed_grid():
+    # rows on a line: with reg_covar=0 a full covariance has no estimate (mclust's NA),
+    # a diagonal one has
+    t = np.random.RandomState(0).randn(60)
+    X = np.c_[t, 2 * t]
+    result = select(X, [1, 2], ["full", "diag"], reg_covar=0.0, random_state=0)
+    rows = {(row["n_components"], row["covariance_type"]): row for row in result.table}
+    for k in (1, 2):
+        assert rows[k, "full"]["singular"] and np.isnan(rows[k, "full"]["bic"])
+        assert not rows[k, "diag"]["singular"] and np.isfinite(rows[k, "diag"]["bic"])
+    assert result.best_.covariance_type == "diag"
+    with pytest.raises(ValueError, match="every fit of the grid failed"):
+        select(X, [1, 2], ["full"], reg_covar=0.0, random_state=0)

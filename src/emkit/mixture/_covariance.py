@@ -24,6 +24,10 @@ def _check_symmetric_positive_definite(matrix: np.ndarray, name: str) -> None:
         raise ValueError(f"'{name} precision' should be symmetric, positive-definite")
 
 
+class IllDefinedCovarianceError(ValueError):
+    """A covariance that is not positive-definite where no regularisation is allowed."""
+
+
 def ill_defined_covariance(dtype) -> ValueError:
     """scikit-learn's error for a collapsed component when no regularisation is allowed."""
     message = ("Fitting the mixture model failed because some components have ill-defined "
@@ -33,7 +37,7 @@ def ill_defined_covariance(dtype) -> ValueError:
     if np.dtype(dtype) == np.float32:
         message += (" The numerical accuracy can also be improved by passing float64 data "
                     "instead of float32.")
-    return ValueError(message)
+    return IllDefinedCovarianceError(message)
 
 
 def _precision_cholesky_of(covariances: np.ndarray, jitter: bool = True) -> np.ndarray:

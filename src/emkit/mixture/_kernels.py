@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba_math import LOG_RESP_FLOOR_F64, exp_nonpositive, log_resp_floor
+from .._thread_choice import run_fastest_way
 
 # Re-association and contraction let the compiler vectorise the inner loops; infinities and
 # NaN keep their IEEE meaning (a zero weight has log-weight -inf).
@@ -69,6 +70,12 @@ def _normalise_row(logp):
     for k in range(logp.shape[0]):
         logp[k] /= total
     return top + math.log(total)
+
+
+def _chunk_sums(parts):
+    """Per-chunk statistics summed over the chunks, outside the parallel kernel: a sum
+    inside it becomes a parallel reduction whose order depends on the number of threads."""
+    return tuple(part.sum(axis=0) for part in parts[:-1]) + (float(parts[-1].sum()),)
 
 
 @njit(cache=True, inline="always")
@@ -297,7 +304,7 @@ def _estep_matrix_chunks(X, w, means, chols, log_const, tile, n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
         ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop,
                                    S0[c], S1[c], S2[c])
-    return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
+    return S0, S1, S2, ll
 
 
 def estep_matrix(X, w, means, chols, log_const):
@@ -311,8 +318,9 @@ def estep_matrix(X, w, means, chols, log_const):
         loglik = _estep_matrix_rows(X, w, means, chols, log_const, tile, 0, X.shape[0],
                                     weight, first, second)
     else:
-        weight, first, second, loglik = _estep_matrix_chunks(X, w, means, chols, log_const,
-                                                             tile, n_chunks)
+        weight, first, second, loglik = _chunk_sums(run_fastest_way(
+            _estep_matrix_chunks, ("full", X.dtype.char, *means.shape), X.shape[0],
+            X, w, means, chols, log_const, tile, n_chunks))
     # only upper triangles were accumulated: mirror them
     return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
 
@@ -348,7 +356,8 @@ def log_prob_matrix(X, means, chols, log_const):
     if n_chunks == 1:
         _log_prob_matrix_rows(X, means, chols, log_const, tile, 0, X.shape[0], out)
     else:
-        _log_prob_matrix_chunks(X, means, chols, log_const, tile, n_chunks, out)
+        run_fastest_way(_log_prob_matrix_chunks, ("full log", X.dtype.char, *means.shape),
+                        X.shape[0], X, means, chols, log_const, tile, n_chunks, out)
     return out
 
 
@@ -358,41 +367,94 @@ def log_prob_matrix(X, means, chols, log_const):
 WIDE_MIN_FEATURES = 16
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
-    """Row-by-row form of :func:`_estep_diag_rows`, for many features."""
+#: Rows the wide diagonal kernel handles together: each load of a mean or a precision serves
+#: this many rows.
+WIDE_ROWS = 4
+#: Rows per tile of the wide diagonal kernel: the responsibilities of a tile are normalised
+#: together, across its rows, with the vectorised exp (a scalar exp per row and component
+#: cost more than the distances themselves).
+WIDE_TILE = 64
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _wide_group(X, i, last):
+    """Rows i .. i+3 of X, the ones past ``last`` replaced by row ``last``."""
+    return X[i], X[min(i + 1, last)], X[min(i + 2, last)], X[min(i + 3, last)]
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _wide_tile_log_prob(X, i0, nt, means, precisions, log_const, logp):
+    """logp (K, tile + WIDE_ROWS) of rows i0 .. i0+nt-1, 'diag', four rows per pass over
+    the features (columns past nt get the last row's values)."""
     D = X.shape[1]
     K = means.shape[0]
-    logp = np.empty(K)
-    ll = 0.0
-    for i in range(start, stop):
-        x = X[i]
+    last = i0 + nt - 1
+    for t in range(0, nt, WIDE_ROWS):
+        x0, x1, x2, x3 = _wide_group(X, i0 + t, last)
         for k in range(K):
             mean = means[k]
             prec = precisions[k]
-            acc = 0.0
+            a0 = a1 = a2 = a3 = 0.0
             for d in range(D):
-                t = x[d] - mean[d]
-                acc += t * t * prec[d]
-            logp[k] = log_const[k] - 0.5 * acc
-        lse = _normalise_row(logp)
-        wi = 1.0 if w.shape[0] == 0 else w[i]
-        if wi == 0.0:
-            continue
-        ll += wi * lse
-        for k in range(K):
-            r = logp[k] * wi
-            if r == 0.0:
-                continue
-            S0[k] += r
-            mean = means[k]
-            s1 = S1[k]
-            s2 = S2[k]
-            for d in range(D):
-                t = x[d] - mean[d]
-                rt = r * t
-                s1[d] += rt
-                s2[d] += rt * t
+                m = mean[d]
+                p = prec[d]
+                t0 = x0[d] - m
+                t1 = x1[d] - m
+                t2 = x2[d] - m
+                t3 = x3[d] - m
+                a0 += t0 * t0 * p
+                a1 += t1 * t1 * p
+                a2 += t2 * t2 * p
+                a3 += t3 * t3 * p
+            c = log_const[k]
+            logp[k, t] = c - 0.5 * a0
+            logp[k, t + 1] = c - 0.5 * a1
+            logp[k, t + 2] = c - 0.5 * a2
+            logp[k, t + 3] = c - 0.5 * a3
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _estep_diag_rows_wide(X, w, means, precisions, log_const, start, stop, S0, S1, S2):
+    """Form of :func:`_estep_diag_rows` for many features: by tiles of WIDE_TILE rows, whose
+    loops over features take four rows at a time (the last group of a tile repeats its last
+    row, with zero responsibility)."""
+    D = X.shape[1]
+    K = means.shape[0]
+    logp = np.empty((K, WIDE_TILE + WIDE_ROWS), dtype=X.dtype)
+    resp = np.empty((K, WIDE_TILE), dtype=X.dtype)
+    scratch = np.empty((4, WIDE_TILE), dtype=X.dtype)
+    ll = 0.0
+    for i0 in range(start, stop, WIDE_TILE):
+        nt = min(WIDE_TILE, stop - i0)
+        _wide_tile_log_prob(X, i0, nt, means, precisions, log_const, logp)
+        ll += _tile_responsibilities(logp, nt, w, i0, resp, scratch)
+        last = i0 + nt - 1
+        for t in range(0, nt, WIDE_ROWS):
+            x0, x1, x2, x3 = _wide_group(X, i0 + t, last)
+            for k in range(K):
+                rk = resp[k]
+                r0 = rk[t]
+                r1 = rk[t + 1] if t + 1 < nt else 0.0
+                r2 = rk[t + 2] if t + 2 < nt else 0.0
+                r3 = rk[t + 3] if t + 3 < nt else 0.0
+                if r0 == 0.0 and r1 == 0.0 and r2 == 0.0 and r3 == 0.0:
+                    continue
+                S0[k] += (r0 + r1) + (r2 + r3)
+                mean = means[k]
+                s1 = S1[k]
+                s2 = S2[k]
+                for d in range(D):
+                    m = mean[d]
+                    u0 = x0[d] - m
+                    u1 = x1[d] - m
+                    u2 = x2[d] - m
+                    u3 = x3[d] - m
+                    v0 = r0 * u0
+                    v1 = r1 * u1
+                    v2 = r2 * u2
+                    v3 = r3 * u3
+                    s1[d] += (v0 + v1) + (v2 + v3)
+                    s2[d] += (v0 * u0 + v1 * u1) + (v2 * u2 + v3 * u3)
     return ll
 
 
@@ -460,7 +522,7 @@ def _estep_diag_chunks(X, w, means, precisions, log_const, tile, n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
         ll[c] = _estep_diag_rows(X, w, means, precisions, log_const, tile, start, stop,
                                  S0[c], S1[c], S2[c])
-    return S0.sum(axis=0), S1.sum(axis=0), S2.sum(axis=0), ll.sum()
+    return S0, S1, S2, ll
 
 
 def estep_diag(X, w, means, precisions, log_const):
@@ -477,7 +539,9 @@ def estep_diag(X, w, means, precisions, log_const):
         loglik = _estep_diag_rows(X, w, means, precisions, log_const, tile, 0, X.shape[0],
                                   weight, first, second)
         return weight, first, second, loglik
-    return _estep_diag_chunks(X, w, means, precisions, log_const, tile, n_chunks)
+    return _chunk_sums(run_fastest_way(
+        _estep_diag_chunks, ("diag", X.dtype.char, *means.shape), X.shape[0],
+        X, w, means, precisions, log_const, tile, n_chunks))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -505,7 +569,8 @@ def log_prob_diag(X, means, precisions, log_const):
     if n_chunks == 1:
         _log_prob_diag_rows(X, means, precisions, log_const, 0, X.shape[0], out)
     else:
-        _log_prob_diag_chunks(X, means, precisions, log_const, n_chunks, out)
+        run_fastest_way(_log_prob_diag_chunks, ("diag log", X.dtype.char, *means.shape),
+                        X.shape[0], X, means, precisions, log_const, n_chunks, out)
     return out
 
 
@@ -604,7 +669,7 @@ def _estep_tied_chunks(X, w, centre, chol, shifted_means, log_const, tile, n_chu
         start, stop = _chunk_bounds(n, n_chunks, c)
         ll[c] = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, start,
                                  stop, S0[c], S1[c], G[c])
-    return S0.sum(axis=0), S1.sum(axis=0), G.sum(axis=0), ll.sum()
+    return S0, S1, G, ll
 
 
 def estep_tied(X, w, centre, chol, shifted_means, log_const):
@@ -619,8 +684,9 @@ def estep_tied(X, w, centre, chol, shifted_means, log_const):
         loglik = _estep_tied_rows(X, w, centre, chol, shifted_means, log_const, tile, 0,
                                   X.shape[0], weight, first, scatter)
     else:
-        weight, first, scatter, loglik = _estep_tied_chunks(X, w, centre, chol, shifted_means,
-                                                            log_const, tile, n_chunks)
+        weight, first, scatter, loglik = _chunk_sums(run_fastest_way(
+            _estep_tied_chunks, ("tied", X.dtype.char, *shifted_means.shape), X.shape[0],
+            X, w, centre, chol, shifted_means, log_const, tile, n_chunks))
     return weight, first, scatter + np.triu(scatter, 1).T, loglik
 
 
@@ -656,5 +722,7 @@ def log_prob_tied(X, centre, chol, shifted_means, log_const):
     if n_chunks == 1:
         _log_prob_tied_rows(X, centre, chol, shifted_means, log_const, tile, 0, X.shape[0], out)
     else:
-        _log_prob_tied_chunks(X, centre, chol, shifted_means, log_const, tile, n_chunks, out)
+        run_fastest_way(_log_prob_tied_chunks, ("tied log", X.dtype.char, *shifted_means.shape),
+                        X.shape[0], X, centre, chol, shifted_means, log_const, tile, n_chunks,
+                        out)
     return out

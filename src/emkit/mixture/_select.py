@@ -22,8 +22,13 @@ from sklearn.utils.validation import check_array
 from .._em import single_threaded_blas
 from .._exceptions import ConvergenceWarning, DegenerateFitWarning, InvalidParameterError
 from .._validation import named_matrix
-from ._covariance import (COVARIANCE_MODELS, SKLEARN_COVARIANCE_TYPES, FullCovariance,
-                          covariance_model)
+from ._covariance import (
+    COVARIANCE_MODELS,
+    SKLEARN_COVARIANCE_TYPES,
+    FullCovariance,
+    IllDefinedCovarianceError,
+    covariance_model,
+)
 from ._degeneracy import singular_and_collapsed
 from ._gaussian_mixture import GaussianMixture
 
@@ -169,15 +174,22 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
         params.setdefault("max_iter", 1000)
     model = GaussianMixture(n_components, covariance_type=fitted_covariance_type(
         covariance_type), random_state=seed, **params)
-    with warnings.catch_warnings():
-        # reported in the table instead (converged, degenerate, singular)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", DegenerateFitWarning)
-        if mclust_rule:
-            _fit_until_mclust_converges(model, X, sample_weight, guess)
-        else:
-            model.fit(X, sample_weight=sample_weight)
     row = dict(n_components=n_components, covariance_type=covariance_type)
+    try:
+        with warnings.catch_warnings():
+            # reported in the table instead (converged, degenerate, singular)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", DegenerateFitWarning)
+            if mclust_rule:
+                _fit_until_mclust_converges(model, X, sample_weight, guess)
+            else:
+                model.fit(X, sample_weight=sample_weight)
+    except IllDefinedCovarianceError:
+        # a covariance with no estimate where reg_covar=0 allows none: mclust's NA cell
+        row.update(log_likelihood=np.nan, n_parameters=covariance_model(
+            model.covariance_type).n_parameters(n_components, X.shape[1]), bic=np.nan,
+            aic=np.nan, icl=np.nan, converged=False, n_iter=0, degenerate=True, singular=True)
+        return model, row
     row.update(criteria(model, X, sample_weight))
     total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     singular, collapsed = singular_and_collapsed(covariance_model(model.covariance_type),
@@ -325,6 +337,10 @@ def select(X, n_components=range(1, 11), covariance_types=SKLEARN_COVARIANCE_TYP
     best = min(range(len(table)), key=lambda i: (
         table[i]["singular"], table[i]["degenerate"],
         table[i][criterion] if math.isfinite(table[i][criterion]) else math.inf))
+    if not hasattr(fitted[best][0], "means_"):
+        raise ValueError("every fit of the grid failed: each has a covariance with no "
+                         "estimate (singular, and reg_covar=0 allows no regularisation); "
+                         "use a positive reg_covar, fewer components or a prior")
     models = {(row["n_components"], row["covariance_type"]): model for model, row in fitted}
     return SelectionResult(best_=fitted[best][0], table=table, criterion=criterion,
                            models_=models)

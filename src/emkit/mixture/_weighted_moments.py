@@ -12,6 +12,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._thread_choice import run_fastest_way
+
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 #: Below this many rows the kernel runs on the calling thread.
 PARALLEL_MIN_ROWS = 20_000
@@ -56,7 +58,7 @@ def _moments_chunks(X, resp, anchor, full, n_chunks):
     for c in prange(n_chunks):
         _moments_rows(X, resp, anchor, (n * c) // n_chunks, (n * (c + 1)) // n_chunks, full,
                       S1[c], S2[c])
-    return S1.sum(axis=0), S2.sum(axis=0)
+    return S1, S2
 
 
 def weighted_moments(X, resp, anchor, full: bool):
@@ -72,7 +74,10 @@ def weighted_moments(X, resp, anchor, full: bool):
         first, second = np.zeros((K, D)), np.zeros((K, D, D if full else 1))
         _moments_rows(X, resp, anchor, 0, X.shape[0], full, first, second)
     else:
-        first, second = _moments_chunks(X, resp, anchor, full, n_chunks)
+        # summed here: a sum inside the parallel kernel would depend on the thread count
+        first, second = (part.sum(axis=0) for part in run_fastest_way(
+            _moments_chunks, ("moments", full, *anchor.shape), X.shape[0],
+            X, resp, anchor, full, n_chunks))
     if not full:
         return first, second[:, :, 0]
     return first, second + np.swapaxes(np.triu(second, 1), 1, 2)
