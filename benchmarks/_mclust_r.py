@@ -37,6 +37,7 @@ _SCRIPT = r"""
 suppressMessages(library(mclust))
 args <- commandArgs(trailingOnly = TRUE)
 out <- args[1]; G <- eval(parse(text = args[2])); models <- strsplit(args[3], ",")[[1]]
+prior <- if (length(args) > 3 && args[4] == "prior") priorControl() else NULL
 data(list = c("diabetes", "banknote", "thyroid", "wreath", "chevron"), package = "mclust")
 X <- data.matrix(%s)
 dimnames(X) <- NULL
@@ -50,7 +51,7 @@ if (ncol(X) > 1) {
 write.table(start, file.path(out, "start.csv"), sep = ",", row.names = FALSE,
             col.names = FALSE)
 if (length(models) > 0 && models[1] != "none") {
-  elapsed <- system.time(M <- Mclust(X, G = G, modelNames = models,
+  elapsed <- system.time(M <- Mclust(X, G = G, modelNames = models, prior = prior,
                                       verbose = FALSE))[["elapsed"]]
   write.table(unclass(M$BIC)[, , drop = FALSE], file.path(out, "bic.csv"), sep = ",",
               col.names = TRUE, row.names = FALSE)
@@ -72,13 +73,14 @@ def available() -> bool:
     return done.returncode == 0
 
 
-def reference(name: str, n_components=None, models=()) -> dict:
+def reference(name: str, n_components=None, models=(), prior: bool = False) -> dict:
     """mclust's answers for data set ``name``.
 
     Returns a dict with ``X`` (the data), ``start`` (the labels mclustBIC starts from at
     1..9 clusters, one column per cut: ``hclass`` of ``hc`` with
     ``mclust.options("hcModelName", "hcUse")``, or ``qclass`` for one column), and, when
-    ``models`` are given, from ``Mclust(X, G, modelNames)``: ``bic`` (a dict
+    ``models`` are given, from ``Mclust(X, G, modelNames)`` (with
+    ``prior = priorControl()`` when ``prior``): ``bic`` (a dict
     (G, model) -> mclust's BIC, NaN where mclust has none), ``best`` ((model, G, BIC)
     that mclust chooses) and ``seconds`` (Mclust's time, measured in R).
     """
@@ -88,7 +90,8 @@ def reference(name: str, n_components=None, models=()) -> dict:
         script.write_text(_SCRIPT % {**DATASETS, **UNIVARIATE}[name])
         started = time.perf_counter()
         subprocess.run(["Rscript", str(script), folder, f"c({','.join(map(str, ks))})",
-                        ",".join(models) or "none"], check=True, capture_output=True,
+                        ",".join(models) or "none", "prior" if prior else "none"],
+                       check=True, capture_output=True,
                        timeout=1200)
         wall = time.perf_counter() - started
         result = dict(X=np.loadtxt(Path(folder, "X.csv"), delimiter=",", ndmin=2),

@@ -11,8 +11,9 @@ EEE, VVV). The table shows, per data set: the grid's cells where mclust has a BI
 share of them where emkit's BIC is within 0.1 of mclust's or better (BIC in mclust's sign:
 emkit's BIC negated), the model and G each chooses with its BIC, and the seconds of each
 (R's are Mclust's own, measured inside R, so R's start-up is not counted). When
-GaussianMixture takes ``prior``, the grid runs again with ``prior="default"`` (emkit's
-seconds only). The last line is the total time of the seven grids.
+GaussianMixture takes ``prior``, every grid runs again with ``prior="default"`` against
+``Mclust(X, G, modelNames, prior = priorControl())`` (the models with a conjugate prior).
+The last lines are the total times of the seven grids, per prior setting.
 
 Without Rscript and mclust, emkit's timings alone, on iris (bundled) and simulated data
 of the same shapes.
@@ -42,7 +43,8 @@ from _common import fmt, load_note  # noqa: E402
 
 from emkit import GaussianMixture  # noqa: E402
 from emkit.mixture import select  # noqa: E402
-from emkit.mixture._select import mclust_model_names  # noqa: E402
+from emkit.mixture._select import (MCLUST_MODELS_WITHOUT_PRIOR,  # noqa: E402
+                                   mclust_model_names)
 
 #: BIC within this of mclust's counts as the same (mclust's sign: higher is better).
 BIC_TOLERANCE = 0.1
@@ -98,64 +100,69 @@ def datasets(quick: bool, with_r: bool):
             yield f"{name}-shaped (simulated)", data.X, ks
 
 
+def _cell(name, X, ks, reference, prior):
+    """One data set under one prior setting: emkit's grid against mclust's answers
+    (``reference`` or None); returns (row dict, table line, X)."""
+    params = {} if prior is None else dict(prior=prior)
+    result, seconds = emkit_grid(X, ks, **params)
+    model, G, bic = chosen(result)
+    row = dict(data=name, prior=prior, cells=len(result.table), chosen=(model, G, bic),
+               emkit_seconds=seconds)
+    label = name if prior is None else f"{name} (prior)"
+    line = f"{label:<30} "
+    if reference is not None:
+        cells, good = agreement(result.table, reference["bic"])
+        theirs = reference["best"]
+        row.update(cells=cells, within=good, mclust_chosen=theirs,
+                   mclust_seconds=reference["seconds"])
+        line += (f"{cells:>5} {good / max(cells, 1):>7.1%} {f'{model},{G}: {bic:.2f}':>22} "
+                 f"{f'{theirs[0]},{theirs[1]}: {theirs[2]:.2f}':>22} {seconds:>8.3f} "
+                 f"{reference['seconds']:>8.3f}")
+    else:
+        line += (f"{len(result.table):>5} {'-':>7} {f'{model},{G}: {bic:.2f}':>22} "
+                 f"{'-':>22} {seconds:>8.3f} {'-':>8}")
+    return row, line
+
+
 def main(argv=None) -> list:
-    """Print the table; return its rows (dicts)."""
+    """Print the table; return its rows (dicts, one per data set and prior setting)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="iris, G = 1..3")
     parser.add_argument("--no-r", action="store_true", help="emkit alone, even with R")
     args = parser.parse_args(argv)
     with_r = not args.no_r and _mclust_r.available()
-    with_prior = "prior" in GaussianMixture().get_params()
+    settings = [None, "default"] if "prior" in GaussianMixture().get_params() else [None]
     print(f"mclust's model selection; {load_note()}")
     print("R with mclust: " + ("yes" if with_r else "no (emkit's timings alone)"))
     emkit_grid(np.random.RandomState(0).randn(30, 2), range(1, 3))  # compile the kernels
-    header = (f"{'data':<30} {'cells':>5} {'within':>7} {'emkit choice':>22} "
-              f"{'mclust choice':>22} {'emkit s':>8} {'mclust s':>8}"
-              + (f" {'prior s':>8}" if with_prior else ""))
-    print(header)
-    totals = dict(emkit=0.0, mclust=0.0, prior=0.0)
-    all_cells = all_good = 0
+    print(f"{'data':<30} {'cells':>5} {'within':>7} {'emkit choice':>22} "
+          f"{'mclust choice':>22} {'emkit s':>8} {'mclust s':>8}")
     rows = []
     for name, X, ks in datasets(args.quick, with_r):
-        reference = None
+        for prior in settings:
+            reference = None
+            if with_r:
+                d = len(_mclust_r.reference(name)["X"][0]) if X is None else X.shape[1]
+                models = [m for m in mclust_model_names(d)
+                          if prior is None or m not in MCLUST_MODELS_WITHOUT_PRIOR]
+                reference = _mclust_r.reference(name, ks, models, prior=prior is not None)
+                X = reference["X"]
+            row, line = _cell(name, X, ks, reference, prior)
+            rows.append(row)
+            print(line)
+    for prior in settings:
+        part = [row for row in rows if row["prior"] == prior]
+        ours = sum(row["emkit_seconds"] for row in part)
+        summary = (f"total{'' if prior is None else ' with prior=' + repr(prior)}: "
+                   f"emkit {ours:.2f} s")
         if with_r:
-            models = mclust_model_names(len(_mclust_r.reference(name)["X"][0]))
-            reference = _mclust_r.reference(name, ks, models)
-            X = reference["X"]
-        result, seconds = emkit_grid(X, ks)
-        totals["emkit"] += seconds
-        model, G, bic = chosen(result)
-        rows.append(dict(data=name, cells=len(result.table), chosen=(model, G, bic),
-                         emkit_seconds=seconds))
-        line = f"{name:<30} "
-        if reference is not None:
-            cells, good = agreement(result.table, reference["bic"])
-            all_cells, all_good = all_cells + cells, all_good + good
-            theirs = reference["best"]
-            totals["mclust"] += reference["seconds"]
-            rows[-1].update(cells=cells, within=good, mclust_chosen=theirs,
-                            mclust_seconds=reference["seconds"])
-            line += (f"{cells:>5} {good / cells:>7.1%} {f'{model},{G}: {bic:.2f}':>22} "
-                     f"{f'{theirs[0]},{theirs[1]}: {theirs[2]:.2f}':>22} {seconds:>8.3f} "
-                     f"{reference['seconds']:>8.3f}")
-        else:
-            line += (f"{len(result.table):>5} {'-':>7} {f'{model},{G}: {bic:.2f}':>22} "
-                     f"{'-':>22} {seconds:>8.3f} {'-':>8}")
-        if with_prior:
-            _, prior_seconds = emkit_grid(X, ks, prior="default")
-            totals["prior"] += prior_seconds
-            rows[-1]["prior_seconds"] = prior_seconds
-            line += f" {prior_seconds:>8.3f}"
-        print(line)
-    summary = f"total: emkit {totals['emkit']:.2f} s"
-    if with_r:
-        summary += (f", mclust {totals['mclust']:.2f} s (emkit / mclust "
-                    f"{fmt(totals['emkit'] / totals['mclust'], '.2f')}); cells within "
-                    f"{BIC_TOLERANCE} of mclust or better: {all_good}/{all_cells} "
-                    f"({all_good / max(all_cells, 1):.1%})")
-    if with_prior:
-        summary += f"; emkit with prior='default' {totals['prior']:.2f} s"
-    print(summary)
+            theirs = sum(row["mclust_seconds"] for row in part)
+            cells = sum(row["cells"] for row in part)
+            good = sum(row["within"] for row in part)
+            summary += (f", mclust {theirs:.2f} s (emkit / mclust {fmt(ours / theirs, '.2f')});"
+                        f" cells within {BIC_TOLERANCE} of mclust or better: {good}/{cells} "
+                        f"({good / max(cells, 1):.1%})")
+        print(summary)
     return rows
 
 

@@ -9,7 +9,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from emkit.mixture._hierarchical import (_as_mclust_stores_it, hierarchical_labels,
-                                         mclust_merges, merge_sequence, quantile_classes,
+                                         mclust_merges, merge_sequence, partition,
+                                         quantile_classes,
                                          trace_scale, transformed)
 from _benchmarks import load_benchmark
 
@@ -82,3 +83,56 @@ def test_quantile_classes_of_one_column():
     assert quantile_classes(x, 1).tolist() == [0] * 8
     with pytest.raises(ValueError, match="distinct values"):
         quantile_classes(np.ones(5), 2)
+
+
+def test_ward_tree_equals_scipys_ward_linkage():
+    # 'EII' merges by the rise of the summed traces: Ward's method, whose cuts scipy's
+    # ward linkage gives on the same (transformed) rows
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    blobs = np.repeat(np.eye(3) * 4, [14, 13, 13], axis=0)
+    Z = transformed(np.random.RandomState(3).randn(40, 3) + blobs)
+    merges = merge_sequence(Z, "EII", as_mclust=True)
+    tree = linkage(Z, method="ward")
+    for G in range(1, 8):
+        ours = partition(merges, len(Z), G)
+        assert adjusted_rand_score(ours, fcluster(tree, G, criterion="maxclust")) == 1.0, G
+
+
+def test_no_more_rows_than_columns_start_from_the_ward_tree():
+    # mclustBIC cuts hc(X, "EII") when n <= d: so does init_params='hierarchical'
+    from emkit.mixture._init import hierarchical_start
+
+    X = np.random.RandomState(4).randn(8, 10) + np.repeat([[0.0], [3.0]], 4, axis=0)
+    for G in range(1, 6):
+        rows, resp = hierarchical_start(X, G, None, np.random.RandomState(0), subsample=100,
+                                        covariance_type="VVV")
+        expected = partition(mclust_merges(X, "EII"), len(X), G)
+        assert adjusted_rand_score(resp.argmax(axis=1), expected) == 1.0, G
+    # and not from the VVV tree, which cuts these rows otherwise
+    assert adjusted_rand_score(partition(mclust_merges(X, "VVV"), len(X), 3),
+                               partition(mclust_merges(X, "EII"), len(X), 3)) < 1.0
+
+
+R_WARD_SCRIPT = r"""
+suppressMessages(library(mclust))
+args <- commandArgs(trailingOnly = TRUE)
+X <- as.matrix(read.csv(args[1], header = FALSE))
+write.table(hclass(hc(X, modelName = "EII", use = "SVD"), 1:7), args[2], sep = ",",
+            row.names = FALSE, col.names = FALSE)
+"""
+
+
+@needs_r
+def test_ward_tree_equals_mclusts_hc_eii(tmp_path):
+    import subprocess
+
+    X = np.random.RandomState(5).randn(8, 10) + np.repeat([[0.0], [3.0]], 4, axis=0)
+    np.savetxt(tmp_path / "X.csv", X, delimiter=",", fmt="%.17g")
+    (tmp_path / "run.R").write_text(R_WARD_SCRIPT)
+    subprocess.run(["Rscript", str(tmp_path / "run.R"), str(tmp_path / "X.csv"),
+                    str(tmp_path / "cl.csv")], check=True, capture_output=True, timeout=120)
+    theirs = np.loadtxt(tmp_path / "cl.csv", delimiter=",", dtype=np.int64, ndmin=2)
+    for G in range(1, 8):
+        ours = hierarchical_labels(X, G, "EII")
+        assert adjusted_rand_score(ours, theirs[:, G - 1]) == 1.0, G

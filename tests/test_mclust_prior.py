@@ -174,11 +174,37 @@ def test_a_map_fit_saves_and_loads(tmp_path):
     loaded = io.load(tmp_path / "model")
     assert loaded.prior == "default"
     np.testing.assert_array_equal(loaded.predict_proba(X), gm.predict_proba(X))
-    custom = GaussianMixture(3, covariance_type="VEV", prior=ConjugatePrior(shrinkage=0.1),
-                             random_state=0).fit(X)
-    with pytest.raises(TypeError, match="prior"):
-        io.save(custom, tmp_path / "custom")
-    assert not (tmp_path / "custom.json").exists()
+    prior = ConjugatePrior(shrinkage=0.1, mean=X.mean(axis=0) + 1.0, dof=7.5,
+                           scale=np.cov(X.T))
+    custom = GaussianMixture(3, covariance_type="VEV", prior=prior, random_state=0).fit(X)
+    io.save(custom, tmp_path / "custom")
+    loaded = io.load(tmp_path / "custom")
+    assert isinstance(loaded.prior, ConjugatePrior)
+    assert (loaded.prior.shrinkage, loaded.prior.dof) == (0.1, 7.5)
+    np.testing.assert_array_equal(loaded.prior.mean, prior.mean)
+    np.testing.assert_array_equal(loaded.prior.scale, prior.scale)
+    np.testing.assert_array_equal(loaded.predict_proba(X), custom.predict_proba(X))
+    refit = loaded.fit(X)  # the loaded prior is the same prior: the same fit
+    np.testing.assert_allclose(refit.means_, custom.means_, rtol=1e-12)
+    # the fields left to the data's defaults stay None
+    io.save(GaussianMixture(2, covariance_type="VII", prior=ConjugatePrior(), max_iter=5)
+            .fit(X), tmp_path / "defaults")
+    assert io.load(tmp_path / "defaults").prior == ConjugatePrior()
+
+
+def test_a_malformed_saved_prior_is_refused(tmp_path):
+    import json
+
+    X = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        io.save(GaussianMixture(2, covariance_type="VII", prior=ConjugatePrior(dof=5.0),
+                                max_iter=5).fit(X), tmp_path / "m")
+    text = (tmp_path / "m.json").read_text()
+    assert '"__conjugate_prior__"' in json.dumps(json.loads(text))
+    (tmp_path / "m.json").write_text(text.replace('"dof": 5.0', '"dof": "five"'))
+    with pytest.raises(ValueError, match="prior dof must be a number"):
+        io.load(tmp_path / "m")
 
 
 def test_the_noise_model_refuses_a_prior():
@@ -188,3 +214,25 @@ def test_the_noise_model_refuses_a_prior():
         X = _data()
         GaussianMixtureWithNoise(2, covariance_type="VVV", prior="default",
                                  noise_init=np.arange(len(X)) % 7 == 0).fit(X)
+
+
+def test_one_component_of_a_diagonal_model_is_mclusts_mvnxxi():
+    # mclust fits G = 1 of every diagonal model by mvnXXI: VEI's one component is VVI's
+    X = _data()
+    fits = [GaussianMixture(1, covariance_type=name, prior="default").fit(X)
+            for name in ("VEI", "VVI")]
+    np.testing.assert_allclose(fits[0].covariances_, fits[1].covariances_, rtol=1e-12)
+    assert fits[0].bic(X) == pytest.approx(fits[1].bic(X), rel=1e-12)  # same parameters
+
+
+def test_selection_with_a_prior_reports_a_bic_for_a_near_empty_component():
+    # without a prior a component of one row has no estimate (NaN, mclust's NA); with one,
+    # mclust reports a BIC, and so does select
+    from emkit.mixture import select
+
+    X = np.vstack([_data(), [[30.0, 30.0, 30.0]]])
+    starts = dict(means_init=[[0, 0, 0], [4, 1, 0], [0, 5, 2], [30, 30, 30]])
+    plain = select(X, 4, covariance_types=["VVV"], **starts)
+    assert plain.table[0]["singular"] and np.isnan(plain.table[0]["bic"])
+    prior = select(X, 4, covariance_types=["VVV"], prior="default", **starts)
+    assert not prior.table[0]["singular"] and np.isfinite(prior.table[0]["bic"])

@@ -143,3 +143,16 @@ def test_report_draws_every_models_curve_and_writes_na(tmp_path):
     assert ">NA<" in text  # the singular cells of the table
     x0, x1, y0, y1 = data_box(svg, "chosen-fit")
     assert (x0 + x1) / 2 == pytest.approx(result.best_.n_components, abs=0.01)
+
+
+def test_a_pooled_volume_and_shape_leaves_no_component_singular():
+    # EEV's covariances share volume and shape, so a component of one row still has a
+    # positive-definite covariance: mclust reports the fit's BIC, and so does select;
+    # VVV's is NaN there (mclust's NA)
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(40, 2), rng.randn(40, 2) + 6, [[30.0, -30.0]]])
+    starts = dict(means_init=[[0, 0], [6, 6], [30, -30]])
+    result = select(X, 3, covariance_types=["EEV", "VVV"], **starts)
+    eev, vvv = result.table
+    assert not eev["singular"] and np.isfinite(eev["bic"])
+    assert vvv["singular"] and np.isnan(vvv["bic"])

@@ -391,8 +391,18 @@ def _encode(value, key: str, arrays: dict, what: str):
             tag["scalar"] = True
         arrays[key] = array
         return tag
+    from .mixture._mclust_prior import ConjugatePrior
+
+    if isinstance(value, ConjugatePrior):  # its fields, by name
+        return {"__conjugate_prior__": {
+            field: _encode(getattr(value, field), f"{key}.{field}", arrays, what)
+            for field in _PRIOR_FIELDS}}
     raise TypeError(f"Cannot save {what}: values of type {type(value).__name__} are not "
                     "supported.")
+
+
+#: The fields of a saved ConjugatePrior (GaussianMixture's ``prior``).
+_PRIOR_FIELDS = ("shrinkage", "mean", "dof", "scale")
 
 
 def _content_sha256(description: dict, arrays: dict) -> str:
@@ -546,7 +556,24 @@ class _Reader:
             return array
         if "__random_state__" in value and len(value) == 1:
             return self.random_state(value["__random_state__"], where)
+        if "__conjugate_prior__" in value and len(value) == 1:
+            return self.conjugate_prior(value["__conjugate_prior__"], where)
         self.fail(f"{where}: unknown keys {sorted(value)}")
+
+    def conjugate_prior(self, spec, where: str):
+        from .mixture._mclust_prior import ConjugatePrior
+
+        if not isinstance(spec, dict) or set(spec) != set(_PRIOR_FIELDS):
+            self.fail(f"{where}: a prior needs exactly the keys {sorted(_PRIOR_FIELDS)}")
+        fields = {k: self.decode(v, f"{where}.{k}") for k, v in spec.items()}
+        for k in ("shrinkage", "dof"):
+            if not (fields[k] is None and k == "dof") and (
+                    isinstance(fields[k], bool) or not isinstance(fields[k], (int, float))):
+                self.fail(f"{where}: prior {k} must be a number, got {fields[k]!r}")
+        for k in ("mean", "scale"):
+            if not (fields[k] is None or isinstance(fields[k], (int, float, np.ndarray))):
+                self.fail(f"{where}: prior {k} must be a number or an array")
+        return ConjugatePrior(**fields)
 
     def random_state(self, spec, where: str) -> np.random.RandomState:
         fields = {"keys", "pos", "has_gauss", "cached_gaussian"}

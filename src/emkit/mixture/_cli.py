@@ -53,25 +53,34 @@ class _Components(click.ParamType):
 
 
 class _CovarianceTypes(click.ParamType):
-    """A comma list of covariance types, or ``all``."""
+    """A comma list of covariance types (scikit-learn's or mclust's names), ``all``
+    (scikit-learn's four) or ``mclust`` (mclust's grid)."""
 
     name = "TYPE[,TYPE...]"
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
+        from ._select import MCLUST_MODELS, MCLUST_UNIVARIATE_MODELS
+
+        mclust_names = MCLUST_MODELS + MCLUST_UNIVARIATE_MODELS
         chosen = []
         for part in str(value).split(","):
-            part = part.strip().lower()
-            if part == "all":
+            part = part.strip()
+            if part.lower() == "all":
                 names = COVARIANCE_TYPES
-            elif part in COVARIANCE_TYPES:
-                names = (part,)
+            elif part.lower() in COVARIANCE_TYPES + ("mclust",):
+                names = (part.lower(),)
+            elif part.upper() in mclust_names:
+                names = (part.upper(),)
             else:
                 self.fail(f"{part!r} is not a covariance type; choose from "
-                          f"{', '.join(COVARIANCE_TYPES)} or all (a comma list is allowed)",
-                          param, ctx)
+                          f"{', '.join(COVARIANCE_TYPES)}, all, mclust's names "
+                          f"({', '.join(mclust_names)}) or mclust (its whole grid); a comma "
+                          "list is allowed", param, ctx)
             chosen.extend(n for n in names if n not in chosen)
+        if "mclust" in chosen and len(chosen) > 1:
+            self.fail("mclust (mclust's whole grid) is given alone", param, ctx)
         return tuple(chosen)
 
 
@@ -182,8 +191,15 @@ def _settings(ctx) -> dict:
 @option("--covariance-type", "covariance", old=("--covariance",), type=_CovarianceTypes(),
         default="full",
         show_default=True,
-        help="Covariance type: full, tied, diag, spherical, a comma list of them, or all. "
-             "Several types are compared by the criterion.")
+        help="Covariance type: full, tied, diag, spherical, mclust's names (EII, VII, EEI, "
+             "VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV; E, V for one column), "
+             "a comma list of them, all (scikit-learn's four), or mclust (mclust's grid from "
+             "its hierarchical start, as Mclust). Several types are compared by the "
+             "criterion.")
+@click.option("--prior", type=click.Choice(["none", "default"], case_sensitive=False),
+              default="none", show_default=True,
+              help="default: mclust's conjugate prior (priorControl()), a MAP fit of mclust's "
+                   "models; mclust leaves EVE, VEE, VVE and EVV out of its grid then.")
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"], case_sensitive=False),
               default="bic", show_default=True,
               help="Information criterion that picks the model (lower is better).")
@@ -207,7 +223,7 @@ def _settings(ctx) -> dict:
 @table_options
 @click.pass_context
 def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output, report,
-        plot, table):
+        plot, table, prior="none"):
     """Fit a Gaussian mixture to DATA and print a summary.
 
     With one K and one covariance type this fits that mixture. With a range of K (-k 1..10)
@@ -239,22 +255,32 @@ def fit(ctx, data, components, covariance, criterion, n_init, seed, jobs, output
     click.echo(f"data: {data}  {n_rows} rows x {n_cols} columns")
     criterion = criterion.lower()
     result = None
-    if len(components) == 1 and len(covariance) == 1:
+    extra = {} if prior.lower() == "none" else dict(prior=prior.lower())
+    as_mclust = covariance == ("mclust",)
+    if as_mclust:
+        extra["init_params"] = "hierarchical"
+    if len(components) == 1 and len(covariance) == 1 and not as_mclust:
         model = GaussianMixture(components.start, covariance_type=covariance[0],
-                                n_init=n_init, random_state=seed)
+                                n_init=n_init, random_state=seed, **extra)
         with status(f"fitting K={components.start} {covariance[0]}", verbose=table.verbose):
             model.fit(X)
     else:
         from . import select
+        from ._select import MCLUST_MODELS_WITHOUT_PRIOR, mclust_model_names
 
+        if as_mclust:  # the models select fits for mclust's grid
+            covariance = tuple(name for name in mclust_model_names(n_cols)
+                               if not extra.get("prior")
+                               or name not in MCLUST_MODELS_WITHOUT_PRIOR)
         n_fits = len(components) * len(covariance)
         with warnings_as_lines(quiet=True), status(
                 f"fitting {n_fits} models (K={components.start}..{components.stop - 1}, "
                 f"{', '.join(covariance)})", n_fits, verbose=table.verbose) as progress:
             try:
-                result = select(X, n_components=components, covariance_types=covariance,
+                result = select(X, n_components=components,
+                                covariance_types="mclust" if as_mclust else covariance,
                                 criterion=criterion, n_init=n_init, random_state=seed,
-                                n_jobs=jobs, progress=progress)
+                                n_jobs=jobs, progress=progress, **extra)
             except ValueError as exc:
                 import numpy as np
 

@@ -8,6 +8,8 @@ clusters are, as in mclust,
 - ``'VVV'`` (unconstrained covariances): n log(det(W / n) + (tr W + alpha) / n), the
   determinant counted only when n > p (below, W is singular);
 - ``'VII'`` (spherical, varying volume): n p log((tr W + alpha) / (n p));
+- ``'EII'`` (spherical, equal volume): tr W, Ward's criterion (mclust's ``hcEII``, which
+  ``Mclust`` starts from when there are no more rows than columns);
 
 and a merge costs the rise of that sum. Without ``alpha`` the classification likelihood of
 a cluster of at most p rows is infinite; the trace term is Fraley's regularisation for it,
@@ -46,9 +48,9 @@ import numpy as np
 #: transformed rows.
 ALPHA = 1.0
 
-CRITERIA = ("VVV", "VII")
+CRITERIA = ("VVV", "VII", "EII")
 
-_VVV, _VII = 0, 1
+_VVV, _VII, _EII = 0, 1, 2
 
 
 def transformed(X: np.ndarray) -> np.ndarray:
@@ -89,7 +91,7 @@ def merge_sequence(X: np.ndarray, criterion: str = "VVV", alpha: float = ALPHA,
     ----------
     X : ndarray of shape (n_samples, n_features)
         Rows, clustered as given (transform them first with :func:`transformed`).
-    criterion : {'VVV', 'VII'}
+    criterion : {'VVV', 'VII', 'EII'}
     alpha : float
         ``alpha`` of the criteria above.
     as_mclust : bool, default=False
@@ -105,8 +107,8 @@ def merge_sequence(X: np.ndarray, criterion: str = "VVV", alpha: float = ALPHA,
         raise ValueError(f"Unknown hierarchical criterion {criterion!r}; expected one of "
                          f"{CRITERIA}.")
     X = np.ascontiguousarray(X, dtype=np.float64)
-    return _merge_sequence(X, _VVV if criterion == "VVV" else _VII, float(alpha),
-                           bool(as_mclust))
+    kind = {"VVV": _VVV, "VII": _VII, "EII": _EII}[criterion]
+    return _merge_sequence(X, kind, float(alpha), bool(as_mclust))
 
 
 def partition(merges: np.ndarray, n_samples: int, n_clusters: int) -> np.ndarray:
@@ -247,6 +249,8 @@ def _merged_cost(kind, i, j, counts, means, scatter, stored, factors, log_dets, 
     n = ni + nj
     c = ni * nj / n
     trace = _merged_trace(i, j, counts, means, traces)
+    if kind == _EII:
+        return trace
     if kind == _VII:
         return _vii_cost(trace, n, p, alpha)
     if n <= p:
@@ -309,7 +313,11 @@ def _merge_sequence(X, kind, alpha, as_mclust):
     work = np.zeros((p, p))
     solve = np.zeros(p)
     for i in range(m):
-        cost[i] = _vvv_cost(0.0, 0.0, 1.0, alpha, p) if vvv else _vii_cost(0.0, 1.0, p, alpha)
+        if kind == _EII:
+            cost[i] = 0.0
+        else:
+            cost[i] = _vvv_cost(0.0, 0.0, 1.0, alpha, p) if vvv else \
+                _vii_cost(0.0, 1.0, p, alpha)
     active = np.ones(m, dtype=np.bool_)
     delta = np.full((m, m), np.inf)
     for i in range(m):
@@ -387,6 +395,8 @@ def _merge_sequence(X, kind, alpha, as_mclust):
             cost[i] = best_delta + cost[i] + cost[j]
         elif vvv:
             cost[i] = _vvv_cost(log_dets[i], traces[i], n, alpha, p)
+        elif kind == _EII:
+            cost[i] = traces[i]
         else:
             cost[i] = _vii_cost(traces[i], n, p, alpha)
         active[j] = False

@@ -62,13 +62,15 @@ def hierarchical_start(X: np.ndarray, n_components: int, sample_weight, rng, *,
     model-based hierarchical clustering of at most ``subsample`` rows (all rows, and so
     deterministic, when there are no more). Every covariance type starts from the
     unconstrained ('VVV') tree, as mclust's ``mclustBIC`` does (``hcModelName``), so one
-    tree serves every model and every K. ``covariance_type`` is not used."""
+    tree serves every model and every K; from Ward's ('EII') tree when there are no more
+    rows than columns, as mclust then does. ``covariance_type`` is not used."""
     rows = subsample_rows(X.shape[0], subsample, sample_weight, rng)
     if rows.size < n_components:
         raise ValueError(f"init_params='hierarchical' needs at least n_components="
                          f"{n_components} rows with a positive sample_weight; got "
                          f"{rows.size}.")
-    labels = hierarchical_labels(X[rows], n_components, "VVV")
+    labels = hierarchical_labels(X[rows], n_components,
+                                 "VVV" if rows.size > X.shape[1] else "EII")
     return rows, _one_hot(labels, rows.size, n_components, X.dtype)
 
 

@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._covariance import (COVARIANCE_MODELS, FullCovariance, ill_defined_covariance,
-                          resolvable_reg_covar)
+from . import _mclust_kernels
+from ._covariance import (_LOG_2PI, COVARIANCE_MODELS, RESOLUTION, FullCovariance,
+                          ill_defined_covariance)
 
 #: Inner iterations of the iterative M-steps stop when the relative change of their
 #: parameters (or objective) falls below this, or after INNER_MAX_ITER iterations.
 INNER_TOL = 1e-12
 INNER_MAX_ITER = 200
+#: EVE's and VVE's orientation iterations, which start from the current covariances, stop
+#: at mclust's inner tolerance (``emControl()$tol[2]``, the square root of the machine
+#: epsilon): each iteration improves on the start, so EM stays monotone.
+ORIENTATION_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
@@ -37,8 +42,8 @@ def _geometric_mean(values: np.ndarray) -> np.ndarray:
     return np.exp(np.mean(np.log(values), axis=-1))
 
 
-def _relative_change(old, new) -> float:
-    return float(np.max(np.abs(np.asarray(old) - np.asarray(new)) / (1.0 + np.abs(new))))
+def _float64(array) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float64)
 
 
 def _common_shape(scatter_diagonals: np.ndarray, denominators: np.ndarray,
@@ -47,16 +52,12 @@ def _common_shape(scatter_diagonals: np.ndarray, denominators: np.ndarray,
     per-component diagonal scatters w_kj ~ lambda_k * A_j (mclust's VEI and VEV inner
     iteration): alternately lambda_k = sum_j w_kj / A_j / denominators_k (D n_k for
     maximum likelihood) and A_j proportional to sum_k w_kj / lambda_k, from ``shape``."""
-    volumes = np.ones(len(denominators))
-    for _ in range(INNER_MAX_ITER):
-        old_volumes, old_shape = volumes, shape
-        volumes = (scatter_diagonals / shape).sum(axis=1) / denominators
-        shape = (scatter_diagonals / volumes[:, None]).sum(axis=0)
-        shape = shape / _geometric_mean(shape)
-        if max(_relative_change(old_volumes, volumes),
-               _relative_change(old_shape, shape)) <= INNER_TOL:
-            break
-    return volumes, shape
+    diagonals = np.ascontiguousarray(scatter_diagonals, dtype=np.float64)
+    if not (np.all(np.isfinite(diagonals)) and np.all(np.isfinite(shape))):
+        return np.full(len(denominators), np.nan), np.full(diagonals.shape[1], np.nan)
+    return _mclust_kernels.common_shape(
+        diagonals, np.asarray(denominators, dtype=np.float64),
+        np.asarray(shape, dtype=np.float64), INNER_TOL, INNER_MAX_ITER)
 
 
 def _descending_eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,12 +87,14 @@ class MclustCovariance(FullCovariance):
     @property
     def rules_name(self) -> str:
         """The scikit-learn covariance_type whose degeneracy rules apply (the rows a
-        component needs): 'full' when orientations vary, 'tied' when everything is pooled,
-        'spherical' for VII, 'diag' otherwise."""
+        component needs): 'tied' when volume and shape are pooled (EII, EEI, EEE and EEV,
+        whose covariances are positive-definite whatever a component's rows, as mclust
+        reports them), 'full' for the other varying orientations, 'spherical' for VII,
+        'diag' otherwise."""
+        if self.volume == "E" and self.shape in ("E", "I"):
+            return "tied"
         if self.orientation == "V":
             return "full"
-        if "V" not in self.name:
-            return "tied"
         return "spherical" if self.name in ("VII", "V") else "diag"
 
     @property
@@ -116,16 +119,34 @@ class MclustCovariance(FullCovariance):
     def _regularised_scatter(self, stats, nk, shift, reg_covar):
         """Scatter matrices W_k about the new means (K, D, D), float64, each with
         ``n_k * reg`` added to its diagonal; and the weights n_k."""
-        self.check_features(stats.first.shape[1])
-        scatter = self._scatter(stats.second, stats.first, nk, shift, stats.weight)
-        scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2)).astype(np.float64)
+        n_features = stats.first.shape[1]
+        self.check_features(n_features)
         counts = np.asarray(nk, dtype=np.float64)
-        idx = np.arange(scatter.shape[1])
-        variances = np.maximum(scatter[:, idx, idx] / counts[:, None], 0.0)
-        scatter[:, idx, idx] = (counts[:, None] * variances
-                                + counts[:, None] * resolvable_reg_covar(variances,
-                                                                         reg_covar)[:, None])
+        # regularisation at least what float64 resolves (see resolvable_reg_covar)
+        resolution = RESOLUTION * n_features * np.finfo(np.float64).eps
+        scatter = _mclust_kernels.regularised_scatter(
+            _float64(stats.second), _float64(stats.first), _float64(stats.weight),
+            _float64(shift), counts,
+            float(reg_covar), resolution)
         return scatter, counts
+
+    def precisions_cholesky(self, covariances, jitter=True):
+        """Upper-triangular U_k with U_k U_k^T = Sigma_k^-1, compiled for the small
+        matrices of mclust's grids (float64, positive-definite); any other case as
+        'full' covariances."""
+        if covariances.dtype == np.float64 and covariances.ndim == 3:
+            chol, ok = _mclust_kernels.precisions_cholesky(np.ascontiguousarray(covariances))
+            if ok:
+                return chol
+        return super().precisions_cholesky(covariances, jitter)
+
+    def log_normaliser(self, weights, precisions_cholesky, n_features):
+        """log(weight_k) - D/2 log(2 pi) + log det(precision_k) / 2, compiled (float64
+        factors; any other case as 'full' covariances)."""
+        if precisions_cholesky.dtype == np.float64 and precisions_cholesky.ndim == 3:
+            return _mclust_kernels.log_normaliser(
+                _float64(weights), np.ascontiguousarray(precisions_cholesky), _LOG_2PI)
+        return super().log_normaliser(weights, precisions_cholesky, n_features)
 
     @staticmethod
     def _checked(cov, dtype):
@@ -226,18 +247,10 @@ def _eee(W, n):
 def _vee(W, n):
     """Common C = D A D^T (determinant 1), volumes lambda_k: C proportional to
     sum_k W_k / lambda_k, lambda_k = tr(W_k C^-1) / (D n_k) (mclust's msvee)."""
-    D = W.shape[1]
-    volumes = np.ones(len(n))
-    previous = np.inf
-    for _ in range(INNER_MAX_ITER):
-        common = np.einsum("kij,k->ij", W, 1.0 / volumes)
-        common = common / np.exp(np.linalg.slogdet(common)[1] / D)
-        inverse = np.linalg.inv(common)
-        volumes = np.einsum("kij,ji->k", W, inverse) / (D * n)
-        target = n.sum() * D + D * np.sum(np.log(volumes) * n)
-        if abs(target - previous) / (1.0 + abs(target)) <= INNER_TOL:
-            break
-        previous = target
+    if not np.all(np.isfinite(W)):
+        return np.full(W.shape, np.nan)
+    volumes, common = _mclust_kernels.common_matrix(np.ascontiguousarray(W), n, INNER_TOL,
+                                                    INNER_MAX_ITER)
     return volumes[:, None, None] * common
 
 
@@ -251,39 +264,15 @@ def _common_orientation(W, n, varying_volume: bool, start=None):
     (mclust's msvve leaves them out, which makes its VVE M-step inexact and EM able to
     decrease). Returns (O, shapes (K, D), volumes (K,))."""
     K, D = W.shape[:2]
-    largest = np.linalg.eigvalsh(W)[:, -1]
-    rotation = np.eye(D)
-    inverse = np.ones((K, D))        # 1 / (lambda_k a_kj), up to a common factor
-    if start is not None and np.all(np.isfinite(start)):
-        rotation = np.linalg.eigh(start[0])[1].T
-        projected = np.einsum("ij,kjl,il->ki", rotation, start, rotation)
-        if np.all(projected > 0):
-            inverse = 1.0 / (projected if varying_volume
-                             else projected / _geometric_mean(projected)[:, None])
-        else:
-            rotation = np.eye(D)
-    previous = np.inf
-    for _ in range(INNER_MAX_ITER):
-        scaled = rotation[None, :, :] * inverse[:, :, None]            # Lambda_k^-1 O
-        f1 = np.einsum("kij,kjl->il", scaled, W) - np.einsum("k,kij->ij", largest, scaled)
-        u, _, vt = np.linalg.svd(f1)
-        rotation = (u @ vt).T
-        turned = W @ rotation                                          # W_k O
-        f2 = (np.einsum("kij,kj->ij", turned, inverse)
-              - np.einsum("k,kij->ij", np.max(inverse, axis=1), turned))
-        u, _, vt = np.linalg.svd(f2)
-        rotation = (u @ vt).T
-        projected = np.einsum("ij,kjl,il->ki", rotation, W, rotation)  # diag(O W_k O^T)
-        if varying_volume:
-            projected = projected / n[:, None]
-        sizes = _geometric_mean(projected)
-        shapes = projected / sizes[:, None]
-        inverse = 1.0 / (shapes * sizes[:, None] if varying_volume else shapes)
-        # what the iteration minimises: sum_k n_k log lambda_k (VVE), N D lambda (EVE)
-        target = n @ np.log(sizes) if varying_volume else np.sum(projected * inverse)
-        if abs(target - previous) / (1.0 + abs(target)) <= INNER_TOL:
-            break
-        previous = target
+    if not np.all(np.isfinite(W)):
+        return np.full((D, D), np.nan), np.full((K, D), np.nan), np.full(K, np.nan)
+    W = _float64(W)
+    start = _float64(start) if start is not None and np.all(np.isfinite(start)) \
+        else np.empty((0, D, D))
+    # inverse: 1 / (lambda_k a_kj), up to a common factor
+    largest, rotation, inverse = _mclust_kernels.orientation_start(W, start, varying_volume)
+    rotation, shapes, sizes, target = _mclust_kernels.common_orientation(
+        W, n, largest, rotation, inverse, varying_volume, ORIENTATION_TOL, INNER_MAX_ITER)
     if varying_volume:
         volumes = sizes
     else:
@@ -360,24 +349,24 @@ def _map_vii(W, n, B, prior, c):
     return variances[:, None, None] * np.eye(D)
 
 
-def _map_eei(W, n, B, prior, c):
-    K = len(n)
+def _map_eei(W, n, B, prior, c):  # as mclust's EM (meeeip): its mstep adds c K below
     diagonal = prior.scale + np.diagonal((W + B).sum(axis=0))
-    return np.broadcast_to(np.diag(diagonal / (prior.dof + n.sum() + 2 + c * K)),
-                           W.shape).copy()
+    return np.broadcast_to(np.diag(diagonal / (prior.dof + n.sum() + 2)), W.shape).copy()
 
 
 def _map_vei(W, n, B, prior, c):
+    if len(n) == 1:  # mclust fits one component of every diagonal model by mvnXXI
+        return _map_vvi(W, n, B, prior, c)
     diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
     volumes, shape = _common_shape(diagonals, prior.dof + W.shape[1] * n + 2 + c,
                                    np.ones(W.shape[1]))
     return _diagonal_matrices(volumes[:, None] * shape)
 
 
-def _map_evi(W, n, B, prior, c):
+def _map_evi(W, n, B, prior, c):  # as mclust's EM (meevip): its mstep adds c K below
     diagonals = prior.scale + np.diagonal(W + B, axis1=1, axis2=2)
     sizes = _geometric_mean(diagonals)
-    volume = sizes.sum() / (prior.dof + n.sum() + 2 + c * len(n))
+    volume = sizes.sum() / (prior.dof + n.sum() + 2)
     return _diagonal_matrices(volume * diagonals / sizes[:, None])
 
 

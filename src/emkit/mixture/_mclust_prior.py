@@ -6,7 +6,8 @@ models) or inverse-gamma (diagonal and spherical models) with ``dof`` degrees of
 and ``scale``. Each supported mclust model has its MAP M-step as mclust computes it
 (``mstep`` with a prior, including mclust's own choices: EII ignores the scale and takes
 the scatter about the shrunk means, EEI and EEV do not shrink the means (EEV drops the
-shrinkage altogether), VEV's volumes ignore the degrees of freedom). mclust defines no prior for
+shrinkage altogether), VEV's volumes ignore the degrees of freedom; EEI and EVI as mclust's
+EM, ``me``, computes them, which differs from its ``mstep``). mclust defines no prior for
 VEE, EVE, VVE and EVV.
 
 The log-likelihood and BIC of a MAP fit are, as in mclust, those of the data under the MAP
@@ -174,7 +175,7 @@ class MapGaussianMixtureProblem(GaussianMixtureProblem):
         scale = prior.scale_matrix(n_features)
         wishart = (-0.5 * (prior.dof + n_features + 1) * log_det
                    - 0.5 * np.einsum("ij,kji->k", scale, inverse))
-        if self.covariance.rules_name == "tied":
+        if "V" not in self.covariance.name:  # one covariance shared by every component
             wishart = wishart[:1]
         return float(np.sum(wishart) + np.sum(
             -0.5 * log_det - 0.5 * prior.shrinkage

@@ -7,6 +7,7 @@ NA. BIC keeps scikit-learn's sign (lower is better): mclust's BIC is minus emkit
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
@@ -18,11 +19,13 @@ from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
+from .._em import single_threaded_blas
 from .._exceptions import ConvergenceWarning, DegenerateFitWarning, InvalidParameterError
 from .._validation import named_matrix
 from ._covariance import (
     COVARIANCE_MODELS,
     SKLEARN_COVARIANCE_TYPES,
+    FullCovariance,
     IllDefinedCovarianceError,
     covariance_model,
 )
@@ -136,11 +139,13 @@ def _fit_until_mclust_converges(model: GaussianMixture, X, sample_weight, guess=
     mean log-likelihood below MCLUST_TOL (1 / n + |L / n|); EM runs to a loose tolerance
     first, then continues (warm start) with the tolerance the rule gives at the
     log-likelihood reached, until the rule holds where EM stops. ``guess``: a mean
-    log-likelihood near the one expected (the previous K's), whose tolerance (halved) is
-    tried first, so that one fit is usually enough."""
+    log-likelihood near the one expected (the previous K's), whose tolerance is tried
+    first: EM then stops about where mclust's rule does (a tighter first tolerance would run
+    iterations mclust does not), and a short warm-started continuation makes up for a
+    guess on the loose side."""
     n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     first = 1e-3 if guess is None or not math.isfinite(guess) else \
-        0.5 * MCLUST_TOL * (1.0 / n + abs(guess))
+        MCLUST_TOL * (1.0 / n + abs(guess))
     model.tol = first
     model.fit(X, sample_weight=sample_weight)
     n_iter, previous = model.n_iter_, -np.inf
@@ -187,12 +192,16 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
         return model, row
     row.update(criteria(model, X, sample_weight))
     total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    singular, _ = singular_and_collapsed(covariance_model(model.covariance_type),
-                                         model._theta(), total, model.reg_covar)
+    singular, collapsed = singular_and_collapsed(covariance_model(model.covariance_type),
+                                                 model._theta(), total, model.reg_covar)
+    degenerate = bool(model.degenerate_)
+    if params.get("prior") is not None:  # the prior determines every covariance: a
+        singular = singular[:0]           # component of few rows is sound (mclust
+        degenerate = bool(collapsed.size)  # reports and chooses its fit)
     if singular.size:  # no estimate (mclust's NA): the covariance is reg_covar's
         row.update(log_likelihood=np.nan, bic=np.nan, aic=np.nan, icl=np.nan)
-    row.update(converged=model.converged_, n_iter=model.n_iter_,
-               degenerate=bool(model.degenerate_), singular=bool(singular.size))
+    row.update(converged=model.converged_, n_iter=model.n_iter_, degenerate=degenerate,
+               singular=bool(singular.size))
     if names is not None:  # the columns of the user's table, as a fit on it would keep
         model.feature_names_in_ = names
     return model, row
@@ -313,10 +322,15 @@ def select(X, n_components=range(1, 11), covariance_types=SKLEARN_COVARIANCE_TYP
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_one)(*task) for task in tasks)
     fitted = []
-    for result in results:
-        fitted.append(result)
-        if progress is not None:
-            progress(len(fitted), len(tasks))
+    # the fits' small matrices gain nothing from BLAS threads: one limit for the whole grid
+    # instead of one per EM iteration (the fused E-step kernels use no BLAS)
+    blas = single_threaded_blas() if X.shape[1] <= FullCovariance.FUSED_MAX_FEATURES \
+        else contextlib.nullcontext()
+    with blas:
+        for result in results:
+            fitted.append(result)
+            if progress is not None:
+                progress(len(fitted), len(tasks))
     table = [row for _, row in fitted]
     # a spurious (degenerate) fit never wins over a sound one, however good its criterion;
     # a singular one (NaN) only when every fit is
