@@ -141,6 +141,14 @@ def as_prior(value) -> ConjugatePrior | None:
     return ConjugatePrior() if isinstance(value, str) else value
 
 
+#: Models whose MAP M-step is mclust's, which is not the maximiser of the likelihood plus
+#: :meth:`MapGaussianMixtureProblem.log_prior` (EII leaves out the prior's scale, EEI and
+#: EEV do not shrink the means, VEV's volumes leave out the degrees of freedom, EEI and EVI
+#: divide by mclust's ``me`` counts, VEI alternates mclust's approximate updates): their
+#: log-likelihood may fall a little between iterations, as it does in mclust.
+APPROXIMATE_MAP_MODELS = frozenset({"EII", "EEI", "VEI", "EVI", "EEV", "VEV"})
+
+
 class MapGaussianMixtureProblem(GaussianMixtureProblem):
     """A Gaussian mixture whose M-step is mclust's MAP estimate under a conjugate prior."""
 
@@ -183,7 +191,11 @@ class MapGaussianMixtureProblem(GaussianMixtureProblem):
 
     def likelihood_slack(self, stats, theta, previous=None) -> float:
         """The log-likelihood alone may fall by as much as the log prior rose (per row),
-        plus what ``reg_covar`` costs."""
+        plus what ``reg_covar`` costs. For the models whose MAP M-step is mclust's
+        approximation (:data:`APPROXIMATE_MAP_MODELS`) EM is not an ascent of any one
+        objective, as in mclust: no fall is taken for numerical trouble."""
+        if self.covariance.name in APPROXIMATE_MAP_MODELS:
+            return math.inf
         slack = super().likelihood_slack(stats, theta, previous)
         if previous is None:
             return slack
