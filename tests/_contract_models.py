@@ -24,8 +24,9 @@ from emkit.motif._problem import MotifParams, MotifProblem
 from emkit.topics import PLSA
 from emkit.topics._problem import PLSAParams, PLSAProblem
 
-#: mclust covariance models in the table (one iterative, one closed-form M-step).
-MCLUST_ROWS = ("VEV", "EVI")
+#: mclust's covariance models beyond scikit-learn's four (VII, VVI, EEE, VVV are
+#: 'spherical', 'diag', 'tied', 'full'): closed-form and iterative M-steps.
+MCLUST_ROWS = ("EII", "EEI", "VEI", "EVI", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV")
 
 #: Input kinds beyond the in-memory array: a memory-mapped file, a source of blocks, Dask.
 KINDS = ("memmap", "blocks", "dask")
