@@ -31,16 +31,60 @@ class GMMEmissionParams:
     precisions_cholesky: np.ndarray
 
 
+class _ComponentCovariances:
+    """hmmlearn's 'full', 'diag' and 'spherical': one covariance per mixture component,
+    the flat mixture's own parametrisation."""
+
+    def __init__(self, covariance_type: str):
+        self.flat_type = covariance_type
+
+    def flat(self, covars, n_mix):
+        """Covariances of the K * M flat components."""
+        return covars.reshape((-1,) + covars.shape[2:])
+
+    def pooled(self, scatter, counts, visited):
+        """The M-step's scatter, counts and visited flags per stored covariance."""
+        return scatter, counts, visited
+
+    def regularisation_loss(self, covars, weight, min_covar, n_mix):
+        flat_model = COVARIANCE_MODELS[self.flat_type]
+        return flat_model.regularisation_loss(self.flat(covars, n_mix), weight, min_covar,
+                                              covars.shape[-1])
+
+
+class _StateCovariances(_ComponentCovariances):
+    """hmmlearn's 'tied': one covariance per state, shared by its mixture components,
+    repeated over them as 'full' covariances for the kernels."""
+
+    def __init__(self):
+        super().__init__("full")
+
+    def flat(self, covars, n_mix):
+        return np.repeat(covars, n_mix, axis=0)
+
+    def pooled(self, scatter, counts, visited):
+        return scatter.sum(axis=1), counts.sum(axis=1), visited.any(1)
+
+    def regularisation_loss(self, covars, weight, min_covar, n_mix):
+        return COVARIANCE_MODELS["full"].regularisation_loss(
+            covars, weight.reshape(-1, n_mix).sum(axis=1), min_covar, covars.shape[-1])
+
+
+#: Each GMMHMM covariance_type's layout of its stored covariances.
+COVARIANCE_LAYOUTS = {"full": _ComponentCovariances("full"),
+                      "diag": _ComponentCovariances("diag"),
+                      "spherical": _ComponentCovariances("spherical"),
+                      "tied": _StateCovariances()}
+
+
 def flat_covariance_type(covariance_type: str) -> str:
     """The flat mixture's parametrisation: per-state 'tied' becomes per-component 'full'."""
-    return "full" if covariance_type == "tied" else covariance_type
+    return COVARIANCE_LAYOUTS[covariance_type].flat_type
 
 
 def flat_covariances(covariance_type, covars, n_mix):
     """Covariances of the K * M flat components."""
-    if covariance_type == "tied":
-        return np.repeat(covars, n_mix, axis=0)
-    return covars.reshape((-1,) + covars.shape[2:])
+    return COVARIANCE_LAYOUTS[covariance_type].flat(covars, n_mix)
 
 
 def gmm_emission_params(covariance_type, weights, means, covars) -> GMMEmissionParams:
@@ -151,9 +195,8 @@ class GMMEmission:
         weight = np.broadcast_to(np.asarray(self.means_weight, float), (K, M))
         second = about_means.second.reshape((K, M) + about_means.second.shape[1:])
         scatter = model.prior_scatter(second, means - self.means_prior, weight)
-        counts, keep = post_mix, visited
-        if self.covariance_type == "tied":  # one covariance per state (hmmlearn's layout)
-            scatter, counts, keep = scatter.sum(axis=1), post_mix.sum(axis=1), visited.any(1)
+        scatter, counts, keep = COVARIANCE_LAYOUTS[self.covariance_type].pooled(
+            scatter, post_mix, visited)
         counts = counts.reshape(counts.shape + (1,) * (scatter.ndim - counts.ndim))
         with np.errstate(invalid="ignore", divide="ignore"):
             new = (self.covars_prior + scatter) / (self.covars_weight + counts)
@@ -172,9 +215,5 @@ class GMMEmission:
             return 0.0
         if self.has_parameter_priors:
             return np.inf
-        K, M, D = params.means.shape
-        if self.covariance_type == "tied":
-            return COVARIANCE_MODELS["full"].regularisation_loss(
-                params.covars, stats.weight.reshape(K, M).sum(axis=1), self.min_covar, D)
-        flat = flat_covariances(self.covariance_type, params.covars, M)
-        return self.flat_model.regularisation_loss(flat, stats.weight, self.min_covar, D)
+        return COVARIANCE_LAYOUTS[self.covariance_type].regularisation_loss(
+            params.covars, stats.weight, self.min_covar, params.means.shape[1])
