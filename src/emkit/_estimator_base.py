@@ -54,6 +54,9 @@ class EMEstimator:
     """
 
     INIT_ROWS = INIT_ROWS
+    #: a fit's record: one value for one run (_store_run), an array for several (_store_runs)
+    converged_: Any
+    lower_bound_: Any
     #: online and mini-batch step sizes: the estimator's parameters of these names
     learning_offset: float
     learning_decay: float
@@ -177,6 +180,17 @@ class EMEstimator:
         if self._keeps_restart_histories:
             self.restart_lower_bounds_ = [[to_data(value) for value in history]
                                           for history in run.restart_lower_bounds]
+        self.__dict__.pop("_online", None)
+        self.__dict__.pop("n_batches_", None)
+
+    def _store_runs(self, runs) -> None:
+        """Keep the records of several runs that each found one part of the model (MEME's
+        motifs, found one after another) as arrays with one entry per run: ``converged_``,
+        ``n_iter_``, ``lower_bound_``, and ``lower_bounds_`` (one history per run)."""
+        self.converged_ = np.array([bool(run.converged) for run in runs])
+        self.n_iter_ = np.array([int(run.n_iter) for run in runs])
+        self.lower_bound_ = np.array([float(run.lower_bound) for run in runs])
+        self.lower_bounds_ = [np.asarray(run.lower_bounds, dtype=float) for run in runs]
         self.__dict__.pop("_online", None)
         self.__dict__.pop("n_batches_", None)
 

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._em import Monitor
+from .._estimator_base import EMEstimator
 from .._validation import Interval, Options, validate_params
 from ..io import register_model
 from . import _kernels
@@ -46,7 +47,7 @@ def parse_width(width) -> tuple[int, int]:
 
 
 @register_model(may_be_infinite=("log10_evalue_", "width_log10_evalues_"))  # no sites: E = inf
-class MEME(BaseEstimator):
+class MEME(EMEstimator, BaseEstimator):
     """Motif discovery by EM over where a motif's sites start (MEME, Bailey & Elkan 1994).
 
     Parameters
@@ -247,10 +248,7 @@ class MEME(BaseEstimator):
         self.sites_ = [r.sites for r in found]
         self.llr_ = np.array([r.llr / np.log(2.0) for r in found])
         self.log10_evalue_ = np.array([r.log10_evalue for r in found])
-        self.lower_bound_ = np.array([r.lower_bound for r in found])
-        self.lower_bounds_ = [np.asarray(r.lower_bounds) for r in found]
-        self.converged_ = np.array([r.converged for r in found])
-        self.n_iter_ = np.array([r.n_iter for r in found])
+        self._store_runs(found)
         self.prior_ = np.array([r.theta.prior for r in found])
         self.width_log10_evalues_ = width_tables
         self.background_tables_ = [np.asarray(t) for t in background.tables]
