@@ -167,9 +167,15 @@ class BaseHMM(SequenceDataFitting, BaseEstimator):
                                  f"{getattr(self, name)!r}")
         K = self.n_components
         for name, shape in (("startprob_prior", (K,)), ("transmat_prior", (K, K))):
-            value = np.asarray(getattr(self, name), dtype=float)
-            if value.ndim and value.shape != shape or not np.all(np.isfinite(value)):
-                raise ValueError(f"{name} must be a finite number or an array of shape {shape}")
+            self._check_chain_prior(name, getattr(self, name), shape)
+
+    @staticmethod
+    def _check_chain_prior(name: str, value, shape: tuple) -> None:
+        """Raise ValueError unless ``value`` is a prior of the start or transition
+        probabilities: a finite number, or a finite array of ``shape``."""
+        value = np.asarray(value, dtype=float)
+        if value.ndim and value.shape != shape or not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number or an array of shape {shape}")
 
     def _chain_and_emission(self, attributes: dict) -> HMMParams:
         K = self.n_components

@@ -13,6 +13,19 @@ from ..mixture._stats import GaussianStats
 from ._problem import UNVISITED_COUNT
 
 
+
+def statistics_model(covariance_type: str):
+    """The parametrisation whose moments a state's M-step takes: 'spherical' is fitted as
+    hmmlearn does, from per-feature variances then averaged."""
+    return COVARIANCE_MODELS["diag" if covariance_type == "spherical" else covariance_type]
+
+
+def state_log_densities(covariance, X, means, precisions_cholesky) -> np.ndarray:
+    """log N(x | mean_k, precision_k) of every row and state (rows x states)."""
+    n_states, n_features = means.shape
+    log_norm = covariance.log_normaliser(np.ones(n_states), precisions_cholesky, n_features)
+    return covariance.fast_log_prob(X, means, precisions_cholesky, log_norm)
+
 @dataclass(frozen=True)
 class GaussianEmissionParams:
     """Per-state means and covariances (scikit-learn's compact shapes per covariance type)
@@ -49,9 +62,7 @@ class GaussianEmission:
     def __init__(self, covariance_type, means_prior, means_weight, covars_prior,
                  covars_weight, update):
         self.covariance = COVARIANCE_MODELS[covariance_type]
-        # 'spherical' is fitted as hmmlearn does: per-feature variances, then averaged
-        self.stats_model = COVARIANCE_MODELS["diag" if covariance_type == "spherical"
-                                             else covariance_type]
+        self.stats_model = statistics_model(covariance_type)
         self.means_prior = means_prior
         self.means_weight = means_weight
         self.covars_prior = covars_prior
@@ -60,11 +71,8 @@ class GaussianEmission:
 
     # -- E-step ---------------------------------------------------------------------------
     def log_frame(self, X, params: GaussianEmissionParams) -> np.ndarray:
-        n_states, n_features = params.means.shape
-        log_norm = self.covariance.log_normaliser(np.ones(n_states),
-                                                  params.precisions_cholesky, n_features)
-        return self.covariance.fast_log_prob(X, params.means, params.precisions_cholesky,
-                                             log_norm)
+        return state_log_densities(self.covariance, X, params.means,
+                                   params.precisions_cholesky)
 
     def statistics(self, X, gamma, params: GaussianEmissionParams) -> GaussianStats:
         first, second = self.stats_model.fast_second_moments(X, gamma, params.means)

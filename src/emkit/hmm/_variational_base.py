@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._sources import is_block_source, is_dask_collection
-from .._validation import Interval, Options, validate_params
+from .._validation import Interval, Options
 from ._base import _log
 from ._sequences import check_lengths
 from ._variational_problem import (VariationalHMMParams, VariationalHMMProblem, check_dirichlet,
@@ -48,22 +48,17 @@ class VariationalHMMMixin:
     _fitting = None
 
     # -- parameters ---------------------------------------------------------------------
-    def _validate_hyperparameters(self):
-        validate_params(self, self._parameter_constraints)
-        for name in ("params", "init_params"):
-            if not isinstance(getattr(self, name), str):
-                raise ValueError(f"{name} must be a string of parameter letters, got "
-                                 f"{getattr(self, name)!r}")
-        K = self.n_components
-        for name, shape in (("startprob_prior", (K,)), ("transmat_prior", (K, K))):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            array = np.asarray(value, dtype=float)
-            if array.ndim and array.shape != shape or not np.all(np.isfinite(array)) \
-                    or np.any(array <= 0):
-                raise ValueError(f"{name} must be None, a positive number or a positive "
-                                 f"array of shape {shape}")
+    @staticmethod
+    def _check_chain_prior(name: str, value, shape: tuple) -> None:
+        """Dirichlet priors: None (hmmlearn's default), a positive number or a positive
+        array of ``shape``."""
+        if value is None:
+            return
+        array = np.asarray(value, dtype=float)
+        if array.ndim and array.shape != shape or not np.all(np.isfinite(array)) \
+                or np.any(array <= 0):
+            raise ValueError(f"{name} must be None, a positive number or a positive "
+                             f"array of shape {shape}")
 
     def _chain_and_emission(self, attributes: dict) -> VariationalHMMParams:
         K = self.n_components

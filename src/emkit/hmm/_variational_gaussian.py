@@ -19,6 +19,7 @@ from scipy.special import digamma, gammaln
 
 from ..mixture._covariance import COVARIANCE_MODELS
 from ..mixture._stats import GaussianStats
+from ._gaussian_emission import state_log_densities, statistics_model
 
 _LOG_2 = math.log(2.0)
 
@@ -71,19 +72,14 @@ class VariationalGaussianEmission:
     def __init__(self, covariance_type: str, update: str):
         self.covariance_type = covariance_type
         self.covariance = COVARIANCE_MODELS[covariance_type]
-        # 'spherical' averages per-feature scatter, as hmmlearn does
-        self.stats_model = COVARIANCE_MODELS["diag" if covariance_type == "spherical"
-                                             else covariance_type]
+        self.stats_model = statistics_model(covariance_type)
         self.update = update
 
     # -- E-step -----------------------------------------------------------------------
     def log_frame(self, X, params: NormalWishartParams) -> np.ndarray:
         """log N(x | posterior mean, scale / dof): the density scoring uses."""
-        n_states, n_features = params.means.shape
-        log_norm = self.covariance.log_normaliser(np.ones(n_states),
-                                                  params.precisions_cholesky, n_features)
-        return self.covariance.fast_log_prob(X, params.means, params.precisions_cholesky,
-                                             log_norm)
+        return state_log_densities(self.covariance, X, params.means,
+                                   params.precisions_cholesky)
 
     def expected_log_frame(self, X, params: NormalWishartParams) -> np.ndarray:
         """E[log N(x | mu, Lambda)] + D/2 log(2 pi) under the posteriors (hmmlearn's
