@@ -82,3 +82,17 @@ def test_an_empty_component_under_a_common_covariance_is_not_singular():
     full = GaussianMixtureParams(theta.weights, theta.means, np.stack([np.eye(2)] * 3), None)
     singular, collapsed = singular_and_collapsed(covariance_model("full"), full, 100, 1e-6)
     assert singular.tolist() == [2] and collapsed.size == 0
+
+
+@pytest.mark.parametrize("n_small", [2, 3, 4])
+def test_under_the_default_prior_a_small_cluster_is_a_sound_fit_and_recovered(n_small):
+    X = planted(n_small)
+    model, messages = fit_recording(X, n_components=3, covariance_type="VVV",
+                                    init_params="hierarchical", prior="default")
+    assert not model.degenerate_ and messages == []
+    labels = model.predict(X)
+    small = labels[-n_small:]
+    # the planted rows make a component of their own, apart from both large clusters
+    assert len(set(small)) == 1 and small[0] not in set(labels[:-n_small])
+    assert np.all(np.isfinite(model.covariances_))
+    assert np.all(np.linalg.eigvalsh(model.covariances_[small[0]]) > 0)

@@ -430,6 +430,11 @@ default='full'
             check_finite_fit(run, self.max_iter)
             # mini-batch runs do not record their total weight: no size rule then
             total = np.inf if run.weight is None else run.weight
+            if isinstance(problem, MapGaussianMixtureProblem):
+                # the prior determines every covariance: a component of few rows is sound
+                # (as in mclust); only one collapsed onto repeated rows is not
+                return singular_and_collapsed(problem.covariance, run.theta, total,
+                                              self.reg_covar)[1]
             return degenerate_components(problem.covariance, run.theta, total, self.reg_covar)
         return check
 

@@ -192,12 +192,11 @@ def _fit_one(X, sample_weight, n_components, covariance_type, seed, params, name
         return model, row
     row.update(criteria(model, X, sample_weight))
     total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    singular, collapsed = singular_and_collapsed(covariance_model(model.covariance_type),
-                                                 model._theta(), total, model.reg_covar)
-    degenerate = bool(model.degenerate_)
+    singular, _ = singular_and_collapsed(covariance_model(model.covariance_type),
+                                         model._theta(), total, model.reg_covar)
     if params.get("prior") is not None:  # the prior determines every covariance: a
-        singular = singular[:0]           # component of few rows is sound (mclust
-        degenerate = bool(collapsed.size)  # reports and chooses its fit)
+        singular = singular[:0]           # component of few rows has an estimate
+    degenerate = bool(model.degenerate_)  # (under a prior: collapsed components only)
     if singular.size:  # no estimate (mclust's NA): the covariance is reg_covar's
         row.update(log_likelihood=np.nan, bic=np.nan, aic=np.nan, icl=np.nan)
     row.update(converged=model.converged_, n_iter=model.n_iter_, degenerate=degenerate,
