@@ -51,43 +51,25 @@ def kmeans(X: np.ndarray, n_clusters: int, sample_weight, rng, n_init: int = 1):
             X, sample_weight=sample_weight)
         return fitted.cluster_centers_, fitted.labels_
     X, weights = _checked(X, n_clusters, sample_weight)
-    tol = np.mean(np.var(X, axis=0)) * RELATIVE_TOL  # in X's precision, as scikit-learn's
-    mean = X.mean(axis=0)
-    centred = X - mean
-    seeding = _SeedingInputs(centred, weights, n_clusters)
-    draws = rng.random_sample(n_init * seeding.draws_per_run)
-    centres = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
-    labels = np.empty(X.shape[0], dtype=np.intp)
-    kmeans_runs(centred, *seeding.arrays, draws, seeding.n_trials, tol, MAX_ITER,
-                centres, labels)
-    centres += mean
-    return centres, labels
+    n_trials = _n_trials(n_clusters)
+    draws = rng.random_sample(n_init * _draws_per_run(n_clusters))
+    return kmeans_runs(X, weights, draws, n_clusters, n_trials, RELATIVE_TOL, MAX_ITER)
 
 
 def kmeans_plusplus_centres(X: np.ndarray, n_clusters: int, sample_weight, rng):
     """k-means++ seeding (greedy, ``2 + int(log k)`` candidates per centre): the centres
     and their row indices, drawn as ``sklearn.cluster.kmeans_plusplus`` draws them."""
     X, weights = _checked(X, n_clusters, sample_weight)
-    seeding = _SeedingInputs(X, weights, n_clusters)
-    draws = rng.random_sample(seeding.draws_per_run)
-    centres = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
-    indices = np.empty(n_clusters, dtype=np.intp)
-    kmeans_plusplus_seeds(X, *seeding.arrays, draws, seeding.n_trials, centres, indices)
-    return centres, indices
+    draws = rng.random_sample(_draws_per_run(n_clusters))
+    return kmeans_plusplus_seeds(X, weights, draws, n_clusters, _n_trials(n_clusters))
 
 
 def lloyd(X: np.ndarray, sample_weight, start: np.ndarray):
     """``(centres, labels)`` of Lloyd iterations from the centres ``start``, as
     ``sklearn.cluster.KMeans(len(start), init=start, n_init=1).fit(X, sample_weight)``."""
     X, weights = _checked(X, start.shape[0], sample_weight)
-    tol = np.mean(np.var(X, axis=0)) * RELATIVE_TOL
-    mean = X.mean(axis=0)
-    centres = np.empty((start.shape[0], X.shape[1]), dtype=X.dtype)
-    labels = np.empty(X.shape[0], dtype=np.intp)
-    lloyd_from(X - mean, weights, np.ascontiguousarray(start, dtype=X.dtype) - mean, tol,
-               MAX_ITER, centres, labels)
-    centres += mean
-    return centres, labels
+    return lloyd_from(X, weights, np.ascontiguousarray(start, dtype=X.dtype), RELATIVE_TOL,
+                      MAX_ITER)
 
 
 def _checked(X, n_clusters: int, sample_weight):
@@ -108,18 +90,12 @@ def _checked(X, n_clusters: int, sample_weight):
     return X, weights
 
 
-class _SeedingInputs:
-    """What k-means++ reads besides the draws: the rows in float64 and their squared
-    norms (scikit-learn's distances for seeding are float64 also for float32 data), the
-    weights, the cumulative probabilities of the first seed (``RandomState.choice``'s),
-    and the number of candidates per further seed."""
+def _n_trials(n_clusters: int) -> int:
+    """Candidates per k-means++ seed after the first (scikit-learn's ``2 + int(log k)``)."""
+    return 2 + int(np.log(n_clusters))
 
-    def __init__(self, X, weights, n_clusters: int):
-        rows64 = np.asarray(X, dtype=np.float64)
-        p = np.asarray(weights / weights.sum(), dtype=np.float64)
-        first_cdf = p.cumsum()
-        first_cdf /= first_cdf[-1]
-        self.arrays = (rows64, np.einsum("ij,ij->i", rows64, rows64), weights, first_cdf)
-        self.n_trials = 2 + int(np.log(n_clusters))
-        self.draws_per_run = 1 + (n_clusters - 1) * self.n_trials
 
+def _draws_per_run(n_clusters: int) -> int:
+    """Random numbers one k-means++ seeding takes: one for the first seed (``choice``),
+    ``_n_trials`` for each further one (``uniform``), whatever the data."""
+    return 1 + (n_clusters - 1) * _n_trials(n_clusters)

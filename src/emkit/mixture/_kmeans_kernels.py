@@ -365,21 +365,86 @@ def _lloyd_buffers(X, n_clusters):
 
 
 @njit(cache=True)
-def kmeans_plusplus_seeds(X, X64, norms64, w, first_cdf, draws, n_trials, centres, indices):
-    """k-means++ seeds of ``X`` into ``centres`` and ``indices`` (see ``_plusplus``)."""
-    _plusplus(X, X64, norms64, w, first_cdf, draws, n_trials, centres, indices)
+def _column_sums(X):
+    """``X.sum(axis=0)`` in numpy's order: row after row, or pairwise for one column."""
+    sums = np.zeros(X.shape[1], dtype=X.dtype)
+    if X.shape[1] == 1:
+        sums[0] = _numpy_sum(X[:, 0])
+        return sums
+    for i in range(X.shape[0]):
+        for k in range(X.shape[1]):
+            sums[k] += X[i, k]
+    return sums
 
 
 @njit(cache=True)
-def kmeans_runs(X, X64, norms64, w, first_cdf, draws, n_trials, tol, max_iter,
-                best_centres, best_labels):
-    """Every k-means run of one call: k-means++ seeding from its share of ``draws``, Lloyd
-    iterations, and the run kept as scikit-learn's KMeans keeps it (a later run only with
-    a smaller inertia and another partition). Writes its centres and labels into
-    ``best_centres`` and ``best_labels``; returns its inertia."""
-    n = X.shape[0]
-    n_clusters = best_centres.shape[0]
+def _centred(X, relative_tol):
+    """``X - X.mean(axis=0)``, the column means, and scikit-learn's tolerance
+    ``np.mean(np.var(X, axis=0)) * relative_tol``, each as numpy computes it, in X's
+    precision."""
+    n, n_features = X.shape
+    count = in_precision_of(X, n)
+    mean = _column_sums(X)
+    for k in range(n_features):
+        mean[k] = mean[k] / count
+    centred = np.empty_like(X)
+    squares = np.empty_like(X)
+    for i in range(n):
+        for k in range(n_features):
+            centred[i, k] = X[i, k] - mean[k]
+            squares[i, k] = centred[i, k] * centred[i, k]
+    variances = _column_sums(squares)
+    for k in range(n_features):
+        variances[k] = variances[k] / count
+    mean_variance = _numpy_sum(variances) / in_precision_of(X, n_features)
+    return centred, mean, mean_variance * in_precision_of(X, relative_tol)
+
+
+@njit(cache=True)
+def _seeding_inputs(X, w):
+    """What k-means++ reads besides the draws: the rows in float64 and their squared norms
+    (scikit-learn's seeding distances are float64 also for float32 rows), and the
+    cumulative probabilities of the first seed as ``RandomState.choice`` forms them from
+    ``p = w / w.sum()``."""
+    X64 = X.astype(np.float64)
+    lanes_acc = np.empty(4, dtype=np.float64)
+    norms64 = np.empty(X.shape[0], dtype=np.float64)
+    for i in range(X.shape[0]):
+        norms64[i] = _einsum_squared_norm(X64[i], lanes_acc)
+    total = _numpy_sum(w)
+    first_cdf = np.empty(X.shape[0], dtype=np.float64)
+    running = 0.0
+    for i in range(X.shape[0]):
+        running += np.float64(w[i] / total)
+        first_cdf[i] = running
+    last = first_cdf[-1]
+    for i in range(X.shape[0]):
+        first_cdf[i] /= last
+    return X64, norms64, first_cdf
+
+
+@njit(cache=True)
+def kmeans_plusplus_seeds(X, w, draws, n_clusters, n_trials):
+    """``(centres, indices)`` of k-means++ seeding of ``X`` (see ``_plusplus``)."""
+    X64, norms64, first_cdf = _seeding_inputs(X, w)
+    centres = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
+    indices = np.empty(n_clusters, dtype=np.intp)
+    _plusplus(X, X64, norms64, w, first_cdf, draws, n_trials, centres, indices)
+    return centres, indices
+
+
+@njit(cache=True)
+def kmeans_runs(X, w, draws, n_clusters, n_trials, relative_tol, max_iter):
+    """``(centres, labels)`` of scikit-learn's KMeans on ``X``: the rows centred, then per
+    run k-means++ seeding from the run's share of ``draws`` and Lloyd iterations; the run
+    kept as scikit-learn keeps it (a later run only with a smaller inertia and another
+    partition), its centres moved back by the column means."""
+    n, n_features = X.shape
+    centred, mean, tol = _centred(X, relative_tol)
+    X64, norms64, first_cdf = _seeding_inputs(centred, w)
     per_run = 1 + (n_clusters - 1) * n_trials
+    best_centres = np.empty((n_clusters, n_features), dtype=X.dtype)
+    best_labels = np.empty(n, dtype=np.intp)
     centres = np.empty_like(best_centres)
     spare = np.empty_like(best_centres)
     indices = np.empty(n_clusters, dtype=np.intp)
@@ -388,27 +453,36 @@ def kmeans_runs(X, X64, norms64, w, first_cdf, draws, n_trials, tol, max_iter,
     work = _lloyd_buffers(X, n_clusters)
     best_inertia = in_precision_of(X, np.inf)
     for run in range(draws.shape[0] // per_run):
-        _plusplus(X, X64, norms64, w, first_cdf, draws[run * per_run:(run + 1) * per_run],
-                  n_trials, centres, indices)
-        final = _lloyd(X, w, centres, spare, labels, labels_old, tol, max_iter, work)
-        inertia = _inertia(X, w, final, labels)
+        _plusplus(centred, X64, norms64, w, first_cdf,
+                  draws[run * per_run:(run + 1) * per_run], n_trials, centres, indices)
+        final = _lloyd(centred, w, centres, spare, labels, labels_old, tol, max_iter, work)
+        inertia = _inertia(centred, w, final, labels)
         if run == 0 or (inertia < best_inertia
                         and not _same_clustering(labels, best_labels, n_clusters)):
             best_inertia = inertia
             best_centres[:] = final
             best_labels[:] = labels
-    return best_inertia
+    for j in range(n_clusters):
+        for k in range(n_features):
+            best_centres[j, k] += mean[k]
+    return best_centres, best_labels
 
 
 @njit(cache=True)
-def lloyd_from(X, w, start, tol, max_iter, best_centres, best_labels):
-    """Lloyd iterations from given centres ``start`` (scikit-learn's KMeans with an array
-    ``init``) into ``best_centres`` and ``best_labels``; returns the inertia."""
-    n = X.shape[0]
-    centres = start.copy()
-    spare = np.empty_like(start)
-    labels_old = np.empty(n, dtype=np.intp)
-    work = _lloyd_buffers(X, start.shape[0])
-    final = _lloyd(X, w, centres, spare, best_labels, labels_old, tol, max_iter, work)
-    best_centres[:] = final
-    return _inertia(X, w, final, best_labels)
+def lloyd_from(X, w, start, relative_tol, max_iter):
+    """``(centres, labels)`` of Lloyd iterations from the given centres ``start``
+    (scikit-learn's KMeans with an array ``init``)."""
+    n, n_features = X.shape
+    centred, mean, tol = _centred(X, relative_tol)
+    centres = np.empty_like(start)
+    for j in range(start.shape[0]):
+        for k in range(n_features):
+            centres[j, k] = start[j, k] - mean[k]
+    labels = np.empty(n, dtype=np.intp)
+    final = _lloyd(centred, w, centres, np.empty_like(start), labels, np.empty(n, np.intp),
+                   tol, max_iter, _lloyd_buffers(X, start.shape[0]))
+    final = final.copy()
+    for j in range(start.shape[0]):
+        for k in range(n_features):
+            final[j, k] += mean[k]
+    return final, labels
