@@ -17,6 +17,8 @@ from emkit.mixture import _kmeans as kmeans
 from emkit.mixture import _kmeans_kernels as kernels
 from emkit.mixture._kmeans import OWN_KMEANS_MAX_ROWS, kmeans_labels, kmeans_plusplus_centres
 
+from _benchmarks import load_benchmark
+
 pytestmark = pytest.mark.numerics  # centres from compiled passes, compared with sklearn's
 
 
@@ -201,6 +203,25 @@ def test_sums_in_numpys_order(dtype):
         assert kernels._numpy_sum(values) == values.sum()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_features", [1, 2, 7])
+def test_centring_tolerance_and_first_seed_weights_as_numpy(dtype, n_features):
+    """Column means and centred rows, the tolerance np.mean(np.var(X, axis=0)) * 1e-4, and
+    RandomState.choice's cumulative probabilities, as numpy computes them."""
+    rng = np.random.default_rng(n_features)
+    X = (rng.normal(size=(999, n_features)) * 10.0 ** rng.uniform(-2, 3, n_features)
+         + 50.0).astype(dtype)
+    centred, mean, tol = kernels._centred(X, kmeans.RELATIVE_TOL)
+    assert_array_equal(mean, X.mean(axis=0))
+    assert_array_equal(centred, X - X.mean(axis=0))
+    assert tol == np.mean(np.var(X, axis=0)) * kmeans.RELATIVE_TOL
+    weights = rng.uniform(0.0, 3.0, 999).astype(dtype)
+    rows64, norms64, first_cdf = kernels._seeding_inputs(X, weights)
+    cdf = np.asarray(weights / weights.sum(), dtype=np.float64).cumsum()
+    assert_array_equal(first_cdf, cdf / cdf[-1])
+    assert_array_equal(rows64, X.astype(np.float64))
+
+
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
                     reason="numpy's einsum lanes are those of its x86-64 builds")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -229,3 +250,12 @@ def test_large_data_keeps_sklearn_kmeans():
     ours = kmeans_labels(X, 2, None, np.random.RandomState(0))
     ref = KMeans(2, n_init=1, random_state=0).fit(X).labels_
     assert_array_equal(ours, ref)
+
+
+def test_quick_kmeans_benchmark(capsys):
+    """Smoke run of benchmarks/bench_kmeans.py: every row timed, labels scikit-learn's."""
+    table = load_benchmark("bench_kmeans").main(["--quick"])
+    assert [row["case"] for row in table] == ["iris", "blobs", "hmm small fits"]
+    assert all(row["emkit_s"] > 0 and row["sklearn_s"] > 0 for row in table)
+    assert all(row["same_labels"] for row in table)
+    assert "speed-up" in capsys.readouterr().out
