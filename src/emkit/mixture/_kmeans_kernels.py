@@ -43,6 +43,14 @@ def _in_precision_of_overload(array, value):
 
 
 @njit(cache=True)
+def _copy(source, target):
+    """``target[:] = source`` for 1-d arrays of one length (a loop: numba's slice
+    assignment compiles shape checks with formatted messages, seconds of compilation)."""
+    for i in range(source.shape[0]):
+        target[i] = source[i]
+
+
+@njit(cache=True)
 def _einsum_squared_norm(x, lanes_acc):
     """``x @ x`` summed as numpy's ``einsum('ij,ij->i')`` sums one row: 16-byte lanes
     (two float64, four float32), blocks of four lane widths taken last lane-block first,
@@ -197,40 +205,57 @@ def _average_centres(sums, totals):
 
 
 @njit(cache=True)
-def _lloyd_step(X, w, centres, new_centres, totals, labels, shifts, work, update):
-    """One Lloyd iteration (``update``) or only the labels of ``centres``: each row's
-    nearest centre by ||c||^2 - 2 x.c (the first of equals), the weighted sums, the
-    relocation of emptied clusters, the new centres and each centre's shift."""
-    norms, products, lanes_acc, empty = work
-    n, n_features = X.shape
-    n_clusters = centres.shape[0]
-    for j in range(n_clusters):
-        norms[j] = _einsum_squared_norm(centres[j], lanes_acc)
-    if update:
-        new_centres[:] = 0
-        totals[:] = 0
-    for start in range(0, n, CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, n)
-        np.dot(X[start:stop], centres.T, products[:stop - start])
-        for i in range(stop - start):
-            best = 0
-            nearest = norms[0] - (products[i, 0] + products[i, 0])
-            for j in range(1, n_clusters):
-                distance = norms[j] - (products[i, j] + products[i, j])
-                if distance < nearest:
-                    nearest = distance
-                    best = j
-            row = start + i
-            labels[row] = best
-            if update:
-                totals[best] += w[row]
-                for k in range(n_features):
-                    new_centres[best, k] += X[row, k] * w[row]
-    if update:
-        _relocate_empty_clusters(X, w, centres, new_centres, totals, labels, empty)
-        _average_centres(new_centres, totals)
-        for j in range(n_clusters):
-            shifts[j] = np.sqrt(_squared_distance(new_centres[j], centres[j]))
+def _nearest_centres(X, centres, labels, work, start, stop):
+    """Rows ``start:stop``'s nearest centres by ||c||^2 - 2 x.c (the first of equals) into
+    ``labels``, from one BLAS product; the centres' squared norms are in ``work``."""
+    norms, products = work[0], work[1]
+    np.dot(X[start:stop], centres.T, products[:stop - start])
+    for i in range(stop - start):
+        best = 0
+        nearest = norms[0] - (products[i, 0] + products[i, 0])
+        for j in range(1, centres.shape[0]):
+            distance = norms[j] - (products[i, j] + products[i, j])
+            if distance < nearest:
+                nearest = distance
+                best = j
+        labels[start + i] = best
+
+
+@njit(cache=True)
+def _centre_norms(centres, work):
+    """The centres' squared norms into ``work[0]``, in einsum's order."""
+    for j in range(centres.shape[0]):
+        work[0][j] = _einsum_squared_norm(centres[j], work[2])
+
+
+@njit(cache=True)
+def _assign(X, centres, labels, work):
+    """Each row's nearest centre into ``labels`` (scikit-learn's E-step only)."""
+    _centre_norms(centres, work)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        _nearest_centres(X, centres, labels, work, start, min(start + CHUNK_ROWS, X.shape[0]))
+
+
+@njit(cache=True)
+def _lloyd_step(X, w, centres, new_centres, totals, labels, shifts, work):
+    """One Lloyd iteration: each row's nearest centre, chunk by chunk, with the weighted
+    sums of the rows per centre; the relocation of emptied clusters, the new centres and
+    each centre's shift."""
+    _centre_norms(centres, work)
+    new_centres[:] = 0
+    totals[:] = 0
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, X.shape[0])
+        _nearest_centres(X, centres, labels, work, start, stop)
+        for row in range(start, stop):
+            best = labels[row]
+            totals[best] += w[row]
+            for k in range(X.shape[1]):
+                new_centres[best, k] += X[row, k] * w[row]
+    _relocate_empty_clusters(X, w, centres, new_centres, totals, labels, work[3])
+    _average_centres(new_centres, totals)
+    for j in range(centres.shape[0]):
+        shifts[j] = np.sqrt(_squared_distance(new_centres[j], centres[j]))
 
 
 @njit(cache=True)
@@ -246,7 +271,7 @@ def _lloyd(X, w, centres, spare, labels, labels_old, tol, max_iter, work):
     labels_old[:] = -1
     strict = False
     for _ in range(max_iter):
-        _lloyd_step(X, w, centres, spare, totals, labels, shifts, work, True)
+        _lloyd_step(X, w, centres, spare, totals, labels, shifts, work)
         centres, spare = spare, centres
         same = True
         for i in range(labels.shape[0]):
@@ -260,9 +285,9 @@ def _lloyd(X, w, centres, spare, labels, labels_old, tol, max_iter, work):
             squared_shifts[j] = shifts[j] * shifts[j]
         if _numpy_sum(squared_shifts) <= tol:
             break
-        labels_old[:] = labels
+        _copy(labels, labels_old)
     if not strict:
-        _lloyd_step(X, w, centres, centres, totals, labels, shifts, work, False)
+        _assign(X, centres, labels, work)
     return centres
 
 
@@ -325,7 +350,7 @@ def _plusplus(X, X64, norms64, w, first_cdf, draws, n_trials, centres, indices):
     cumulative = np.empty(n, dtype=X.dtype)
     first = _searchsorted(first_cdf, draws[0], True)
     indices[0] = first
-    centres[0] = X[first]
+    _copy(X[first], centres[0])
     np.dot(X64[first], X64.T, products[0])
     _upcast_distances(products[0], norms64[first], norms64, closest)
     potential = np.dot(closest, w)
@@ -338,7 +363,7 @@ def _plusplus(X, X64, norms64, w, first_cdf, draws, n_trials, centres, indices):
         for t in range(n_trials):
             target = draws[used + t] * potential
             candidates[t] = min(_searchsorted(cumulative, target, False), n - 1)
-            candidate_rows[t] = X64[candidates[t]]
+            _copy(X64[candidates[t]], candidate_rows[t])
         used += n_trials
         np.dot(candidate_rows, X64.T, products)
         for t in range(n_trials):
@@ -349,9 +374,9 @@ def _plusplus(X, X64, norms64, w, first_cdf, draws, n_trials, centres, indices):
         potentials = np.dot(trials, w)
         best = np.argmin(potentials)
         potential = potentials[best]
-        closest[:] = trials[best]
+        _copy(trials[best], closest)
         indices[c] = candidates[best]
-        centres[c] = X[candidates[best]]
+        _copy(X[candidates[best]], centres[c])
 
 
 @njit(cache=True)
@@ -369,7 +394,7 @@ def _column_sums(X):
     """``X.sum(axis=0)`` in numpy's order: row after row, or pairwise for one column."""
     sums = np.zeros(X.shape[1], dtype=X.dtype)
     if X.shape[1] == 1:
-        sums[0] = _numpy_sum(X[:, 0])
+        sums[0] = _numpy_sum(X.reshape(X.shape[0]))
         return sums
     for i in range(X.shape[0]):
         for k in range(X.shape[1]):
@@ -460,8 +485,9 @@ def kmeans_runs(X, w, draws, n_clusters, n_trials, relative_tol, max_iter):
         if run == 0 or (inertia < best_inertia
                         and not _same_clustering(labels, best_labels, n_clusters)):
             best_inertia = inertia
-            best_centres[:] = final
-            best_labels[:] = labels
+            for j in range(n_clusters):
+                _copy(final[j], best_centres[j])
+            _copy(labels, best_labels)
     for j in range(n_clusters):
         for k in range(n_features):
             best_centres[j, k] += mean[k]
