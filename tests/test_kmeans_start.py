@@ -259,3 +259,15 @@ def test_quick_kmeans_benchmark(capsys):
     assert all(row["emkit_s"] > 0 and row["sklearn_s"] > 0 for row in table)
     assert all(row["same_labels"] for row in table)
     assert "speed-up" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("rows", [np.zeros((30, 2)), np.eye(5)[np.arange(40) % 5],
+                                  np.random.default_rng(14).normal(size=(300, 3))])
+def test_number_of_draws_does_not_depend_on_the_data(rows):
+    """One draw per run for the first seed, 2 + int(log k) per further seed: the generator
+    ends where drawing that many uniforms leaves it, for any data (constant rows too)."""
+    for k, n_init in [(1, 1), (4, 3), (5, 10)]:
+        rng, expected = np.random.RandomState(k), np.random.RandomState(k)
+        kmeans.kmeans(rows, k, None, rng, n_init=n_init)
+        expected.random_sample(n_init * (1 + (k - 1) * (2 + int(np.log(k)))))
+        assert rng.uniform() == expected.uniform()
