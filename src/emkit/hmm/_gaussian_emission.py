@@ -9,6 +9,7 @@ import numpy as np
 
 from .._exceptions import UnvisitedStateWarning
 from ..mixture._covariance import COVARIANCE_MODELS, CovarianceModel
+from ..mixture._gaussian_problem import SERIAL_BLAS_FEATURES
 from ..mixture._stats import GaussianStats
 from ._problem import UNVISITED_COUNT
 
@@ -80,6 +81,11 @@ class GaussianEmission:
                              self.stats_model.kind)
 
     # -- M-step ---------------------------------------------------------------------------
+    @staticmethod
+    def serial_m_step(stats: GaussianStats) -> bool:
+        """Whether the M-step's matrices are too small for BLAS threads."""
+        return stats.first.shape[1] <= SERIAL_BLAS_FEATURES
+
     def _weight(self, n_states, ndim):
         weight = np.asarray(self.means_weight, dtype=float)
         return weight.reshape(weight.shape + (1,) * (ndim - weight.ndim)) if weight.ndim else weight

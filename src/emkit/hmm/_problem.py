@@ -99,6 +99,12 @@ class HMMProblem:
         self.transmat_prior = transmat_prior
         self.update = update
 
+    def serial_m_step(self, stats: HMMStats) -> bool:
+        """Whether the M-step's matrices are too small for BLAS threads (the emission
+        model's ``serial_m_step``; the chain's update has no matrix algebra)."""
+        own = getattr(self.emission, "serial_m_step", None)
+        return own is not None and bool(own(stats.emission))
+
     def log_frame(self, X, theta: HMMParams) -> np.ndarray:
         """log p(x_t | state), float64, shape (n_samples, n_states)."""
         return np.ascontiguousarray(self.emission.log_frame(X, theta.emission),

@@ -23,6 +23,12 @@ class GaussianMixtureParams:
     precisions_cholesky: np.ndarray
 
 
+#: Up to this many features an M-step's matrices (D x D factorisations and products) are
+#: too small for BLAS to start threads (OpenBLAS keeps a factorisation under 64 rows and a
+#: product under 65536 multiply-adds on the calling thread), so no thread limit is needed.
+SERIAL_BLAS_FEATURES = 16
+
+
 class GaussianMixtureProblem:
     """E-step and M-step of a Gaussian mixture under one covariance parametrisation.
 
@@ -55,6 +61,12 @@ class GaussianMixtureProblem:
         self.reg_covar = reg_covar
         self.kernel = kernel
         self.jitter = reg_covar > 0 if jitter is None else jitter
+
+    @staticmethod
+    def serial_m_step(stats: GaussianStats) -> bool:
+        """Whether the M-step's matrices are too small for BLAS threads (the engine then
+        does not limit them)."""
+        return stats.first.shape[1] <= SERIAL_BLAS_FEATURES
 
     @property
     def fast(self) -> bool:
