@@ -107,8 +107,10 @@ class GaussianMixtureProblem:
                 X, weights, theta.means, theta.precisions_cholesky,
                 self._log_normaliser(theta, X.shape[1]))
             dtype = theta.means.dtype
-            stats = GaussianStats(weight.astype(dtype), first.astype(dtype),
-                                  second.astype(dtype), theta.means, self.covariance.kind)
+            stats = GaussianStats(weight.astype(dtype, copy=False),
+                                  first.astype(dtype, copy=False),
+                                  second.astype(dtype, copy=False), theta.means,
+                                  self.covariance.kind)
             return stats, loglik
         log_norm, resp = self.responsibilities(X, theta)
         if sample_weight is not None:
@@ -119,8 +121,12 @@ class GaussianMixtureProblem:
         return self.statistics(X, resp, theta.means), loglik
 
     def statistics(self, X, resp, anchor) -> GaussianStats:
-        """Statistics of a block from (row-weighted) responsibilities, about ``anchor``."""
-        first, second = self.covariance.second_moments(X, resp, anchor)
+        """Statistics of a block from (row-weighted) responsibilities, about ``anchor``
+        (per-feature moments of float64 rows by the one-pass kernel)."""
+        if self.fast and X.dtype == np.float64 and not self.covariance.full_moments:
+            first, second = self.covariance.fast_second_moments(X, resp, anchor)
+        else:
+            first, second = self.covariance.second_moments(X, resp, anchor)
         return GaussianStats(resp.sum(axis=0), first, second, anchor, self.covariance.kind)
 
     def m_step(self, stats: GaussianStats, theta=None) -> GaussianMixtureParams:
