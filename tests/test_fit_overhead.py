@@ -167,3 +167,57 @@ def test_a_variance_between_the_two_floors_is_decided_by_the_largest_eigenvalue(
         assert expected.tolist() == [flat, False]
         np.testing.assert_array_equal(_flat_variances(variances, weights, means, 0.0),
                                       expected)
+
+
+# -- the start's statistics ----------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full", "tied"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_starts_statistics_equal_the_reference_ones(covariance_type, dtype):
+    rng = np.random.default_rng(2)
+    X = (rng.normal(size=(90, 3)) * [1.0, 10.0, 0.1] + 5.0).astype(dtype)
+    resp = rng.dirichlet(np.ones(4), size=len(X)).astype(dtype)
+    anchor = ((resp.T @ X) / resp.sum(axis=0)[:, None]).astype(dtype)
+    cov = covariance_model(covariance_type)
+    fast = GaussianMixtureProblem(cov, 1e-6).statistics(X, resp, anchor)
+    reference = GaussianMixtureProblem(cov, 1e-6, kernel="reference").statistics(X, resp, anchor)
+    for name in ("weight", "first", "second"):
+        ours, theirs = getattr(fast, name), getattr(reference, name)
+        assert ours.dtype == theirs.dtype == dtype and ours.shape == theirs.shape
+        scale = 1e-4 if dtype == np.float32 else 1e-11
+        np.testing.assert_allclose(ours, theirs, rtol=scale,
+                                   atol=scale * np.abs(theirs).max())
+
+
+# -- the compiled M-step of 'diag' and 'spherical' -----------------------------------------------
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_the_compiled_m_step_equals_the_general_one(covariance_type):
+    rng = np.random.default_rng(4)
+    for n_features, reg_covar in ((1, 1e-6), (5, 1e-6), (12, 1e-3)):
+        X = rng.normal(size=(60, n_features)) * rng.uniform(0.01, 100, size=n_features)
+        X[:7] = X[0]  # a component may sit on one repeated row: its variance is the floor
+        resp = rng.dirichlet(np.full(4, 0.3), size=len(X))
+        resp[:7] = [1.0, 0.0, 0.0, 0.0]
+        compiled = GaussianMixtureProblem(covariance_model(covariance_type), reg_covar)
+        theta = compiled.params_from_resp(X, resp, rng.uniform(0.5, 2.0, size=len(X)))
+        stats, _ = compiled.e_step(X, theta, None)
+        assert compiled._compiled_m_step(stats) is not None
+        general = GaussianMixtureProblem(covariance_model(covariance_type), reg_covar)
+        general._compiled_m_step = lambda stats: None
+        ours, theirs = compiled.m_step(stats, theta), general.m_step(stats, theta)
+        for name in ("weights", "means", "covariances", "precisions_cholesky"):
+            a, b = getattr(ours, name), getattr(theirs, name)
+            assert a.shape == b.shape and a.dtype == b.dtype == np.float64
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+
+
+def test_float32_and_unregularised_fits_take_the_general_m_step():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    resp = rng.dirichlet(np.ones(2), size=len(X))
+    for dtype, reg_covar in ((np.float32, 1e-6), (np.float64, 0.0)):
+        problem = GaussianMixtureProblem(covariance_model("diag"), reg_covar)
+        theta = problem.params_from_resp(X.astype(dtype), resp.astype(dtype), None)
+        stats, _ = problem.e_step(X.astype(dtype), theta, None)
+        assert problem._compiled_m_step(stats) is None
+        assert problem.m_step(stats, theta).covariances.dtype == dtype
+    assert GaussianMixtureProblem(covariance_model("VVI"), 1e-6)._compiled_m_step(stats) is None

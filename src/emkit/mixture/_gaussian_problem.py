@@ -8,9 +8,13 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._em import row_weight
-from ._covariance import CovarianceModel
+from ._covariance import CovarianceModel, DiagCovariance, SphericalCovariance
 from ._kernels import flushed_exp
+from ._small_data_kernels import diag_m_step, spherical_m_step
 from ._stats import GaussianStats
+
+#: The parametrisations whose M-step is compiled, and its kernel.
+_COMPILED_M_STEPS = {DiagCovariance: diag_m_step, SphericalCovariance: spherical_m_step}
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,10 @@ class GaussianMixtureProblem:
         return GaussianStats(resp.sum(axis=0), first, second, anchor, self.covariance.kind)
 
     def m_step(self, stats: GaussianStats, theta=None) -> GaussianMixtureParams:
+        compiled = self._compiled_m_step(stats)
+        if compiled is not None:
+            return GaussianMixtureParams(*compiled(stats.weight, stats.first, stats.second,
+                                                   stats.anchor, float(self.reg_covar)))
         dtype = stats.first.dtype
         nk = stats.weight + 10 * np.finfo(dtype).eps
         shift = stats.first / nk[:, None]
@@ -143,6 +151,16 @@ class GaussianMixtureProblem:
             precisions_cholesky=self.covariance.precisions_cholesky(
                 covariances, jitter=self.jitter).astype(dtype, copy=False),
         )
+
+    def _compiled_m_step(self, stats: GaussianStats):
+        """The compiled M-step (``_small_data_kernels``) for these statistics: 'diag' or
+        'spherical' ones in float64 with reg_covar > 0; else None."""
+        compiled = _COMPILED_M_STEPS.get(type(self.covariance))
+        if compiled is None or not self.reg_covar > 0 or not all(
+                value.dtype == np.float64 for value in
+                (stats.weight, stats.first, stats.second, stats.anchor)):
+            return None
+        return compiled
 
     def likelihood_slack(self, stats: GaussianStats, theta: GaussianMixtureParams,
                          previous: GaussianMixtureParams | None = None) -> float:
