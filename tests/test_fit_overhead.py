@@ -221,3 +221,41 @@ def test_float32_and_unregularised_fits_take_the_general_m_step():
         assert problem._compiled_m_step(stats) is None
         assert problem.m_step(stats, theta).covariances.dtype == dtype
     assert GaussianMixtureProblem(covariance_model("VVI"), 1e-6)._compiled_m_step(stats) is None
+
+
+# -- the compiled E-step of 'diag' and 'spherical' on small data ---------------------------------
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_the_compiled_e_step_equals_the_general_one(covariance_type):
+    rng = np.random.default_rng(6)
+    for n_features in (1, 4, 15):
+        X = rng.normal(size=(230, n_features)) * rng.uniform(0.01, 100, size=n_features)
+        resp = rng.dirichlet(np.full(3, 0.5), size=len(X))
+        compiled = GaussianMixtureProblem(covariance_model(covariance_type), 1e-6)
+        theta = compiled.params_from_resp(X, resp, None)
+        general = GaussianMixtureProblem(covariance_model(covariance_type), 1e-6)
+        general._compiled_e_step = lambda X, theta: False
+        for weights in (None, rng.uniform(0.0, 3.0, size=len(X))):
+            assert compiled._compiled_e_step(X, theta)
+            (ours, our_loglik), (theirs, their_loglik) = (
+                problem.e_step(X, theta, weights) for problem in (compiled, general))
+            np.testing.assert_allclose(our_loglik, their_loglik, rtol=1e-13)
+            for name in ("weight", "first", "second"):
+                a, b = getattr(ours, name), getattr(theirs, name)
+                assert a.shape == b.shape and a.dtype == b.dtype == np.float64
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+
+
+def test_float32_wide_or_many_rows_take_the_general_e_step():
+    from emkit.mixture._kernels import PARALLEL_MIN_ROWS, WIDE_MIN_FEATURES
+
+    problem = GaussianMixtureProblem(covariance_model("diag"), 1e-6)
+    rng = np.random.default_rng(7)
+    for n_samples, n_features, dtype in ((50, 3, np.float64), (50, 3, np.float32),
+                                         (50, WIDE_MIN_FEATURES, np.float64),
+                                         (PARALLEL_MIN_ROWS, 2, np.float64)):
+        X = rng.normal(size=(n_samples, n_features)).astype(dtype)
+        theta = problem.params_from_resp(X, rng.dirichlet(np.ones(2), size=n_samples)
+                                         .astype(dtype), None)
+        expected = dtype == np.float64 and n_samples < PARALLEL_MIN_ROWS \
+            and n_features < WIDE_MIN_FEATURES
+        assert problem._compiled_e_step(X, theta) == expected

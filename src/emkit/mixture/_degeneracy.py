@@ -69,8 +69,8 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
     ndarray of int
         Sorted component indices; empty when the fit is not degenerate.
     """
-    singular, collapsed = singular_and_collapsed(covariance, theta, total_weight, reg_covar)
-    return np.union1d(singular, collapsed).astype(np.int64)
+    singular, collapsed = _degenerate_masks(covariance, theta, total_weight, reg_covar)
+    return np.flatnonzero(singular | collapsed).astype(np.int64)
 
 
 def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: float
@@ -79,6 +79,13 @@ def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: fl
     indices of the components with fewer effective rows than their own covariance needs
     (rule 1), and of the others: at the ``reg_covar`` floor (rule 2), or without rows
     under a common covariance ('tied'). Parameters as in :func:`degenerate_components`."""
+    singular, collapsed = _degenerate_masks(covariance, theta, total_weight, reg_covar)
+    return np.flatnonzero(singular), np.flatnonzero(collapsed)
+
+
+def _degenerate_masks(covariance, theta, total_weight: float, reg_covar: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`singular_and_collapsed` as boolean masks over the components."""
     weights = np.asarray(theta.weights, dtype=np.float64)
     means = np.asarray(theta.means, dtype=np.float64)
     n_components, n_features = means.shape
@@ -94,7 +101,7 @@ def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: fl
     # not singular (mclust reports its fit), only spurious, as a collapsed one is
     pooled = _rules_name(covariance) == "tied"
     singular = too_small & (not pooled)
-    return np.flatnonzero(singular), np.flatnonzero((flat | too_small) & ~singular)
+    return singular, (flat | too_small) & ~singular
 
 
 def _floor(reg_covar: float, largest_spread: float) -> float:

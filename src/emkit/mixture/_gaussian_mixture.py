@@ -33,7 +33,7 @@ def check_finite_fit(run, max_iter: int) -> None:
     """Raise ValueError when EM's kept run is not a usable model: a log-likelihood or a
     parameter that is not finite (data whose arithmetic overflowed, say)."""
     theta = run.theta
-    finite = all(np.all(np.isfinite(value)) for value in
+    finite = all(np.isfinite(value).all() for value in
                  (theta.weights, theta.means, theta.covariances, theta.precisions_cholesky))
     if finite and (max_iter == 0 or np.isfinite(run.lower_bound)):
         return

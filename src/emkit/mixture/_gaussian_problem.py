@@ -10,11 +10,14 @@ from scipy.special import logsumexp
 from .._em import row_weight
 from ._covariance import CovarianceModel, DiagCovariance, SphericalCovariance
 from ._kernels import flushed_exp
-from ._small_data_kernels import diag_m_step, spherical_m_step
+from ._small_data_kernels import (diag_m_step, diagonal_e_step, small_diagonal_rows,
+                                  spherical_m_step)
 from ._stats import GaussianStats
 
 #: The parametrisations whose M-step is compiled, and its kernel.
 _COMPILED_M_STEPS = {DiagCovariance: diag_m_step, SphericalCovariance: spherical_m_step}
+#: The row weights of unweighted rows, for the kernels.
+_NO_WEIGHTS = np.empty(0)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,15 @@ class GaussianMixtureProblem:
 
     # -- EM --------------------------------------------------------------------------------
     def e_step(self, X, theta, sample_weight):
+        compiled = self._compiled_e_step(X, theta)
+        if compiled:
+            weight, first, second, loglik = diagonal_e_step(
+                X, _NO_WEIGHTS if sample_weight is None else sample_weight, theta.weights,
+                theta.means, theta.precisions_cholesky)
+            if self.covariance.kind == "spherical":
+                second = second.sum(axis=1)
+            return GaussianStats(weight, first, second, theta.means, self.covariance.kind), \
+                loglik
         if self.fast:
             weights = np.empty(0, X.dtype) if sample_weight is None else sample_weight
             weight, first, second, loglik = self.covariance.fast_e_step(
@@ -151,6 +163,14 @@ class GaussianMixtureProblem:
             precisions_cholesky=self.covariance.precisions_cholesky(
                 covariances, jitter=self.jitter).astype(dtype, copy=False),
         )
+
+    def _compiled_e_step(self, X, theta) -> bool:
+        """Whether :func:`diagonal_e_step` makes this E-step: small float64 rows (see
+        ``small_diagonal_rows``) and parameters of a 'diag' or 'spherical' mixture."""
+        return (self.fast and type(self.covariance) in _COMPILED_M_STEPS
+                and small_diagonal_rows(X) and theta.means.dtype == np.float64
+                and theta.weights.dtype == np.float64
+                and theta.precisions_cholesky.dtype == np.float64)
 
     def _compiled_m_step(self, stats: GaussianStats):
         """The compiled M-step (``_small_data_kernels``) for these statistics: 'diag' or
