@@ -10,7 +10,6 @@ decreasing likelihood, and restarts.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import warnings
@@ -43,6 +42,8 @@ class EMProblem(Protocol):
       (variational inference), not the E-step's log-likelihood.
     - ``decrease_advice``, ``degeneracy_advice`` (str) and ``describe_degeneracy(indices)
       -> str``: the model's own words in the engine's warnings (see :data:`ADVICE`).
+    - ``serial_m_step(stats) -> bool``: True when the M-step's matrices are too small for
+      BLAS to start threads, so the engine need not hold BLAS to one thread around it.
     """
 
     def e_step(self, X: np.ndarray, theta: Any, companion: Any) -> tuple[Any, float]:
@@ -100,12 +101,21 @@ def row_weight(X: np.ndarray, sample_weight) -> float:
     return float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
 
 
-_blas = {"controller": None, "limiter": None, "depth": 0}
+_blas: dict = {"libraries": None, "restore": [], "depth": 0}
 _blas_lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def single_threaded_blas():
+def _blas_libraries() -> list:
+    """The loaded BLAS libraries' thread controls (threadpoolctl's), found once: asking
+    threadpoolctl to find them on every M-step cost more than a small M-step itself."""
+    if _blas["libraries"] is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas["libraries"] = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas["libraries"]
+
+
+class single_threaded_blas:
     """A context in which BLAS/LAPACK run on one thread.
 
     M-steps work on small matrices (Cholesky factors, inverses, eigenvalues of D x D
@@ -113,34 +123,46 @@ def single_threaded_blas():
     threads then busy-wait for a while, taking cores from the next E-step's numba kernels
     (measured: a third of a high-dimensional iteration on two cores). Nested and
     concurrent uses (fits in several threads) share one limit, set by the first to enter
-    and restored by the last to leave.
+    and restored by the last to leave. Entering costs about a microsecond (it runs every
+    M-step, even of a few rows): only libraries not already on one thread are touched.
     """
-    with _blas_lock:
-        if _blas["depth"] == 0:
-            if _blas["controller"] is None:
-                from threadpoolctl import ThreadpoolController
 
-                _blas["controller"] = ThreadpoolController()
-            _blas["limiter"] = _blas["controller"].limit(limits=1, user_api="blas")
-        _blas["depth"] += 1
-    try:
-        yield
-    finally:
+    def __enter__(self) -> "single_threaded_blas":
+        with _blas_lock:
+            if _blas["depth"] == 0:
+                restore = []
+                for library in _blas_libraries():
+                    threads = library.num_threads
+                    if threads is not None and threads != 1:
+                        library.set_num_threads(1)
+                        restore.append((library, threads))
+                _blas["restore"] = restore
+            _blas["depth"] += 1
+        return self
+
+    def __exit__(self, *exc_info) -> None:
         with _blas_lock:
             _blas["depth"] -= 1
             if _blas["depth"] == 0:
-                _blas["limiter"].restore_original_limits()
-                _blas["limiter"] = None
+                for library, threads in _blas["restore"]:
+                    library.set_num_threads(threads)
+                _blas["restore"] = []
 
 
 def maximisation(problem: EMProblem, stats, theta) -> tuple[Any, Callable[[], float]]:
     """The M-step from ``stats`` (``theta`` the parameters of their E-step), with BLAS on
-    one thread (see :func:`single_threaded_blas`), and a function giving the slack the
+    one thread (see :func:`single_threaded_blas`; not where the problem's
+    ``serial_m_step(stats)`` says its matrices are too small for BLAS to start threads),
+    and a function giving the slack the
     problem allows the next lower bound (0 without ``likelihood_slack``): computed only
     if that bound does fall, since it may cost eigenvalue decompositions."""
     slack_of = getattr(problem, "likelihood_slack", None)
-    with single_threaded_blas():
+    serial = getattr(problem, "serial_m_step", None)
+    if serial is not None and serial(stats):
         new = problem.m_step(stats, theta)
+    else:
+        with single_threaded_blas():
+            new = problem.m_step(stats, theta)
 
     def slack() -> float:
         if slack_of is None:

@@ -16,12 +16,12 @@ import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from .._em import EMRun, fit_with_restarts, run_em
 from .._fit_guard import untouched_on_failure
 from .._sources import is_dask_collection, is_streamed
-from .._validation import Interval, Options, validate_params
+from .._validation import Interval, Options, check_float_rows, random_state_of, validate_params
 from . import _kernels
 from ._custom_emission import CustomEmission
 from ._large_data import SequenceDataFitting, lazy_rows, per_partition
@@ -49,7 +49,7 @@ def check_probabilities(values, shape, name: str) -> np.ndarray:
     if np.any(array < 0):
         raise ValueError(f"{name} has negative probabilities (smallest {array.min()!r})")
     sums = array.sum(axis=-1)
-    if not np.allclose(sums, 1.0, rtol=0, atol=_PROBABILITY_ATOL):
+    if not (np.abs(sums - 1.0) <= _PROBABILITY_ATOL).all():
         what = "rows must each" if array.ndim == 2 else "must"
         raise ValueError(f"{name} {what} sum to 1, got sum(s) {np.round(sums, 6).tolist()}")
     return array
@@ -57,7 +57,7 @@ def check_probabilities(values, shape, name: str) -> np.ndarray:
 
 def check_observations(X) -> np.ndarray:
     """Real-valued observations as a finite float64 (n_samples, n_features) array."""
-    return check_array(X, dtype=np.float64, input_name="X")
+    return check_float_rows(X, np.float64)
 
 
 def check_feature_count(X, expected: int, estimator) -> None:
@@ -239,12 +239,14 @@ or block source
             blocks = SequenceBlocks(sample, offsets, self._fit_block_rows(sample.shape[1]))
         # the first start is drawn as hmmlearn draws it (random_state itself); restarts from
         # seeds drawn from random_state
-        seeds = check_random_state(self.random_state)
+        seeds: list = []
         starts: list = []
 
         def start():
+            if starts and not seeds:
+                seeds.append(check_random_state(self.random_state))
             attributes = self._starting_attributes(
-                sample, None if not starts else int(seeds.randint(np.iinfo(np.int32).max)))
+                sample, None if not starts else int(seeds[0].randint(np.iinfo(np.int32).max)))
             theta = self._chain_and_emission(attributes)
             self._check_X_against(sample, theta.emission)
             if check is not None:  # later blocks must fit the starting parameters too
@@ -372,12 +374,12 @@ or block source
         K = self.n_components
         if random_state is None:
             random_state = self.random_state
-        rng = check_random_state(random_state)
         concentration = np.full(K, 1.0 / K)
-        if needs_init("s", "startprob_"):
-            attributes["startprob_"] = rng.dirichlet(concentration)
-        if needs_init("t", "transmat_"):
-            attributes["transmat_"] = rng.dirichlet(concentration, size=K)
+        with random_state_of(random_state) as rng:
+            if needs_init("s", "startprob_"):
+                attributes["startprob_"] = rng.dirichlet(concentration)
+            if needs_init("t", "transmat_"):
+                attributes["transmat_"] = rng.dirichlet(concentration, size=K)
         attributes.update(self._init_emission(X, needs_init, random_state))
         return attributes
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._exceptions import UnvisitedStateWarning
 from ..mixture._covariance import COVARIANCE_MODELS, CovarianceModel
+from ..mixture._gaussian_problem import SERIAL_BLAS_FEATURES
 from ..mixture._stats import GaussianStats
 from ._problem import UNVISITED_COUNT
 
@@ -80,6 +81,11 @@ class GaussianEmission:
                              self.stats_model.kind)
 
     # -- M-step ---------------------------------------------------------------------------
+    @staticmethod
+    def serial_m_step(stats: GaussianStats) -> bool:
+        """Whether the M-step's matrices are too small for BLAS threads."""
+        return stats.first.shape[1] <= SERIAL_BLAS_FEATURES
+
     def _weight(self, n_states, ndim):
         weight = np.asarray(self.means_weight, dtype=float)
         return weight.reshape(weight.shape + (1,) * (ndim - weight.ndim)) if weight.ndim else weight
@@ -88,7 +94,8 @@ class GaussianEmission:
         post = stats.weight
         n_states, n_features = stats.first.shape
         visited = post >= UNVISITED_COUNT
-        if not np.all(visited):
+        every_state = bool(visited.all())
+        if not every_state:
             warnings.warn(f"State(s) {np.flatnonzero(~visited).tolist()} have no expected "
                           "observations: their means and covariances are kept.",
                           UnvisitedStateWarning, stacklevel=4)
@@ -98,22 +105,28 @@ class GaussianEmission:
             obs = stats.first + post[:, None] * stats.anchor
             with np.errstate(invalid="ignore", divide="ignore"):
                 new = (weight * self.means_prior + obs) / (weight + post[:, None])
-            means = np.where(visited[:, None], new, means)
+            means = new if every_state else np.where(visited[:, None], new, means)
         covars = params.covars
         if "c" in self.update:
-            covars = self._covariances(stats.recentered(means), means, post, visited, covars)
+            # the second moments about the new means (GaussianStats.recentered's algebra)
+            second = self.stats_model.recentred_second(stats.second, post, stats.first,
+                                                       stats.anchor - means)
+            covars = self._covariances(second, means, post,
+                                       None if every_state else visited, covars)
         return gaussian_emission_params(self.covariance, means, covars)
 
     def _covariances(self, about_means, means, post, visited, old):
-        """hmmlearn's MAP covariances: (covars_prior + scatter + the mean prior's term) /
-        (covars_weight - the parametrisation's dof offset + counts), per parametrisation
-        (its methods); 'spherical' as hmmlearn fits it, from per-feature variances."""
+        """hmmlearn's MAP covariances from the second moments ``about_means``:
+        (covars_prior + scatter + the mean prior's term) / (covars_weight - the
+        parametrisation's dof offset + counts), per parametrisation (its methods);
+        'spherical' as hmmlearn fits it, from per-feature variances. The ``old`` ones are
+        kept where ``visited`` is False (None: every state was)."""
         n_states, n_features = means.shape
         model = self.stats_model
         weight = np.asarray(self.means_weight, dtype=float)
         weight = np.broadcast_to(weight.reshape(-1) if weight.ndim == 2 else weight,
                                  (n_states,))  # hmmlearn also takes a (K, 1) column
-        scatter = model.prior_scatter(about_means.second, means - self.means_prior, weight)
+        scatter = model.prior_scatter(about_means, means - self.means_prior, weight)
         extra = max(self.covars_weight - model.prior_dof_offset(n_features), 0)
         counts = model.pooled_counts(post)
         counts = np.reshape(counts, np.shape(counts) + (1,) * (scatter.ndim - np.ndim(counts)))
@@ -121,7 +134,7 @@ class GaussianEmission:
             new = (self.covars_prior + scatter) / np.maximum(extra + counts,
                                                              model.PRIOR_DENOMINATOR_FLOOR)
         new = self.covariance.from_feature_variances(new)
-        return self.covariance.kept_where(visited, new, old)
+        return new if visited is None else self.covariance.kept_where(visited, new, old)
 
     def log_prior(self, params: GaussianEmissionParams) -> float:
         """Log density (up to a constant) of the priors the M-step maximises with the

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import Interval, Options
+from .._validation import Interval, Options, random_state_of
 from ..io import register_model
 from ..mixture._covariance import COVARIANCE_MODELS
 from ..mixture._init import hierarchical_start
@@ -205,7 +205,8 @@ class GaussianHMM(BaseHMM):
     def _starting_means(self, X, random_state):
         K = self.n_components
         if self.emission_init == "kmeans":
-            return kmeans(X, K, None, check_random_state(random_state), n_init=10)[0]
+            with random_state_of(random_state) as rng:
+                return kmeans(X, K, None, rng, n_init=10)[0]
         if self.init_subsample < K:
             raise ValueError(f"init_subsample={self.init_subsample} is smaller than "
                              f"n_components={K}: the hierarchical start cuts the subsample "

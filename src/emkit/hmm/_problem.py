@@ -59,13 +59,15 @@ def _dirichlet_map(counts, prior, old, what: str, keep_zeros: bool = True):
     nothing to normalise (an unvisited state) keeps its old values, with a warning."""
     new = np.maximum(prior - 1.0 + counts, 0.0)
     if keep_zeros:
-        new = np.where(old == 0, 0.0, new)
+        new[old == 0] = 0.0
     total = new.sum(axis=-1, keepdims=True)
     empty = total[..., 0] < UNVISITED_COUNT
-    if np.any(empty):
-        states = np.flatnonzero(np.atleast_1d(empty)).tolist()
-        warnings.warn(f"No expected counts for {what} of state(s) {states}: their old "
-                      "values are kept.", UnvisitedStateWarning, stacklevel=5)
+    if not empty.any():
+        new /= total
+        return new
+    states = np.flatnonzero(np.atleast_1d(empty)).tolist()
+    warnings.warn(f"No expected counts for {what} of state(s) {states}: their old "
+                  "values are kept.", UnvisitedStateWarning, stacklevel=5)
     with np.errstate(invalid="ignore", divide="ignore"):
         new = new / total
     return np.where(empty[..., None] if new.ndim == 2 else empty, old, new)
@@ -98,6 +100,12 @@ class HMMProblem:
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
         self.update = update
+
+    def serial_m_step(self, stats: HMMStats) -> bool:
+        """Whether the M-step's matrices are too small for BLAS threads (the emission
+        model's ``serial_m_step``; the chain's update has no matrix algebra)."""
+        own = getattr(self.emission, "serial_m_step", None)
+        return own is not None and bool(own(stats.emission))
 
     def log_frame(self, X, theta: HMMParams) -> np.ndarray:
         """log p(x_t | state), float64, shape (n_samples, n_states)."""

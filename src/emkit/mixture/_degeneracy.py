@@ -69,8 +69,8 @@ def degenerate_components(covariance, theta, total_weight: float, reg_covar: flo
     ndarray of int
         Sorted component indices; empty when the fit is not degenerate.
     """
-    singular, collapsed = singular_and_collapsed(covariance, theta, total_weight, reg_covar)
-    return np.union1d(singular, collapsed).astype(np.int64)
+    singular, collapsed = _degenerate_masks(covariance, theta, total_weight, reg_covar)
+    return np.flatnonzero(singular | collapsed).astype(np.int64)
 
 
 def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: float
@@ -79,14 +79,41 @@ def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: fl
     indices of the components with fewer effective rows than their own covariance needs
     (rule 1), and of the others: at the ``reg_covar`` floor (rule 2), or without rows
     under a common covariance ('tied'). Parameters as in :func:`degenerate_components`."""
+    singular, collapsed = _degenerate_masks(covariance, theta, total_weight, reg_covar)
+    return np.flatnonzero(singular), np.flatnonzero(collapsed)
+
+
+def _degenerate_masks(covariance, theta, total_weight: float, reg_covar: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`singular_and_collapsed` as boolean masks over the components."""
     weights = np.asarray(theta.weights, dtype=np.float64)
     means = np.asarray(theta.means, dtype=np.float64)
     n_components, n_features = means.shape
     sizes = weights * float(total_weight)
     too_small = sizes < minimum_component_size(_rules_name(covariance), n_features)
 
-    matrices = covariance.full_matrices(np.asarray(theta.covariances, dtype=np.float64),
-                                        n_components, n_features)
+    covariances = np.asarray(theta.covariances, dtype=np.float64)
+    if _rules_name(covariance) in ("diag", "spherical") and covariances.ndim < 3:
+        flat = _flat_variances(covariances, weights, means, reg_covar)
+    else:
+        flat = _flat_matrices(covariance, covariances, weights, means, reg_covar)
+    # a component without rows under a common (pooled) covariance still has one: it is
+    # not singular (mclust reports its fit), only spurious, as a collapsed one is
+    pooled = _rules_name(covariance) == "tied"
+    singular = too_small & (not pooled)
+    return singular, (flat | too_small) & ~singular
+
+
+def _floor(reg_covar: float, largest_spread: float) -> float:
+    """The variance at or below which a component is at the reg_covar floor."""
+    return FLOOR_FACTOR * reg_covar + RELATIVE_FLOOR * max(float(largest_spread), 0.0)
+
+
+def _flat_matrices(covariance, covariances, weights, means, reg_covar) -> np.ndarray:
+    """Rule 2 for any parametrisation: which components are at the floor along the
+    directions in which the data spread (eigendecompositions of D x D matrices)."""
+    n_components, n_features = means.shape
+    matrices = covariance.full_matrices(covariances, n_components, n_features)
     matrices = np.broadcast_to(matrices, (n_components, n_features, n_features))
     centre = weights @ means
     spread = np.einsum("k,kij->ij", weights,
@@ -94,25 +121,43 @@ def singular_and_collapsed(covariance, theta, total_weight: float, reg_covar: fl
     spread = spread - np.outer(centre, centre)
     spread = 0.5 * (spread + spread.T)
     data_eigenvalues, data_axes = np.linalg.eigh(spread)
-    floor = FLOOR_FACTOR * reg_covar + RELATIVE_FLOOR * max(float(data_eigenvalues[-1]), 0.0)
+    floor = _floor(reg_covar, data_eigenvalues[-1])
 
     if _rules_name(covariance) in ("full", "tied"):
         # the components' variances along the directions in which the data spread
         spread_axes = data_axes[:, data_eigenvalues > floor]
         if spread_axes.shape[1] == 0:
-            flat = np.zeros(n_components, dtype=bool)
-        else:
-            projected = spread_axes.T @ matrices @ spread_axes
-            flat = np.linalg.eigvalsh(projected)[:, 0] <= floor
-    else:
-        variances = np.diagonal(matrices, axis1=1, axis2=2)
-        spread_features = np.diagonal(spread) > floor
-        flat = np.any((variances <= floor) & spread_features[None, :], axis=1)
-    # a component without rows under a common (pooled) covariance still has one: it is
-    # not singular (mclust reports its fit), only spurious, as a collapsed one is
-    pooled = _rules_name(covariance) == "tied"
-    singular = too_small & (not pooled)
-    return np.flatnonzero(singular), np.flatnonzero((flat | too_small) & ~singular)
+            return np.zeros(n_components, dtype=bool)
+        projected = spread_axes.T @ matrices @ spread_axes
+        return np.linalg.eigvalsh(projected)[:, 0] <= floor
+    variances = np.diagonal(matrices, axis1=1, axis2=2)
+    return _flat_features(variances, np.diagonal(spread), floor)
+
+
+def _flat_features(variances, spread_variances, floor: float) -> np.ndarray:
+    """Components with a variance at the floor in a feature in which the data spread."""
+    return np.any((variances <= floor) & (spread_variances > floor)[None, :], axis=1)
+
+
+def _flat_variances(covariances, weights, means, reg_covar) -> np.ndarray:
+    """Rule 2 for 'diag' and 'spherical' covariances ((K, D) or (K,) variances), as
+    :func:`_flat_matrices` decides it, without its eigendecomposition: the data's largest
+    variance, which sets the floor's relative part, lies between the largest diagonal
+    entry of their covariance and its trace (it is positive semi-definite; the trace is
+    widened by far more than round-off); it is computed only when a variance falls
+    between the floors these two bounds give."""
+    n_components = means.shape[0]
+    variances = covariances.reshape(n_components, -1)  # (K, D), or (K, 1) spherical
+    centre = weights @ means
+    spread_variances = weights @ (variances + means * means) - centre * centre
+    low = _floor(reg_covar, spread_variances.max())
+    high = _floor(reg_covar, spread_variances.sum() * (1.0 + 1e-6))
+    if (np.any((variances >= low) & (variances <= high))
+            or np.any((spread_variances >= low) & (spread_variances <= high))):
+        spread = ((means * weights[:, None]).T @ means - np.outer(centre, centre)
+                  + np.diag(weights @ np.broadcast_to(variances, means.shape)))
+        low = _floor(reg_covar, np.linalg.eigvalsh(0.5 * (spread + spread.T))[-1])
+    return _flat_features(variances, spread_variances, low)
 
 
 def advice(covariance, singular, collapsed, sizes, n_features: int, has_prior: bool) -> str:

@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._exceptions import DegenerateFitWarning
@@ -16,7 +15,7 @@ from .._fit_guard import untouched_on_failure
 from ..io import register_model
 from .._em import Monitor, RowBlocks, block_rows_for, fit_with_restarts, short_run_starts
 from .._validation import (Interval, Options, check_sample_weight, check_shape, named_matrix,
-                           validate_params)
+                           random_state_of, validate_params, validate_rows)
 from ._covariance import COVARIANCE_MODELS, covariance_model
 from ._mclust_prior import MapGaussianMixtureProblem, PriorConstraint, as_prior
 from ._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
@@ -34,7 +33,7 @@ def check_finite_fit(run, max_iter: int) -> None:
     """Raise ValueError when EM's kept run is not a usable model: a log-likelihood or a
     parameter that is not finite (data whose arithmetic overflowed, say)."""
     theta = run.theta
-    finite = all(np.all(np.isfinite(value)) for value in
+    finite = all(np.isfinite(value).all() for value in
                  (theta.weights, theta.means, theta.covariances, theta.precisions_cholesky))
     if finite and (max_iter == 0 or np.isfinite(run.lower_bound)):
         return
@@ -314,8 +313,7 @@ default='full'
         """Fit in memory; return the labels of X's rows under the fit (the final E-step)
         when ``labels``, else None."""
         validate_params(self, self._parameter_constraints)
-        X = validate_data(self, named_matrix(X), dtype=[np.float64, np.float32],
-                          ensure_min_samples=2, ensure_all_finite="allow-nan")
+        X = validate_rows(self, X, ensure_min_samples=2, allow_nan=True)
         has_missing = bool(np.isnan(X).any())
         if has_missing:
             check_observed_columns(X, getattr(self, "feature_names_in_", None))
@@ -342,8 +340,9 @@ default='full'
         warm = self.warm_start and hasattr(self, "converged_")
         if self.batch_size is not None:
             blocks = RowBlocks(X, weights, self.batch_size)
-        best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init, warm,
-                                  check_random_state(self.random_state), scale)
+        with random_state_of(self.random_state) as rng:
+            best = self._fit_restarts(problem, blocks, blocks, X_start, weights, user_init,
+                                      warm, rng, scale)
         if not labels:
             return None
         return self._map_rows(X, lambda b: np.argmax(problem.weighted_log_prob(b, best.theta), 1))

@@ -8,9 +8,16 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._em import row_weight
-from ._covariance import CovarianceModel
+from ._covariance import CovarianceModel, DiagCovariance, SphericalCovariance
 from ._kernels import flushed_exp
+from ._small_data_kernels import (diag_m_step, diagonal_e_step, small_diagonal_rows,
+                                  spherical_m_step)
 from ._stats import GaussianStats
+
+#: The parametrisations whose M-step is compiled, and its kernel.
+_COMPILED_M_STEPS = {DiagCovariance: diag_m_step, SphericalCovariance: spherical_m_step}
+#: The row weights of unweighted rows, for the kernels.
+_NO_WEIGHTS = np.empty(0)
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,12 @@ class GaussianMixtureParams:
     means: np.ndarray
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
+
+
+#: Up to this many features an M-step's matrices (D x D factorisations and products) are
+#: too small for BLAS to start threads (OpenBLAS keeps a factorisation under 64 rows and a
+#: product under 65536 multiply-adds on the calling thread), so no thread limit is needed.
+SERIAL_BLAS_FEATURES = 16
 
 
 class GaussianMixtureProblem:
@@ -56,6 +69,12 @@ class GaussianMixtureProblem:
         self.kernel = kernel
         self.jitter = reg_covar > 0 if jitter is None else jitter
 
+    @staticmethod
+    def serial_m_step(stats: GaussianStats) -> bool:
+        """Whether the M-step's matrices are too small for BLAS threads (the engine then
+        does not limit them)."""
+        return stats.first.shape[1] <= SERIAL_BLAS_FEATURES
+
     @property
     def fast(self) -> bool:
         """Whether the fast kernels run the E-step (else the plain numpy reference)."""
@@ -89,14 +108,25 @@ class GaussianMixtureProblem:
 
     # -- EM --------------------------------------------------------------------------------
     def e_step(self, X, theta, sample_weight):
+        compiled = self._compiled_e_step(X, theta)
+        if compiled:
+            weight, first, second, loglik = diagonal_e_step(
+                X, _NO_WEIGHTS if sample_weight is None else sample_weight, theta.weights,
+                theta.means, theta.precisions_cholesky)
+            if self.covariance.kind == "spherical":
+                second = second.sum(axis=1)
+            return GaussianStats(weight, first, second, theta.means, self.covariance.kind), \
+                loglik
         if self.fast:
             weights = np.empty(0, X.dtype) if sample_weight is None else sample_weight
             weight, first, second, loglik = self.covariance.fast_e_step(
                 X, weights, theta.means, theta.precisions_cholesky,
                 self._log_normaliser(theta, X.shape[1]))
             dtype = theta.means.dtype
-            stats = GaussianStats(weight.astype(dtype), first.astype(dtype),
-                                  second.astype(dtype), theta.means, self.covariance.kind)
+            stats = GaussianStats(weight.astype(dtype, copy=False),
+                                  first.astype(dtype, copy=False),
+                                  second.astype(dtype, copy=False), theta.means,
+                                  self.covariance.kind)
             return stats, loglik
         log_norm, resp = self.responsibilities(X, theta)
         if sample_weight is not None:
@@ -107,11 +137,19 @@ class GaussianMixtureProblem:
         return self.statistics(X, resp, theta.means), loglik
 
     def statistics(self, X, resp, anchor) -> GaussianStats:
-        """Statistics of a block from (row-weighted) responsibilities, about ``anchor``."""
-        first, second = self.covariance.second_moments(X, resp, anchor)
+        """Statistics of a block from (row-weighted) responsibilities, about ``anchor``
+        (per-feature moments of float64 rows by the one-pass kernel)."""
+        if self.fast and X.dtype == np.float64 and not self.covariance.full_moments:
+            first, second = self.covariance.fast_second_moments(X, resp, anchor)
+        else:
+            first, second = self.covariance.second_moments(X, resp, anchor)
         return GaussianStats(resp.sum(axis=0), first, second, anchor, self.covariance.kind)
 
     def m_step(self, stats: GaussianStats, theta=None) -> GaussianMixtureParams:
+        compiled = self._compiled_m_step(stats)
+        if compiled is not None:
+            return GaussianMixtureParams(*compiled(stats.weight, stats.first, stats.second,
+                                                   stats.anchor, float(self.reg_covar)))
         dtype = stats.first.dtype
         nk = stats.weight + 10 * np.finfo(dtype).eps
         shift = stats.first / nk[:, None]
@@ -125,6 +163,24 @@ class GaussianMixtureProblem:
             precisions_cholesky=self.covariance.precisions_cholesky(
                 covariances, jitter=self.jitter).astype(dtype, copy=False),
         )
+
+    def _compiled_e_step(self, X, theta) -> bool:
+        """Whether :func:`diagonal_e_step` makes this E-step: small float64 rows (see
+        ``small_diagonal_rows``) and parameters of a 'diag' or 'spherical' mixture."""
+        return (self.fast and type(self.covariance) in _COMPILED_M_STEPS
+                and small_diagonal_rows(X) and theta.means.dtype == np.float64
+                and theta.weights.dtype == np.float64
+                and theta.precisions_cholesky.dtype == np.float64)
+
+    def _compiled_m_step(self, stats: GaussianStats):
+        """The compiled M-step (``_small_data_kernels``) for these statistics: 'diag' or
+        'spherical' ones in float64 with reg_covar > 0; else None."""
+        compiled = _COMPILED_M_STEPS.get(type(self.covariance))
+        if compiled is None or not self.reg_covar > 0 or not all(
+                value.dtype == np.float64 for value in
+                (stats.weight, stats.first, stats.second, stats.anchor)):
+            return None
+        return compiled
 
     def likelihood_slack(self, stats: GaussianStats, theta: GaussianMixtureParams,
                          previous: GaussianMixtureParams | None = None) -> float:
