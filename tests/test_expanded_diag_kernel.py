@@ -105,9 +105,9 @@ def test_expansion_error_bound_is_the_largest_standardised_offset():
 
 
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
-def test_float32_rows_are_expanded_in_float64(covariance_type, kernel_calls):
-    """float32 data give the float64 statistics of the same values, rounded to float32
-    (the log-likelihood differs by the float32 log-determinants of the normaliser)."""
+def test_float32_rows_keep_the_direct_kernel(covariance_type, kernel_calls):
+    """float32 rows go through the direct kernel (its float32 lanes are faster), and give
+    the float64 statistics of the same values to float32 precision."""
     rng = np.random.RandomState(7)
     K = 5
     theta64 = _theta(covariance_type, rng, K)
@@ -119,12 +119,12 @@ def test_float32_rows_are_expanded_in_float64(covariance_type, kernel_calls):
     problem = GaussianMixtureProblem(covariance_model(covariance_type), 1e-6)
     s32, ll32 = problem.e_step(X32, theta32, None)
     s64, ll64 = problem.e_step(X32.astype(np.float64), theta64, None)
-    assert kernel_calls == ["estep_diag_expanded"] * 2
+    assert kernel_calls == ["estep_diag", "estep_diag_expanded"]
     assert s32.first.dtype == np.float32 and s32.second.dtype == np.float32
-    assert_allclose(ll32, ll64, rtol=1e-7)
+    assert_allclose(ll32, ll64, rtol=1e-6)
     for name in ("weight", "first", "second"):
         a, b = getattr(s32, name), getattr(s64, name)
-        assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max(), err_msg=name)
+        assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max(), err_msg=name)
 
 
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
