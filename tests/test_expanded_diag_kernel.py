@@ -146,3 +146,20 @@ def test_fit_with_many_features_matches_sklearn_and_is_monotone(covariance_type)
     assert_allclose(ours.means_, ref.means_, rtol=1e-7, atol=1e-9)
     assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-7, atol=1e-9)
     assert np.all(np.diff(ours.lower_bounds_) >= -1e-12 * np.abs(ours.lower_bounds_[1:]))
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_a_zero_weight_component_gets_nothing_and_no_nan(covariance_type, kernel_calls):
+    rng = np.random.RandomState(3)
+    theta = _theta(covariance_type, rng, 3)
+    theta = GaussianMixtureParams(np.array([0.6, 0.4, 0.0]), theta.means, theta.covariances,
+                                  theta.precisions_cholesky)
+    X = theta.means[rng.randint(2, size=300)] + rng.randn(300, D)
+    cov = covariance_model(covariance_type)
+    fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
+    assert kernel_calls == ["estep_diag_expanded"]
+    stats, loglik = fast
+    assert np.isfinite(loglik) and stats.weight[2] == 0.0
+    assert np.all(np.isfinite(stats.first)) and np.all(np.isfinite(stats.second))
+    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+                        .e_step(X, theta, None))
