@@ -328,6 +328,7 @@ BAD_PARAMETERS = [
     ({"init_params": "hierarchical"}, "'init_params' parameter"),
     ({"n_components": 0}, "'n_components' parameter"),
     ({"covariance_type": "toeplitz"}, "'covariance_type' parameter"),
+    ({"total_samples": 0.0}, "'total_samples' parameter"),
 ]
 
 
@@ -362,6 +363,8 @@ def test_bad_input_gets_clear_errors():
         BayesianGaussianMixture().fit(X, sample_weight=normalised)
     given = BayesianGaussianMixture(covariance_prior=np.eye(3)).fit(X, sample_weight=normalised)
     assert np.all(np.isfinite(given.means_))
+    with pytest.raises(ValueError, match="needs at least 2 rows; got 1"):
+        BayesianGaussianMixture().partial_fit(X[:1])  # the first batch sets the priors
     model = BayesianGaussianMixture(n_components=2, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :2])
