@@ -572,6 +572,7 @@ def test_partial_fit_is_stochastic_variational_inference(tmp_path):
     assert model.n_batches_ == 2
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_streamed_partial_fit_approaches_the_batch_fit(covariance_type):
     """1,200 rows in 12 blocks, 10 passes over the blocks in shuffled orders, N given:
