@@ -18,7 +18,7 @@ and how to store and check its parameters. The base gives it:
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -151,7 +151,8 @@ class EMEstimator:
         state = state or OnlineState()
         history = [] if first else list(getattr(self, "lower_bounds_", []))
         theta, loglik = online_step(problem, state, X, theta, companion,
-                                    self.learning_offset, self.learning_decay)
+                                    self.learning_offset, self.learning_decay,
+                                    self._online_total_weight())
         value = float(loglik)
         if self._lower_bound_is_mean:
             value /= block_weight(problem, X, companion)
@@ -166,6 +167,11 @@ class EMEstimator:
         self.lower_bounds_ = history + [value]
         if self._keeps_restart_histories:
             self.restart_lower_bounds_ = [self.lower_bounds_]
+
+    def _online_total_weight(self) -> float | Literal["seen"] | None:
+        """``online_step``'s ``total_weight``: None (stepwise EM, statistics in the units of
+        one batch) unless the estimator does stochastic variational inference."""
+        return None
 
     # -- results ------------------------------------------------------------------------
     def _store_run(self, run: EMRun, to_data: Callable[[float], float] = float) -> None:

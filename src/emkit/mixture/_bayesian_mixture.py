@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ..io import register_model
 from .._fit_guard import untouched_on_failure
 from .._em import Monitor, RowBlocks, fit_with_restarts
+from .._online import WEIGHT_SEEN
 from .._sources import is_streamed
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
 from ._covariance import SKLEARN_COVARIANCE_TYPES, covariance_model
@@ -26,9 +27,12 @@ PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
 
 def weighted_mean(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
-    """The mean of the rows, a weight of w counting a row w times."""
+    """The mean of the rows, a weight of w counting a row w times.
+
+    A matrix-vector product (BLAS): numpy's reduction over the rows of a narrow array
+    loops over a handful of columns per row and is several times slower."""
     if sample_weight is None:
-        return X.mean(axis=0)
+        return np.ones(X.shape[0]) @ X / X.shape[0]
     return sample_weight @ X / sample_weight.sum()
 
 
@@ -40,14 +44,20 @@ def check_total_weight(total) -> None:
                          "Give covariance_prior, or scale the weights.")
 
 
-def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
-    """The unbiased covariance matrix of the rows, a weight of w counting a row w times
-    (np.cov(X.T) when unweighted)."""
+def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None,
+                        mean: np.ndarray) -> np.ndarray:
+    """The unbiased covariance matrix of the rows about their (weighted) ``mean``, a weight
+    of w counting a row w times (np.cov(X.T) when unweighted): one centred copy and one
+    matrix product."""
+    centred = X - mean
     if sample_weight is None:
-        return np.atleast_2d(np.cov(X.T))
+        if X.shape[0] < 2:
+            raise ValueError("The default covariance_prior (the rows' unbiased covariance) "
+                             f"needs at least 2 rows; got {X.shape[0]}. Give "
+                             "covariance_prior.")
+        return centred.T @ centred / (X.shape[0] - 1.0)
     total = sample_weight.sum()
     check_total_weight(total)
-    centred = X - weighted_mean(X, sample_weight)
     return (centred.T * sample_weight) @ centred / (total - 1.0)
 
 
@@ -97,8 +107,16 @@ default='dirichlet_process'
     verbose : int, default=0
     verbose_interval : int, default=10
     learning_decay, learning_offset : float, default=0.7, 10.0
-        Step sizes of :meth:`partial_fit`, eta_t = (t + learning_offset) **
-        -learning_decay after t updates (0.5 < learning_decay <= 1), as in GaussianMixture.
+        Step sizes of :meth:`partial_fit`, rho_t = (t + learning_offset) **
+        -learning_decay after t updates (0.5 < learning_decay <= 1, the Robbins-Monro
+        conditions), as in GaussianMixture.
+    total_samples : float or None, default=None
+        N of :meth:`partial_fit`'s stochastic variational inference: the weight of the
+        whole data set (its rows when unweighted), each batch's statistics counting
+        N / (the batch's weight) times. None: the weight of the batches read so far
+        (since the first ``partial_fit`` or the last ``fit``), which is N at the end of
+        one pass and keeps growing over further passes: give N when the stream goes over
+        the data more than once.
 
     Attributes
     ----------
@@ -144,6 +162,7 @@ default='dirichlet_process'
         "verbose_interval": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_decay": [Interval(numbers.Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "total_samples": [None, Interval(numbers.Real, 0.0, None, closed="neither")],
     }
 
     _keeps_restart_histories = False
@@ -172,6 +191,7 @@ default='dirichlet_process'
         verbose_interval=10,
         learning_decay=0.7,
         learning_offset=10.0,
+        total_samples=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -192,6 +212,7 @@ default='dirichlet_process'
         self.verbose_interval = verbose_interval
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.total_samples = total_samples
 
     # -- fitting ---------------------------------------------------------------------------
     @untouched_on_failure
@@ -251,16 +272,19 @@ dataframe, or block source
 
     @untouched_on_failure
     def partial_fit(self, X, y=None, sample_weight=None):
-        """One step of stochastic (stepwise) variational inference on a batch of rows.
+        """One step of stochastic variational inference (Hoffman et al. 2013) on a batch.
 
         The first call resolves the priors' defaults from this batch and starts the
-        posteriors from it (``init_params``); each call then folds the batch's statistics
-        into running ones with step size (t + learning_offset) ** -learning_decay and
-        updates the posteriors from them, as GaussianMixture's ``partial_fit`` does. The
-        statistics stay in the units of one batch, so the priors weigh as they would
-        against one batch. ``lower_bound_`` is then the batch's mean
-        :meth:`score_samples` under the posteriors it updated. The running statistics
-        live in memory only.
+        posteriors from it (``init_params``). Each call computes the batch's statistics
+        under the current posteriors and moves the posteriors' natural parameters to
+        (1 - rho) old + rho (prior + N / |B| stats(batch)), with rho = (t +
+        learning_offset) ** -learning_decay after t updates, |B| the batch's weight and N
+        ``total_samples`` (None: the weight of the batches read so far). The posteriors
+        are affine in the statistics, so this is GaussianMixture's stepwise update of
+        running statistics (``partial_fit``) in the units of N rows: the priors weigh as
+        against the whole data, and over several passes the fit approaches
+        :meth:`fit`'s. ``lower_bound_`` is the batch's mean :meth:`score_samples` under
+        the posteriors it updated. The running statistics live in memory only.
 
         Returns
         -------
@@ -284,6 +308,9 @@ dataframe, or block source
             problem, theta = self._problem(), self._theta()
         self._online_update(problem, X, weights, theta, first=first)
         return self
+
+    def _online_total_weight(self):
+        return WEIGHT_SEEN if self.total_samples is None else float(self.total_samples)
 
     def _fit(self, X, sample_weight, labels: bool):
         """Fit in memory; return the labels of X's rows under the fit (the final E-step)
@@ -332,8 +359,9 @@ dataframe, or block source
     def _check_parameters(self, X, sample_weight=None):
         """Resolve the priors' hyper-parameters (defaults from the rows of X, weighted by
         ``sample_weight``) into the ``*_prior_`` attributes; raise on bad ones."""
-        self._resolve_priors(X.shape[1], lambda: weighted_mean(X, sample_weight),
-                             lambda: weighted_covariance(X, sample_weight))
+        mean = functools.cache(lambda: weighted_mean(X, sample_weight))
+        self._resolve_priors(X.shape[1], mean,
+                             lambda: weighted_covariance(X, sample_weight, mean()))
 
     def _resolve_priors(self, n_features, data_mean, data_covariance):
         """The ``*_prior_`` attributes, the defaults from the rows' mean and unbiased
