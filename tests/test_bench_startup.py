@@ -12,4 +12,7 @@ def test_smoke_benchmark_times_every_case_and_prints_the_targets(capsys):
                                              "first fit, scikit-learn"]
     assert all(math.isfinite(row["seconds"]) and row["seconds"] > 0 for row in rows)
     out = capsys.readouterr().out
-    assert "vs sklearn.mixture" in out and "x scikit-learn" in out
+    assert "vs sklearn.mixture" in out and "x scikit-learn" in out and "fit call" in out
+    emkit_fit = rows[3]
+    assert 0 < emkit_fit["fit_seconds"] < emkit_fit["seconds"]
+    assert 0 < emkit_fit["import_seconds"] < emkit_fit["seconds"]

@@ -34,7 +34,8 @@ def test_tol_minus_inf_runs_exactly_n_iter_iterations():
     X, _ = _data()
     model = GaussianHMM(2, n_iter=7, tol=-np.inf, random_state=0).fit(X)
     assert model.n_iter_ == 7 == len(model.lower_bounds_) == model.monitor_.iter
-    assert not model.converged_ and not model.monitor_.converged
+    assert not model.converged_  # it ran out of iterations
+    assert model.monitor_.converged  # hmmlearn's monitor counts that as converged
 
 
 class ThresholdMonitor(ConvergenceMonitor):
@@ -170,3 +171,22 @@ def test_base_hmm_without_emissions_says_what_is_missing():
     model.startprob_, model.transmat_ = STARTPROB, TRANSMAT
     with pytest.raises(NotImplementedError, match="_compute_log_likelihood"):
         model.score(np.zeros((3, 1)))
+
+
+def test_hmmlearns_module_layout_imports():
+    """hmmlearn's import lines work with ``hmmlearn`` replaced by ``emkit`` or by
+    ``emkit.hmm``, and name emkit's classes."""
+    import emkit
+    from emkit import hmm, vhmm
+    from emkit.hmm import base as hmm_base
+    from emkit.hmm import hmm as hmm_module
+    from emkit.hmm import vhmm as vhmm_module
+    from emkit.hmm.hmm import GMMHMM
+
+    assert GMMHMM is hmm.GMMHMM and hmm_module.GaussianHMM is hmm.GaussianHMM
+    assert vhmm.VariationalGaussianHMM is vhmm_module.VariationalGaussianHMM \
+        is hmm.VariationalGaussianHMM
+    assert hmm_base.BaseHMM is hmm.BaseHMM and hmm_base.ConvergenceMonitor is ConvergenceMonitor
+    assert {"CategoricalHMM", "GMMHMM", "GaussianHMM", "MultinomialHMM",
+            "PoissonHMM"} == set(hmm_module.__all__)
+    assert "vhmm" in dir(emkit)

@@ -502,6 +502,21 @@ def test_tol_convergence_matches():
     assert_same_fit(ours, theirs, X, lengths)
 
 
+def test_monitor_converged_follows_hmmlearn_when_n_iter_runs_out():
+    """hmmlearn's gallery prints ``monitor_.converged`` after fits that ran out of
+    iterations: both monitors say True, while emkit's converged_ says the fit did not
+    settle; a settled fit is converged on every count."""
+    lengths = [100, 80]
+    X = gaussian_data(2, 2, lengths, seed=48)
+    for n_iter, settled in ((2, False), (200, True)):
+        ours, theirs = gaussian_twins("diag", 2, 2, seed=49, n_iter=n_iter, tol=1e-3)
+        ours.fit(X, lengths)
+        theirs.fit(X, lengths)
+        assert ours.monitor_.converged is theirs.monitor_.converged is True
+        assert ours.monitor_.iter == theirs.monitor_.iter
+        assert ours.converged_ is settled
+
+
 def test_parameters_not_in_params_are_kept_bit_for_bit():
     """params="mc": startprob_ (summing to 0.9999999999999999 in floating point) and
     transmat_ are exactly as set, as in hmmlearn."""

@@ -29,6 +29,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "sc": ".sc",
     "segment": ".segment",
     "topics": ".topics",
+    "vhmm": ".vhmm",
 })
 
 __version__ = "0.1.0"

@@ -316,9 +316,14 @@ or block source
             monitor.report(step.lower_bound)
             if monitor.converged:
                 break
+        # converged_: the monitor stopped the fit, or the last change was below tol
+        # (hmmlearn's monitor also says converged when n_iter ran out)
+        settled = (len(lower_bounds) < self.n_iter
+                   or (len(lower_bounds) >= 2
+                       and abs(lower_bounds[-1] - lower_bounds[-2]) < monitor.tol))
         return EMRun(theta=theta, lower_bounds=lower_bounds, n_iter=len(lower_bounds),
                      lower_bound=lower_bounds[-1] if lower_bounds else -np.inf,
-                     converged=bool(lower_bounds) and bool(monitor.converged))
+                     converged=bool(lower_bounds) and settled)
 
     def _warn_if_too_little_data(self, X) -> None:
         """hmmlearn's warning: fewer data values than free parameters being fitted."""

@@ -66,10 +66,11 @@ class ConvergenceMonitor:
 
     @property
     def converged(self):
-        """Whether the last gain in log-likelihood was below ``tol``. Unlike hmmlearn,
-        running out of iterations is not convergence."""
-        return (len(self.history) >= 2
-                and abs(self.history[-1] - self.history[-2]) < self.tol)
+        """hmmlearn's rule: ``n_iter`` iterations ran, or the last change in
+        log-likelihood was below ``tol`` (a fall counts). The model's ``converged_`` says
+        whether the gain really fell below ``tol``."""
+        return (self.iter == self.n_iter
+                or (len(self.history) >= 2 and self.history[-1] - self.history[-2] < self.tol))
 
 
 class VerboseMonitor(Monitor):
