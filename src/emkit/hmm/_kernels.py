@@ -3,15 +3,21 @@
 All kernels take the per-frame emission log-probabilities ``log_frame`` (n_samples x
 n_states, float64) of many sequences stored back to back, with ``offsets`` (n_sequences + 1)
 marking where each starts, and work sequence by sequence with no Python loop over time.
-Sequences are split into chunks run in parallel, each with its own accumulators.
+Categorical emissions may instead give their symbols and a table of log-probabilities per
+symbol (``forward_backward_symbols``): rows are looked up, not exponentiated, and the
+posterior-weighted symbol counts are made in the same pass. Sequences are split into
+chunks run in parallel, each with its own accumulators; a call runs on all threads or on
+the calling thread alone, whichever has lately been faster (``_thread_choice``).
 
 Forward-backward runs in probability space with per-step scaling (Rabiner): per step and
-state it costs one multiply-add per transition and one exp, against one exp and one log per
-transition in log space. A sequence whose scaled recursion under- or overflows (all
-reachable states with emission probabilities below 1e-300 of the best, say) is redone in log
-space, so long sequences and extreme emissions never give NaN. A sequence that is
-impossible under the model (likelihood exactly zero) gets log-likelihood -inf and zero
-posteriors.
+state it costs one multiply-add per transition and one exp (none for looked-up symbols),
+against one exp and one log per transition in log space. The forward pass keeps the scaled
+emission probabilities for the backward pass. A sequence whose scaled recursion under- or
+overflows (all reachable states with emission probabilities below 1e-300 of the best, say)
+is redone in log space, where sums over states are still made in probability space
+relative to their largest term (a few exp and log per state and step), so long sequences
+and extreme emissions never give NaN. A sequence that is impossible under the model
+(likelihood exactly zero) gets log-likelihood -inf and zero posteriors.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba_math import exp_nonpositive
+from .._thread_choice import run_fastest_way
 
 # Re-association and contraction let the compiler vectorise the inner loops; infinities
 # keep their IEEE meaning (the log-space recursions use -inf).
@@ -62,30 +69,66 @@ def _log_sum_exp(values):
     return top + math.log(total)
 
 
+@njit(cache=True, inline="always")
+def _log_row(log_frame, symbols, log_table, t):
+    """log p(x_t | state) for all states: a row of ``log_frame``, or, when ``symbols`` has
+    rows, the row of ``log_table`` for symbol x_t."""
+    return log_table[symbols[t]] if symbols.shape[0] > 0 else log_frame[t]
+
+
 # -- scaled (probability space) -------------------------------------------------------
-#: Rows whose emission probabilities are exponentiated together (vectorised exp).
+#: Rows whose emission probabilities are scaled together (vectorised exp).
 SLAB = 128
+#: The forward pass keeps a sequence's scaled emission probabilities for the backward pass
+#: when they are at most this many numbers (16 MB); a longer sequence's are recomputed.
+KEPT_FRAMES = 1 << 21
+#: The running product of the forward scale factors becomes a log-likelihood term when it
+#: leaves [1 / _PRODUCT_SPAN, _PRODUCT_SPAN]: one log every few rows, not one per row (each
+#: factor is above _SCALE_FLOOR, so the product stays a normal number).
+_PRODUCT_SPAN = 1e50
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _scaled_frames(log_frame, r0, r1, top, diffs, out, scratch):
-    """out[(t - r0) * K + j] = exp(log_frame[t, j] - top[t]) for rows r0..r1."""
+def _scaled_frames(log_frame, symbols, table, table_top, r0, r1, top, out, diffs, scratch):
+    """Emission probabilities of rows r0..r1, each row scaled by its largest:
+    out[(t - r0) * K + j] = p(x_t | j) / max_k p(x_t | k), and top[t] = log of that largest.
+    From ``log_frame`` or, when ``symbols`` has rows, looked up in ``table`` (row x: the
+    scaled probabilities of symbol x; ``table_top[x]``: the log of their largest). Returns
+    False when a row's largest is zero or not finite."""
+    if symbols.shape[0] > 0:
+        K = table.shape[1]
+        for t in range(r0, r1):
+            symbol = symbols[t]
+            m = table_top[symbol]
+            if not (m > -np.inf and m < np.inf):
+                return False
+            top[t] = m
+            row = table[symbol]
+            base = (t - r0) * K
+            for j in range(K):
+                out[base + j] = row[j]
+        return True
     K = log_frame.shape[1]
     for t in range(r0, r1):
-        m = top[t]
         row = log_frame[t]
+        m = _row_max(row)
+        if not (m > -np.inf and m < np.inf):
+            return False
+        top[t] = m
         base = (t - r0) * K
         for j in range(K):
             diffs[base + j] = row[j] - m
     exp_nonpositive(diffs, out, scratch, (r1 - r0) * K)
+    return True
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, alpha, keep, top,
-                    scale, diffs, frames, scratch):
-    """Scaled forward pass over rows t0..t1. The normalised filter of row t goes to
-    alpha[t - t0] (``keep``) or to alpha[(t - t0) % 2] (two rolling rows); top[t] and
-    scale[t] receive the row's largest log-density and its normaliser. Returns the
+def _forward_scaled(log_frame, symbols, log_table, table, table_top, t0, t1, startprob,
+                    transmat_t, strict, alpha, keep, top, scale, kept, slab, diffs, scratch):
+    """Scaled forward pass over rows t0..t1 (emissions as _scaled_frames gives them). The
+    normalised filter of row t goes to alpha[t - t0] (``keep``) or to alpha[(t - t0) % 2]
+    (two rolling rows); scale[t] receives the row's normaliser. The scaled emission
+    probabilities stay in ``kept`` when it can hold the sequence's. Returns the
     log-likelihood, or NaN when the scaled recursion cannot be trusted (the caller falls
     back to log space): a scale factor under- or overflows, or (``strict``) a reachable
     state's filter probability underflows. ``transmat_t`` is the transposed transition
@@ -98,44 +141,52 @@ def _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, alpha, kee
     is below 1e-50 relative). Left-right models and other structural zeros need the check.
     """
     K = startprob.shape[0]
-    loglik = 0.0
+    keep_frames = (t1 - t0) * K <= kept.shape[0]
+    raw = np.empty((2, K))
+    inv = 1.0
+    log_tops = 0.0
+    log_scales = 0.0
+    product = 1.0
     for s in range(t0, t1, SLAB):
         e = min(s + SLAB, t1)
-        for t in range(s, e):
-            m = _row_max(log_frame[t])
-            if not (m > -np.inf and m < np.inf):
-                return np.nan
-            top[t] = m
-        _scaled_frames(log_frame, s, e, top, diffs, frames, scratch)
+        frames = kept[(s - t0) * K:(e - t0) * K] if keep_frames else slab
+        if not _scaled_frames(log_frame, symbols, table, table_top, s, e, top, frames, diffs,
+                              scratch):
+            return np.nan
         for t in range(s, e):
             f = frames[(t - s) * K:(t - s + 1) * K]
-            a = alpha[t - t0] if keep else alpha[(t - t0) % 2]
+            # the recursion runs on the unnormalised rows, each step multiplied by the last
+            # normaliser: the sum and division of a row are off the chain of dependencies
+            cur, prev = raw[(t - t0) % 2], raw[(t - t0 + 1) % 2]
             if t == t0:
                 for j in range(K):
-                    a[j] = startprob[j] * f[j]
+                    cur[j] = startprob[j] * f[j]
             else:
-                prev = alpha[t - 1 - t0] if keep else alpha[(t - 1 - t0) % 2]
                 for j in range(K):
                     column = transmat_t[j]
                     total = 0.0
                     for i in range(K):
                         total += prev[i] * column[i]
-                    a[j] = total * f[j]
+                    cur[j] = total * inv * f[j]
             c = 0.0
             for j in range(K):
-                c += a[j]
+                c += cur[j]
             if not (c > _SCALE_FLOOR and c < np.inf):
                 return np.nan
-            if strict and _lost_state(log_frame[t], a, c, t == t0, startprob,
-                                      alpha[t - 1 - t0] if keep else alpha[(t - 1 - t0) % 2],
-                                      transmat_t):
+            if strict and _lost_state(_log_row(log_frame, symbols, log_table, t), cur, c,
+                                      t == t0, startprob, prev, transmat_t):
                 return np.nan
             inv = 1.0 / c
+            a = alpha[t - t0] if keep else alpha[(t - t0) % 2]
             for j in range(K):
-                a[j] *= inv
+                a[j] = cur[j] * inv
             scale[t] = c
-            loglik += top[t] + math.log(c)
-    return loglik
+            log_tops += top[t]
+            product *= c
+            if not (product > 1.0 / _PRODUCT_SPAN and product < _PRODUCT_SPAN):
+                log_scales += math.log(product)
+                product = 1.0
+    return log_tops + (log_scales + math.log(product))
 
 
 #: A reachable state whose filter probability falls below this fraction of the total has
@@ -162,13 +213,14 @@ def _lost_state(log_row, a, total, first, startprob, prev, transmat_t):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _backward_scaled(log_frame, t0, t1, transmat, alpha, top, scale, xi, acc, beta, nxt,
-                     e, diffs, frames, scratch):
+def _backward_scaled(log_frame, symbols, table, table_top, t0, t1, transmat, alpha, top,
+                     scale, xi, acc, beta, nxt, e, kept, slab, diffs, scratch):
     """Scaled backward pass over rows t0..t1 after _forward_scaled (alpha[t - t0] the
-    filters): turns alpha into the posteriors in place and adds the expected transition
-    counts into ``xi`` when it has rows. Returns False, leaving ``xi`` untouched, on
-    overflow."""
+    filters, ``kept`` its scaled emission probabilities when it could hold them): turns
+    alpha into the posteriors in place and adds the expected transition counts into ``xi``
+    when it has rows. Returns False, leaving ``xi`` untouched, on overflow."""
     K = transmat.shape[0]
+    keep_frames = (t1 - t0) * K <= kept.shape[0]
     want_xi = xi.shape[0] > 0
     if want_xi:
         acc[:, :] = 0.0
@@ -180,7 +232,12 @@ def _backward_scaled(log_frame, t0, t1, transmat, alpha, top, scale, xi, acc, be
     end = t1
     while end > t0 + 1:
         s = max(t0 + 1, end - SLAB)
-        _scaled_frames(log_frame, s, end, top, diffs, frames, scratch)
+        if keep_frames:
+            frames = kept[(s - t0) * K:(end - t0) * K]
+        else:
+            frames = slab
+            _scaled_frames(log_frame, symbols, table, table_top, s, end, top, frames, diffs,
+                           scratch)
         for u in range(end - 1, s - 1, -1):
             f = frames[(u - s) * K:(u - s + 1) * K]
             inv = 1.0 / scale[u]
@@ -228,19 +285,49 @@ def _normalise(row):
 
 
 # -- log space (fallback) -------------------------------------------------------------
+#: In log space a sum over states is taken as exp(p) * sum_i w_i P_i with p the largest
+#: log term, w_i = exp(term_i - p) and P_i a probability: terms 700 nats below p are
+#: dropped (exp(-700) ~ 1e-304), which is harmless while the sum is above this. Below it,
+#: the sum is redone term by term (an exact log-sum-exp).
+_SUM_FLOOR = 1e-250
+#: A transition count exp(q) T_ij w_j is made as a product while q is below this (the
+#: dropped terms are below exp(q - 700)); above it term by term.
+_PRODUCT_MAX_LOG = 300.0
+
+
 @njit(cache=True)
-def _forward_backward_log(log_frame, t0, t1, log_startprob, log_transmat, transmat, gamma,
-                          xi, vec, beta, nxt):
-    """Log-space forward-backward of one sequence; gamma[t0:t1] receives the posteriors and
-    ``xi`` the expected transition counts. Returns the log-likelihood (-inf: impossible)."""
+def _forward_backward_log(log_frame, symbols, log_table, t0, t1, log_startprob, log_transmat,
+                          transmat, gamma, xi, w, beta, nxt):
+    """Log-space forward-backward of one sequence (emissions as _log_row gives them);
+    gamma[t0:t1] receives the posteriors and ``xi`` the expected transition counts.
+    Returns the log-likelihood (-inf: impossible).
+
+    Each step costs a few exp and log per state, not one per transition: the sums over
+    states are made in probability space relative to the largest term (see _SUM_FLOOR)."""
     K = log_startprob.shape[0]
+    first = _log_row(log_frame, symbols, log_table, t0)
     for j in range(K):
-        gamma[t0, j] = log_startprob[j] + log_frame[t0, j]
+        gamma[t0, j] = log_startprob[j] + first[j]
     for t in range(t0 + 1, t1):
+        row = _log_row(log_frame, symbols, log_table, t)
+        prev = gamma[t - 1]
+        p = _row_max(prev)
+        if p == -np.inf:
+            for j in range(K):
+                gamma[t, j] = -np.inf
+            continue
+        for i in range(K):
+            w[i] = _exp(prev[i] - p)
         for j in range(K):
+            total = 0.0
             for i in range(K):
-                vec[i] = gamma[t - 1, i] + log_transmat[i, j]
-            gamma[t, j] = _log_sum_exp(vec) + log_frame[t, j]
+                total += w[i] * transmat[i, j]
+            if total > _SUM_FLOOR:
+                gamma[t, j] = p + math.log(total) + row[j]
+            else:
+                for i in range(K):
+                    nxt[i] = prev[i] + log_transmat[i, j]
+                gamma[t, j] = _log_sum_exp(nxt) + row[j]
     loglik = _log_sum_exp(gamma[t1 - 1])
     if not loglik > -np.inf:
         for t in range(t0, t1):
@@ -252,17 +339,46 @@ def _forward_backward_log(log_frame, t0, t1, log_startprob, log_transmat, transm
         beta[j] = 0.0
     for t in range(t1 - 1, t0 - 1, -1):
         if t < t1 - 1:
-            for i in range(K):
-                for j in range(K):
-                    vec[j] = log_transmat[i, j] + log_frame[t + 1, j] + beta[j]
-                nxt[i] = _log_sum_exp(vec)
-            if want_xi:
+            following = _log_row(log_frame, symbols, log_table, t + 1)
+            for j in range(K):
+                w[j] = following[j] + beta[j]  # log terms of the next row
+            p = _row_max(w)
+            if p == -np.inf:  # no continuation: beta -inf
                 for i in range(K):
-                    ai = gamma[t, i]
-                    if ai > -np.inf:
+                    nxt[i] = -np.inf
+            else:
+                for j in range(K):
+                    w[j] = _exp(w[j] - p)
+                for i in range(K):
+                    total = 0.0
+                    for j in range(K):
+                        total += transmat[i, j] * w[j]
+                    if total > _SUM_FLOOR:
+                        nxt[i] = p + math.log(total)
+                    else:
+                        top = -np.inf
                         for j in range(K):
-                            xi[i, j] += _exp(ai + log_transmat[i, j] + log_frame[t + 1, j]
-                                             + beta[j] - loglik)
+                            top = max(top, log_transmat[i, j] + following[j] + beta[j])
+                        total = 0.0
+                        if top > -np.inf:
+                            for j in range(K):
+                                total += _exp(log_transmat[i, j] + following[j] + beta[j]
+                                              - top)
+                        nxt[i] = top + math.log(total) if top > -np.inf else -np.inf
+                if want_xi:
+                    for i in range(K):
+                        ai = gamma[t, i]
+                        if not ai > -np.inf:
+                            continue
+                        q = ai + p - loglik
+                        if q < _PRODUCT_MAX_LOG:
+                            scale = _exp(q)
+                            for j in range(K):
+                                xi[i, j] += scale * transmat[i, j] * w[j]
+                        else:
+                            for j in range(K):
+                                xi[i, j] += _exp(ai + log_transmat[i, j] + following[j]
+                                                 + beta[j] - loglik)
             for i in range(K):
                 beta[i] = nxt[i]
         for i in range(K):
@@ -273,47 +389,76 @@ def _forward_backward_log(log_frame, t0, t1, log_startprob, log_transmat, transm
 
 # -- drivers ------------------------------------------------------------------------------
 @njit(cache=True)
-def _posteriors_sequences(log_frame, offsets, s0, s1, startprob, transmat, gamma, start,
-                          xi, loglik, top, scale):
+def _scaled_table(log_table):
+    """Per symbol (row of ``log_table``), its emission probabilities scaled by their
+    largest, and the log of that largest."""
+    M, K = log_table.shape
+    table, table_top = np.zeros((M, K)), np.empty(M)
+    for x in range(M):
+        m = _row_max(log_table[x])
+        table_top[x] = m
+        if m > -np.inf and m < np.inf:
+            for j in range(K):
+                table[x, j] = _exp(log_table[x, j] - m)
+    return table, table_top
+
+
+@njit(cache=True)
+def _posteriors_sequences(log_frame, symbols, log_table, offsets, s0, s1, startprob,
+                          transmat, gamma, start, xi, counts, loglik, top, scale):
     K = startprob.shape[0]
     log_startprob = np.log(startprob)
     log_transmat = np.log(transmat)
     transmat_t = np.ascontiguousarray(transmat.T)
+    table, table_top = _scaled_table(log_table)
     strict = transmat.min() < _TINY_TRANSITION
-    diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
+    longest = 0
+    for s in range(s0, s1):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    kept = np.empty(min(longest * K, KEPT_FRAMES))
+    slab, diffs, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
     beta, nxt, e = np.empty(K), np.empty(K), np.empty(K)
     acc = np.empty((K, K))
     for s in range(s0, s1):
         t0, t1 = offsets[s], offsets[s + 1]
         alpha = gamma[t0:t1]
-        ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, alpha, True,
-                             top, scale, diffs, frames, scratch)
-        if not np.isnan(ll) and _backward_scaled(log_frame, t0, t1, transmat, alpha, top,
-                                                 scale, xi, acc, beta, nxt, e, diffs,
-                                                 frames, scratch):
+        ll = _forward_scaled(log_frame, symbols, log_table, table, table_top, t0, t1,
+                             startprob, transmat_t, strict, alpha, True, top, scale, kept,
+                             slab, diffs, scratch)
+        if not np.isnan(ll) and _backward_scaled(log_frame, symbols, table, table_top, t0,
+                                                 t1, transmat, alpha, top, scale, xi, acc,
+                                                 beta, nxt, e, kept, slab, diffs, scratch):
             loglik[s] = ll
         else:
-            loglik[s] = _forward_backward_log(log_frame, t0, t1, log_startprob,
-                                              log_transmat, transmat, gamma, xi, nxt,
-                                              beta, e)
+            loglik[s] = _forward_backward_log(log_frame, symbols, log_table, t0, t1,
+                                              log_startprob, log_transmat, transmat, gamma,
+                                              xi, e, beta, nxt)
         for k in range(K):
             start[k] += gamma[t0, k]
+        if counts.shape[0] > 0:  # posterior-weighted symbol counts
+            for t in range(t0, t1):
+                row = counts[symbols[t]]
+                for k in range(K):
+                    row[k] += gamma[t, k]
 
 
 @njit(cache=True, parallel=True)
-def _posteriors_chunks(log_frame, offsets, startprob, transmat, gamma, want_xi, n_chunks):
-    n, K = log_frame.shape
+def _posteriors_chunks(log_frame, symbols, log_table, offsets, startprob, transmat, gamma,
+                       want_xi, n_chunks):
+    n, K = gamma.shape
     n_seq = offsets.shape[0] - 1
     start = np.zeros((n_chunks, K))
     xi = np.zeros((n_chunks, K, K)) if want_xi else np.zeros((n_chunks, 0, 0))
+    counts = np.zeros((n_chunks, log_table.shape[0] if symbols.shape[0] > 0 else 0, K))
     loglik = np.empty(n_seq)
     top, scale = np.empty(n), np.empty(n)
     for c in prange(n_chunks):
         s0 = (n_seq * c) // n_chunks
         s1 = (n_seq * (c + 1)) // n_chunks
-        _posteriors_sequences(log_frame, offsets, s0, s1, startprob, transmat, gamma,
-                              start[c], xi[c], loglik, top, scale)
-    return start.sum(axis=0), xi.sum(axis=0), loglik
+        _posteriors_sequences(log_frame, symbols, log_table, offsets, s0, s1, startprob,
+                              transmat, gamma, start[c], xi[c], counts[c], loglik, top,
+                              scale)
+    return start, xi, counts, loglik
 
 
 #: Below this many rows the kernels run on the calling thread.
@@ -325,6 +470,35 @@ def _n_chunks(n_rows: int, n_sequences: int) -> int:
     if n_rows < PARALLEL_MIN_ROWS or threads == 1 or n_sequences == 1:
         return 1
     return min(n_sequences, 4 * threads)
+
+
+_NO_SYMBOLS = np.empty(0, dtype=np.int64)
+
+
+def _posteriors(log_frame, symbols, log_table, offsets, startprob, transmat, want_xi):
+    """forward_backward's work for either emission source: (gamma, start, trans, counts,
+    loglik), ``counts`` (n_symbols, n_states) with no rows without symbols."""
+    n, K = (symbols.shape[0], log_table.shape[1]) if symbols.shape[0] else log_frame.shape
+    n_seq = offsets.shape[0] - 1
+    gamma = np.empty((n, K))
+    n_chunks = _n_chunks(n, n_seq)
+    if n_chunks == 1:  # on the calling thread: no parallel region to wake
+        start, loglik = np.zeros(K), np.empty(n_seq)
+        xi = np.zeros((K, K) if want_xi else (0, 0))
+        counts = np.zeros((log_table.shape[0] if symbols.shape[0] else 0, K))
+        _posteriors_sequences(log_frame, symbols, log_table, offsets, 0, n_seq, startprob,
+                              transmat, gamma, start, xi, counts, loglik, np.empty(n),
+                              np.empty(n))
+    else:
+        # chunk sums made here, in chunk order: the same whichever way the call runs
+        start, xi, counts, loglik = run_fastest_way(
+            _posteriors_chunks, ("hmm posteriors", K, symbols.shape[0] > 0), n, log_frame,
+            symbols, log_table, offsets, startprob, transmat, gamma, bool(want_xi),
+            n_chunks)
+        start, xi, counts = start.sum(axis=0), xi.sum(axis=0), counts.sum(axis=0)
+    if not want_xi:
+        xi = np.zeros((K, K))
+    return gamma, start, xi, counts, loglik
 
 
 def forward_backward(log_frame, offsets, startprob, transmat, want_xi=True):
@@ -351,21 +525,39 @@ def forward_backward(log_frame, offsets, startprob, transmat, want_xi=True):
     loglik : ndarray (n_sequences,)
         Per-sequence log-likelihood.
     """
-    n, K = log_frame.shape
-    gamma = np.empty((n, K))
-    n_seq = offsets.shape[0] - 1
-    n_chunks = _n_chunks(n, n_seq)
-    if n_chunks == 1:  # on the calling thread: no parallel region to wake
-        start, loglik = np.zeros(K), np.empty(n_seq)
-        xi = np.zeros((K, K) if want_xi else (0, 0))
-        _posteriors_sequences(log_frame, offsets, 0, n_seq, startprob, transmat, gamma,
-                              start, xi, loglik, np.empty(n), np.empty(n))
-    else:
-        start, xi, loglik = _posteriors_chunks(log_frame, offsets, startprob, transmat,
-                                               gamma, bool(want_xi), n_chunks)
-    if not want_xi:
-        xi = np.zeros((K, K))
+    K = log_frame.shape[1]
+    gamma, start, xi, _, loglik = _posteriors(log_frame, _NO_SYMBOLS, np.empty((0, K)),
+                                              offsets, startprob, transmat, want_xi)
     return gamma, start, xi, loglik
+
+
+def forward_backward_symbols(symbols, log_emission, offsets, startprob, transmat,
+                             want_xi=True):
+    """forward_backward for categorical emissions, with the posterior-weighted symbol
+    counts: the emission probabilities are looked up per symbol (no per-row log-density
+    array, no exp per row) and the counts accumulated in the same pass.
+
+    Parameters
+    ----------
+    symbols : ndarray of shape (n_samples,), int64
+        Symbols in 0..n_symbols - 1.
+    log_emission : ndarray of shape (n_states, n_symbols), float64
+        log p(symbol | state).
+    offsets, startprob, transmat, want_xi
+        As for forward_backward.
+
+    Returns
+    -------
+    gamma, start, trans, loglik
+        As for forward_backward.
+    counts : ndarray (n_states, n_symbols)
+        counts[k, x] = sum of gamma[t, k] over the rows t with symbol x.
+    """
+    log_table = np.ascontiguousarray(np.asarray(log_emission, dtype=np.float64).T)
+    gamma, start, xi, counts, loglik = _posteriors(
+        np.empty((0, log_table.shape[1])), np.ascontiguousarray(symbols, dtype=np.int64),
+        log_table, offsets, startprob, transmat, want_xi)
+    return gamma, start, xi, loglik, counts.T
 
 
 # -- forward only (scoring) ---------------------------------------------------------------
@@ -391,13 +583,16 @@ def _forward_sequences(log_frame, offsets, s0, s1, startprob, transmat, loglik, 
     log_transmat = np.log(transmat)
     transmat_t = np.ascontiguousarray(transmat.T)
     strict = transmat.min() < _TINY_TRANSITION
+    symbols, log_table = np.empty(0, dtype=np.int64), np.empty((0, K))
+    table, table_top, kept = np.empty((0, K)), np.empty(0), np.empty(0)
     rolling = np.empty((2, K))
     cur, prev, vec = np.empty(K), np.empty(K), np.empty(K)
-    diffs, frames, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
+    slab, diffs, scratch = np.empty(SLAB * K), np.empty(SLAB * K), np.empty(SLAB * K)
     for s in range(s0, s1):
         t0, t1 = offsets[s], offsets[s + 1]
-        ll = _forward_scaled(log_frame, t0, t1, startprob, transmat_t, strict, rolling,
-                             False, top, scale, diffs, frames, scratch)
+        ll = _forward_scaled(log_frame, symbols, log_table, table, table_top, t0, t1,
+                             startprob, transmat_t, strict, rolling, False, top, scale, kept,
+                             slab, diffs, scratch)
         if np.isnan(ll):
             ll = _forward_log_rolling(log_frame, t0, t1, log_startprob, log_transmat, cur,
                                       prev, vec)

@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..io import register_model
+from . import _kernels
 from ._categorical_hmm import CategoricalHMM
-from ._count_emissions import CategoricalEmission
+from ._count_emissions import CategoricalEmission, CountStats
 from ._variational_base import VariationalHMMMixin
 from ._variational_problem import DirichletPosterior, check_dirichlet, dirichlet_draw
 
@@ -25,6 +26,14 @@ class VariationalCategoricalEmission(CategoricalEmission):
 
     def statistics(self, X, gamma, emission: DirichletPosterior):
         return super().statistics(X, gamma, emission.posterior)
+
+    def fused_e_step(self, X, offsets, emission: DirichletPosterior, startprob, transmat,
+                     want_xi: bool):
+        """Forward-backward with E[log p(symbol | state)] looked up per symbol and the
+        symbol counts accumulated in the same pass: (start, trans, loglik, statistics)."""
+        _, start, trans, loglik, counts = _kernels.forward_backward_symbols(
+            X[:, 0], emission.expected_log(), offsets, startprob, transmat, want_xi)
+        return start, trans, loglik, CountStats(counts.sum(axis=1), counts)
 
     def m_step(self, stats, emission: DirichletPosterior):
         return emission.updated(stats.obs) if "e" in self.update else emission

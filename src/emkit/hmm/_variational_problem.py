@@ -120,7 +120,10 @@ class VariationalHMMProblem:
     emission : object
         The variational emission model: ``log_frame(X, params)`` (density at the posterior
         means, for scoring), ``expected_log_frame(X, params)`` (E[log p(x | state)]),
-        ``statistics(X, gamma, params)``, ``m_step(stats, params)``, ``kl(params)``.
+        ``statistics(X, gamma, params)``, ``m_step(stats, params)``, ``kl(params)``;
+        optionally ``fused_e_step(X, offsets, params, startprob, transmat, want_xi)``,
+        forward-backward and the statistics in one pass: (start, trans, loglik,
+        statistics).
     update : str
         The parameter letters re-estimated ('s', 't', plus the emission model's).
     n_rows : int or None
@@ -144,15 +147,21 @@ class VariationalHMMProblem:
         return theta.start.kl() + theta.trans.kl() + self.emission.kl(theta.emission)
 
     def e_step(self, X, theta: VariationalHMMParams, offsets):
-        log_frame = np.ascontiguousarray(
-            self.emission.expected_log_frame(X, theta.emission), dtype=np.float64)
-        gamma, start, trans, loglik = _kernels.forward_backward(
-            log_frame, offsets, theta.start.subnormalised(), theta.trans.subnormalised(),
-            want_xi="t" in self.update)
+        startprob, transmat = theta.start.subnormalised(), theta.trans.subnormalised()
+        want_xi = "t" in self.update
+        fused = getattr(self.emission, "fused_e_step", None)
+        if fused is not None:
+            start, trans, loglik, emission = fused(X, offsets, theta.emission, startprob,
+                                                   transmat, want_xi)
+        else:
+            log_frame = np.ascontiguousarray(
+                self.emission.expected_log_frame(X, theta.emission), dtype=np.float64)
+            gamma, start, trans, loglik = _kernels.forward_backward(
+                log_frame, offsets, startprob, transmat, want_xi=want_xi)
+            emission = self.emission.statistics(X, gamma, theta.emission)
         if not np.all(np.isfinite(loglik)):
             raise ValueError("a sequence has zero probability under the subnormalised "
                              "parameters: a posterior parameter underflowed")
-        emission = self.emission.statistics(X, gamma, theta.emission)
         value = float(loglik.sum())
         if self.n_rows is not None:
             share = 1.0 if X.shape[0] == self.n_rows else X.shape[0] / self.n_rows
