@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_impute.py
 	$(BIN)/python benchmarks/bench_init.py
+	$(BIN)/python benchmarks/bench_kmeans.py
 	$(BIN)/python benchmarks/bench_segment.py
 	$(BIN)/python benchmarks/bench_mri.py
 	$(BIN)/python benchmarks/bench_motif.py
