@@ -128,13 +128,13 @@ def add_timing_options(parser) -> None:
                         help="skip the (un-timed, tracemalloc) peak-memory fits")
 
 
-def settle_timing_options(parser, args, full_iters: int) -> None:
+def settle_timing_options(parser, args, full_iters: int, full_repeats: int = 3) -> None:
     """Default ``--iters`` (3 quick, ``full_iters`` otherwise) and ``--repeats`` (1 quick,
-    3 otherwise), and refuse values below 1."""
+    ``full_repeats`` otherwise), and refuse values below 1."""
     if args.iters is None:
         args.iters = 3 if args.quick else full_iters
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
+        args.repeats = 1 if args.quick else full_repeats
     if args.iters < 1 or args.repeats < 1:
         parser.error("--iters and --repeats must be >= 1")
     if args.threads is not None and args.threads < 1:

@@ -188,6 +188,18 @@ def make_estimator(library: str, covariance_type: str, n_components: int, init, 
         random_state=SEED)
 
 
+#: Pause before each timed fit: after its last call a library's BLAS and OpenMP threads keep
+#: spinning for about 0.1-0.2 s (OpenBLAS's wait for more work), holding a core the next
+#: fit would use. Measured on high-d 'diag': emkit 1.4x slower right after a scikit-learn
+#: fit than after a pause of 0.2 s; each library's fit here starts on a settled machine.
+SETTLE_SECONDS = 0.25
+
+
+def settle() -> None:
+    """Wait for the threads of the previous timed run to go idle (see SETTLE_SECONDS)."""
+    time.sleep(SETTLE_SECONDS)
+
+
 def fit_once(library, X, covariance_type, n_components, init, max_iter, *, timed=True):
     """(seconds, fitted estimator) of one fit, ConvergenceWarnings (expected: tol=0)
     silenced, and DegenerateFitWarnings too (the warm-up fits on the first rows, which
@@ -203,6 +215,7 @@ def fit_once(library, X, covariance_type, n_components, init, max_iter, *, timed
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateFitWarning)
         if timed:
+            settle()
             gc.disable()
         try:
             t0 = time.perf_counter()
@@ -429,7 +442,9 @@ def _alternating_medians(runs: dict, repeats: int) -> tuple:
 
 
 def _timed(run, calls: int) -> tuple:
-    """(seconds, last result) of ``calls`` calls of ``run()``, the garbage collector off."""
+    """(seconds, last result) of ``calls`` calls of ``run()`` on a settled machine, the
+    garbage collector off."""
+    settle()
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -600,7 +615,7 @@ def parse_args(argv=None):
     parser.add_argument("--iters", type=int, default=None,
                         help="EM iterations per fit (default 10; 3 with --quick)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed fits per library, the median is shown (default 3; 1 with "
+                        help="timed fits per library, the median is shown (default 5; 1 with "
                              "--quick)")
     parser.add_argument("--float32", choices=("default", "all", "none"), default="default",
                         help="float32 rows: 'default' = full covariance on mid and high-d; "
@@ -613,7 +628,10 @@ def parse_args(argv=None):
                              f"{','.join(LOADED_CASES)} with one core kept busy")
     add_timing_options(parser)
     args = parser.parse_args(argv)
-    settle_timing_options(parser, args, full_iters=10)
+    settle_timing_options(parser, args, full_iters=10, full_repeats=5)
+    if args.quick:  # a smoke run's times mean nothing: no pauses
+        global SETTLE_SECONDS
+        SETTLE_SECONDS = 0.0
     return args
 
 

@@ -163,3 +163,69 @@ def test_a_zero_weight_component_gets_nothing_and_no_nan(covariance_type, kernel
     assert np.all(np.isfinite(stats.first)) and np.all(np.isfinite(stats.second))
     _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, None))
+
+
+def _far_component_case(rng, n, covariance_type):
+    """Blobs of three components and a fourth far from every row (its responsibilities
+    1e-30 or less)."""
+    K = 4
+    theta = _theta(covariance_type, rng, K)
+    X = theta.means[rng.randint(K - 1, size=n)] + rng.randn(n, D)
+    means = theta.means.copy()
+    means[K - 1] = X.mean(axis=0) + 3.5  # 3.5 per feature: about 200 squared deviations
+    return X, GaussianMixtureParams(theta.weights, means, theta.covariances,
+                                    theta.precisions_cholesky)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_negligible_responsibilities_left_out_then_summed_when_they_matter(
+        covariance_type, monkeypatch):
+    """Groups of responsibilities below NEGLIGIBLE_RESPONSIBILITY are left out of the first
+    and second sums; a component whose weight is all such (a component far from every row)
+    gets its sums again with nothing left out, so its statistics equal the reference's."""
+    rng = np.random.RandomState(7)
+    X, theta = _far_component_case(rng, 400, covariance_type)
+    cov = covariance_model(covariance_type)
+    reference = GaussianMixtureProblem(cov, 1e-6, kernel="reference").e_step(X, theta, None)
+    weight_far = reference[0].weight[-1]
+    assert 0.0 < weight_far < 1e-20  # every group of the far component is left out
+    passes = []
+    sums = _kernels._expanded_sums
+
+    def spy(*args):
+        passes.append(args[-1])
+        return sums(*args)
+    monkeypatch.setattr(_kernels, "_expanded_sums", spy)
+    fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
+    assert passes == [_kernels.NEGLIGIBLE_RESPONSIBILITY, 0.0]
+    _assert_stats_equal(fast, reference)
+    for name in ("first", "second"):  # the far component's own sums, not only overall
+        a, b = getattr(fast[0], name)[-1], getattr(reference[0], name)[-1]
+        assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_left_out_responsibilities_weigh_less_than_round_off(covariance_type):
+    """One pass leaving out negligible groups: each component's left-out weight is below
+    NEGLIGIBLE_FRACTION of its weight, and the statistics equal those of a pass leaving
+    nothing out to round-off."""
+    rng = np.random.RandomState(3)
+    K, n = 8, 3000
+    theta = _theta(covariance_type, rng, K)  # means apart by some 100 nats: 1e-50 or so
+    X = theta.means[rng.randint(K, size=n)] + rng.randn(n, D)
+    precisions = np.ascontiguousarray(theta.precisions_cholesky.reshape(K, -1) ** 2)
+    centre = theta.means.mean(axis=0)
+    offsets = theta.means - centre
+    weights = np.concatenate([offsets * precisions, -0.5 * precisions], axis=1)
+    const = rng.randn(K) - 0.5 * np.sum(offsets * offsets * precisions, axis=1)
+    empty = np.empty(0)
+    weight, sums, skipped, ll = _kernels._expanded_sums(
+        X, empty, centre, weights, const, _kernels.NEGLIGIBLE_RESPONSIBILITY)
+    weight0, sums0, skipped0, ll0 = _kernels._expanded_sums(X, empty, centre, weights,
+                                                            const, 0.0)
+    assert np.all(skipped0 == 0.0)
+    assert np.any(skipped > 0.0)  # some groups were left out...
+    assert np.all(skipped <= _kernels.NEGLIGIBLE_FRACTION * weight)  # ...weighing nothing
+    assert_allclose(weight, weight0, rtol=1e-13)
+    assert_allclose(ll, ll0, rtol=1e-13)
+    assert_allclose(sums, sums0, rtol=1e-12, atol=1e-12 * np.abs(sums0).max())

@@ -39,16 +39,54 @@ def test_the_faster_way_is_chosen_and_the_other_probed(two_threads, parallel_slo
     now = [0.0]
     monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
     kernel = _slow_when(parallel_slow, now)
-    calls = 3 * _thread_choice.PROBE_EVERY
+    calls = 200
     used = [_thread_choice.run_fastest_way(kernel, ("test", parallel_slow), 1000)
             for _ in range(calls)]
     assert numba.get_num_threads() == 2  # restored after running alone
     fast = 1 if parallel_slow else 2
     # call 1 untimed, call 2 times all threads, call 3 the calling thread alone; then the
-    # faster way, except every PROBE_EVERY-th call, which times the other way again
-    probes = [i for i in range(3, calls) if (i + 1) % _thread_choice.PROBE_EVERY == 0]
+    # faster way, except a probe of the other way PROBE_EVERY calls on, the wait doubling
+    # (up to PROBE_AT_MOST_EVERY) each time the probe confirms the choice
+    probes, wait, at = [], _thread_choice.PROBE_EVERY, 3 + _thread_choice.PROBE_EVERY - 1
+    while at < calls:
+        probes.append(at)
+        wait = min(2 * wait, _thread_choice.PROBE_AT_MOST_EVERY)
+        at += wait
     assert used[:3] == [2, 2, 1]
     assert [i for i in range(3, calls) if used[i] != fast] == probes
+
+
+@needs_threads
+def test_a_change_of_load_is_followed(two_threads, monkeypatch):
+    """The faster way flips after many calls: when the chosen way slows down (a core
+    taken), the next call takes the other; when only the other way got faster (a core
+    freed), the next probe finds it, within the longest wait between probes."""
+    now = [0.0]
+    monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
+    seconds = {"parallel": 0.001, "alone": 0.002}
+
+    def kernel():
+        threads = numba.get_num_threads()
+        now[0] += seconds["parallel" if threads > 1 else "alone"]
+        return threads
+
+    def run(calls):
+        return [_thread_choice.run_fastest_way(kernel, ("flip",), 1000)
+                for _ in range(calls)]
+
+    run(300)  # the waits between probes are at their longest
+    seconds["parallel"] = 0.02
+    used = run(20)
+    # at once, then all but the probes, after PROBE_EVERY calls and twice that
+    assert used[0] == 2 and used[1:_thread_choice.PROBE_EVERY] == [1] * 7
+    assert all(a == 1 or b == 1 for a, b in zip(used[1:], used[2:]))  # lone probes only
+    seconds["parallel"] = 0.0005
+    used = run(_thread_choice.PROBE_AT_MOST_EVERY + 20)
+    settled = used.index(2)
+    assert settled < _thread_choice.PROBE_AT_MOST_EVERY
+    assert used[settled:settled + _thread_choice.PROBE_EVERY] == [2] * 8
+    after = used[settled:]
+    assert all(a == 2 or b == 2 for a, b in zip(after, after[1:]))  # lone probes only
 
 
 def test_one_thread_runs_alone():
