@@ -288,3 +288,17 @@ def test_constant_feature_gives_finite_posteriors():
                                        random_state=0).fit(X)
         assert np.all(np.isfinite(model.lower_bounds_))
         assert np.isfinite(model.score(X))
+
+
+def test_categorical_init_with_only_posteriors_given_counts_parameters(caplog):
+    """``_init`` (as hmmlearn's tests call it) with init_params='' and only the posteriors
+    set: the too-little-data warning counts the emission parameters from the posterior's
+    shape (2 states x 2 free probabilities + 1 + 2 = 7) instead of failing."""
+    rng = np.random.RandomState(0)
+    model = VariationalCategoricalHMM(n_components=2, init_params="", random_state=0)
+    model.startprob_posterior_ = np.array([3.0, 2.0])
+    model.transmat_posterior_ = np.full((2, 2), 2.0)
+    model.emissionprob_posterior_ = rng.uniform(1, 3, size=(2, 3))
+    with caplog.at_level("WARNING"):
+        model._init(np.array([[0], [2]]))
+    assert "7 free scalar parameters with only 2 data points" in caplog.text

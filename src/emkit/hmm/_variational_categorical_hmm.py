@@ -137,6 +137,13 @@ class VariationalCategoricalHMM(VariationalHMMMixin, CategoricalHMM):
         return check_dirichlet(prior, posterior, (self.n_components, n_symbols),
                                "emissionprob")
 
+    def _n_emission_parameters(self):
+        """hmmlearn's count, from the posterior's shape while no point estimate exists yet
+        (``_init`` with only the posteriors given)."""
+        if hasattr(self, "emissionprob_"):
+            return super()._n_emission_parameters()
+        return {"e": self.n_components * (np.shape(self.emissionprob_posterior_)[1] - 1)}
+
     def _check_X_against(self, X, emission):
         self._check_symbol_range(X, emission.posterior.shape[1])
 
