@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import time
 
 
 def fmt(value, spec: str) -> str:
@@ -139,3 +140,15 @@ def settle_timing_options(parser, args, full_iters: int, full_repeats: int = 3) 
         parser.error("--iters and --repeats must be >= 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
+
+
+#: Pause before each timed fit: after its last call a library's BLAS and OpenMP threads keep
+#: spinning for about 0.1-0.2 s (OpenBLAS's wait for more work), holding a core the next
+#: fit would use. Measured on bench_gmm's high-d 'diag': emkit 1.4x slower right after a
+#: scikit-learn fit than after a pause of 0.2 s. A smoke run sets it to 0.
+SETTLE_SECONDS = 0.25
+
+
+def settle() -> None:
+    """Wait for the threads of the previous timed run to go idle (see SETTLE_SECONDS)."""
+    time.sleep(SETTLE_SECONDS)

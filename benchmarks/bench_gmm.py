@@ -61,7 +61,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared hel
 from _common import choices as _choices  # noqa: E402
 from _common import machine_note as common_machine_note  # noqa: E402
 from _common import add_timing_options, settle_timing_options, table  # noqa: E402
-from _common import run_with_threads  # noqa: E402
+import _common  # noqa: E402
+from _common import run_with_threads, settle  # noqa: E402
 from _common import relative_difference  # noqa: E402
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -186,18 +187,6 @@ def make_estimator(library: str, covariance_type: str, n_components: int, init, 
         reg_covar=REG_COVAR, max_iter=max_iter, n_init=1, init_params="random_from_data",
         weights_init=weights, means_init=means, precisions_init=precisions,
         random_state=SEED)
-
-
-#: Pause before each timed fit: after its last call a library's BLAS and OpenMP threads keep
-#: spinning for about 0.1-0.2 s (OpenBLAS's wait for more work), holding a core the next
-#: fit would use. Measured on high-d 'diag': emkit 1.4x slower right after a scikit-learn
-#: fit than after a pause of 0.2 s; each library's fit here starts on a settled machine.
-SETTLE_SECONDS = 0.25
-
-
-def settle() -> None:
-    """Wait for the threads of the previous timed run to go idle (see SETTLE_SECONDS)."""
-    time.sleep(SETTLE_SECONDS)
 
 
 def fit_once(library, X, covariance_type, n_components, init, max_iter, *, timed=True):
@@ -630,8 +619,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     settle_timing_options(parser, args, full_iters=10, full_repeats=5)
     if args.quick:  # a smoke run's times mean nothing: no pauses
-        global SETTLE_SECONDS
-        SETTLE_SECONDS = 0.0
+        _common.SETTLE_SECONDS = 0.0
     return args
 
 

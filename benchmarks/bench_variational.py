@@ -41,7 +41,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared helpers
 from _common import choices as _choices  # noqa: E402
-from _common import machine_note, relative_difference, run_with_threads, table  # noqa: E402
+import _common  # noqa: E402
+from _common import machine_note, relative_difference, run_with_threads, settle, table  # noqa: E402,E501
 from bench_gmm import CASES as MIXTURE_CASES  # noqa: E402
 from bench_gmm import COVARIANCE_TYPES, make_data  # noqa: E402
 
@@ -105,6 +106,7 @@ def mixture_fit(library: str, X, covariance_type, n_components, iters):
                                     covariance_type=covariance_type, max_iter=1, tol=0,
                                     random_state=SEED, warm_start=True).fit(X)
     model.max_iter = iters
+    settle()
     t0 = time.perf_counter()
     model.fit(X)
     return time.perf_counter() - t0, model.n_iter_, model
@@ -181,6 +183,7 @@ def hmm_fit(cls, case: HMMCase, X, lengths, start: dict, iters: int):
     model = cls(case.n_components, n_iter=iters, tol=-np.inf, init_params="", **kwargs)
     for name, value in start.items():
         setattr(model, name, value.copy() if np.ndim(value) else value.item())
+    settle()
     t0 = time.perf_counter()
     model.fit(X, lengths)
     seconds = time.perf_counter() - t0
@@ -248,6 +251,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.iters = args.iters or (2 if args.quick else 5)
     args.repeats = args.repeats or (1 if args.quick else 3)
+    if args.quick:  # a smoke run's times mean nothing: no pauses
+        _common.SETTLE_SECONDS = 0.0
     if args.iters < 1 or args.repeats < 1:
         parser.error("--iters and --repeats must be >= 1")
     return args
