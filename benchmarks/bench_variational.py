@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import statistics
@@ -70,11 +71,21 @@ HMM_CASES = {case.name: case for case in (
 
 
 # -- timing ---------------------------------------------------------------------------
+@contextlib.contextmanager
 def _quiet():
-    """Warnings of unconverged fits and hmmlearn's log lines are not the benchmark's."""
-    warnings.simplefilter("ignore")
-    logging.getLogger("hmmlearn").setLevel(logging.ERROR)
-    logging.getLogger("emkit").setLevel(logging.ERROR)
+    """Warnings of unconverged fits and the libraries' log lines are not the benchmark's;
+    both are as before once the run ends (the tests run it in their own process)."""
+    loggers = [logging.getLogger(name) for name in ("hmmlearn", "emkit")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 def alternate(fits: dict, repeats: int) -> dict:
@@ -269,8 +280,7 @@ def main(argv=None) -> dict:
 
 
 def _run(args) -> dict:
-    with warnings.catch_warnings():
-        _quiet()
+    with _quiet():
         print(machine_note(peers=("hmmlearn",)))
         print(f"mode: {'quick' if args.quick else 'full'}; {args.iters} timed iterations, "
               f"median of {args.repeats} alternating fits")

@@ -299,6 +299,6 @@ def test_categorical_init_with_only_posteriors_given_counts_parameters(caplog):
     model.startprob_posterior_ = np.array([3.0, 2.0])
     model.transmat_posterior_ = np.full((2, 2), 2.0)
     model.emissionprob_posterior_ = rng.uniform(1, 3, size=(2, 3))
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("WARNING", logger="emkit.hmm"):
         model._init(np.array([[0], [2]]))
     assert "7 free scalar parameters with only 2 data points" in caplog.text
