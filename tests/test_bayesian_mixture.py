@@ -487,6 +487,28 @@ def test_moments_of_streamed_rows_are_the_weighted_mean_and_covariance():
     assert_allclose(covariance, np.cov(X.T, fweights=w.astype(int)), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_prior_moments_in_slices_are_numpys(monkeypatch, weighted):
+    """The default covariance prior is read in slices of rows (here 7, the last one
+    short): the covariance is np.cov's and the variances np.var's (ddof=1), with integer
+    weights counting repeated rows."""
+    from emkit.mixture import _bayesian_mixture as bgm
+
+    monkeypatch.setattr(bgm, "MOMENT_ROWS", 7)
+    X, _ = make_blobs(seed=6)
+    w = (np.random.default_rng(1).integers(1, 4, size=X.shape[0]).astype(np.float64)
+         if weighted else None)
+    fweights = None if w is None else w.astype(int)
+    mean = np.average(X, axis=0, weights=w)
+    expected = np.cov(X.T, fweights=fweights)
+    assert_allclose(bgm.weighted_covariance(X, w, mean), expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(bgm.weighted_variances(X, w, mean), np.diag(expected), rtol=1e-12,
+                    atol=1e-12)
+    if w is None:
+        assert_allclose(bgm.weighted_variances(X, None, mean), np.var(X, axis=0, ddof=1),
+                        rtol=1e-12, atol=1e-12)
+
+
 def test_a_block_source_fits_as_the_array_and_refuses_missing_values():
     X, _ = make_blobs(seed=5)
     params = dict(n_components=3, covariance_type="diag", random_state=1, tol=1e-8,

@@ -59,8 +59,9 @@ def test_the_faster_way_is_chosen_and_the_other_probed(two_threads, parallel_slo
 @needs_threads
 def test_a_change_of_load_is_followed(two_threads, monkeypatch):
     """The faster way flips after many calls: when the chosen way slows down (a core
-    taken), the next call takes the other; when only the other way got faster (a core
-    freed), the next probe finds it, within the longest wait between probes."""
+    taken), the call after its second slow one takes the other; when only the other way
+    got faster (a core freed), the next probe finds it, within the longest wait between
+    probes."""
     now = [0.0]
     monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
     seconds = {"parallel": 0.001, "alone": 0.002}
@@ -77,9 +78,10 @@ def test_a_change_of_load_is_followed(two_threads, monkeypatch):
     run(300)  # the waits between probes are at their longest
     seconds["parallel"] = 0.02
     used = run(20)
-    # at once, then all but the probes, after PROBE_EVERY calls and twice that
-    assert used[0] == 2 and used[1:_thread_choice.PROBE_EVERY] == [1] * 7
-    assert all(a == 1 or b == 1 for a, b in zip(used[1:], used[2:]))  # lone probes only
+    # two slow calls move the median; then all but the probes, after PROBE_EVERY calls
+    # and twice that
+    assert used[:2] == [2, 2] and used[2:_thread_choice.PROBE_EVERY + 1] == [1] * 7
+    assert all(a == 1 or b == 1 for a, b in zip(used[2:], used[3:]))  # lone probes only
     seconds["parallel"] = 0.0005
     used = run(_thread_choice.PROBE_AT_MOST_EVERY + 20)
     settled = used.index(2)
@@ -87,6 +89,30 @@ def test_a_change_of_load_is_followed(two_threads, monkeypatch):
     assert used[settled:settled + _thread_choice.PROBE_EVERY] == [2] * 8
     after = used[settled:]
     assert all(a == 2 or b == 2 for a, b in zip(after, after[1:]))  # lone probes only
+
+
+@needs_threads
+def test_one_slow_call_does_not_change_the_way(two_threads, monkeypatch):
+    """A lone call of the chosen way at several times its usual time (a thread woken
+    late) neither switches the way nor makes the next call a probe."""
+    now = [0.0]
+    monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
+    seconds = {"parallel": 0.001, "alone": 0.002}
+
+    def kernel():
+        threads = numba.get_num_threads()
+        now[0] += seconds["parallel" if threads > 1 else "alone"]
+        return threads
+
+    def run(calls):
+        return [_thread_choice.run_fastest_way(kernel, ("spike",), 1000)
+                for _ in range(calls)]
+
+    run(300)  # the waits between probes are at their longest
+    seconds["parallel"] = 0.005
+    assert run(1) == [2]
+    seconds["parallel"] = 0.001
+    assert run(_thread_choice.PROBE_EVERY) == [2] * _thread_choice.PROBE_EVERY
 
 
 def test_one_thread_runs_alone():

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..io import register_model
 from .._fit_guard import untouched_on_failure
-from .._em import Monitor, RowBlocks, fit_with_restarts
+from .._em import Monitor, RowBlocks, fit_with_restarts, single_threaded_blas
 from .._online import WEIGHT_SEEN
 from .._sources import is_streamed
 from .._validation import Interval, Options, check_sample_weight, check_shape, validate_params
@@ -44,21 +44,53 @@ def check_total_weight(total) -> None:
                          "Give covariance_prior, or scale the weights.")
 
 
+#: Rows per slice in the prior's moments: the centred slice stays in cache, where one
+#: centred copy of all the rows would not (1.3-2x faster at 50,000 x 64).
+MOMENT_ROWS = 2048
+
+
+def _unbiased_divisor(n_rows: int, sample_weight: np.ndarray | None) -> float:
+    """n - 1, or the weights' sum - 1; raise where the unbiased covariance is undefined."""
+    if sample_weight is None:
+        if n_rows < 2:
+            raise ValueError("The default covariance_prior (the rows' unbiased covariance) "
+                             f"needs at least 2 rows; got {n_rows}. Give "
+                             "covariance_prior.")
+        return n_rows - 1.0
+    total = sample_weight.sum()
+    check_total_weight(total)
+    return total - 1.0
+
+
 def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None,
                         mean: np.ndarray) -> np.ndarray:
     """The unbiased covariance matrix of the rows about their (weighted) ``mean``, a weight
-    of w counting a row w times (np.cov(X.T) when unweighted): one centred copy and one
-    matrix product."""
-    centred = X - mean
-    if sample_weight is None:
-        if X.shape[0] < 2:
-            raise ValueError("The default covariance_prior (the rows' unbiased covariance) "
-                             f"needs at least 2 rows; got {X.shape[0]}. Give "
-                             "covariance_prior.")
-        return centred.T @ centred / (X.shape[0] - 1.0)
-    total = sample_weight.sum()
-    check_total_weight(total)
-    return (centred.T * sample_weight) @ centred / (total - 1.0)
+    of w counting a row w times (np.cov(X.T) when unweighted): a matrix product per
+    centred slice of rows."""
+    divisor = _unbiased_divisor(X.shape[0], sample_weight)
+    scatter = np.zeros((X.shape[1], X.shape[1]))
+    for start in range(0, X.shape[0], MOMENT_ROWS):
+        centred = X[start:start + MOMENT_ROWS] - mean
+        weighted = centred if sample_weight is None else (
+            centred * sample_weight[start:start + MOMENT_ROWS, None])
+        scatter += weighted.T @ centred
+    return scatter / divisor
+
+
+def weighted_variances(X: np.ndarray, sample_weight: np.ndarray | None,
+                       mean: np.ndarray) -> np.ndarray:
+    """The diagonal of :func:`weighted_covariance` (np.var(X, axis=0, ddof=1) when
+    unweighted), without the off-diagonal products."""
+    divisor = _unbiased_divisor(X.shape[0], sample_weight)
+    squares = np.zeros(X.shape[1])
+    ones = np.ones(min(MOMENT_ROWS, X.shape[0]))
+    for start in range(0, X.shape[0], MOMENT_ROWS):
+        centred = X[start:start + MOMENT_ROWS] - mean
+        centred *= centred
+        weight = ones[:centred.shape[0]] if sample_weight is None else (
+            sample_weight[start:start + MOMENT_ROWS])
+        squares += weight @ centred
+    return squares / divisor
 
 
 @register_model
@@ -265,7 +297,8 @@ dataframe, or block source
             check_total_weight(total)
             return mean, covariance
 
-        self._resolve_priors(check.n_features, lambda: moments()[0], lambda: moments()[1])
+        self._resolve_priors(check.n_features, lambda: moments()[0], lambda: moments()[1],
+                             lambda: np.diag(moments()[1]))
         self._fit_blocks(self._problem(), blocks, sample, None, rng)
         self.n_features_in_ = check.n_features
         return self
@@ -360,12 +393,17 @@ dataframe, or block source
         """Resolve the priors' hyper-parameters (defaults from the rows of X, weighted by
         ``sample_weight``) into the ``*_prior_`` attributes; raise on bad ones."""
         mean = functools.cache(lambda: weighted_mean(X, sample_weight))
-        self._resolve_priors(X.shape[1], mean,
-                             lambda: weighted_covariance(X, sample_weight, mean()))
+        # BLAS on one thread: as fast on these memory-bound products, and OpenBLAS's
+        # threads, woken, would busy-wait through the first E-steps' numba kernels
+        with single_threaded_blas():
+            self._resolve_priors(X.shape[1], mean,
+                                 lambda: weighted_covariance(X, sample_weight, mean()),
+                                 lambda: weighted_variances(X, sample_weight, mean()))
 
-    def _resolve_priors(self, n_features, data_mean, data_covariance):
+    def _resolve_priors(self, n_features, data_mean, data_covariance, data_variances):
         """The ``*_prior_`` attributes, the defaults from the rows' mean and unbiased
-        covariance (``data_mean()``, ``data_covariance()``: computed only when needed)."""
+        covariance or its diagonal (``data_mean()``, ``data_covariance()``,
+        ``data_variances()``: computed only when needed)."""
         self.weight_concentration_prior_ = (
             1.0 / self.n_components if self.weight_concentration_prior is None
             else self.weight_concentration_prior)
@@ -385,17 +423,19 @@ dataframe, or block source
             raise ValueError(
                 "The parameter 'degrees_of_freedom_prior' should be greater than "
                 f"{n_features - 1}, but got {self.degrees_of_freedom_prior:.3f}.")
-        self.covariance_prior_ = self._checked_covariance_prior(n_features, data_covariance)
+        self.covariance_prior_ = self._checked_covariance_prior(n_features, data_covariance,
+                                                                data_variances)
 
-    def _checked_covariance_prior(self, n_features, data_covariance):
+    def _checked_covariance_prior(self, n_features, data_covariance, data_variances):
         """``covariance_prior`` validated for the covariance type, or its default from the
-        rows' (weighted) covariance matrix ``data_covariance()``."""
+        rows' (weighted) covariance matrix ``data_covariance()`` ('full', 'tied') or its
+        diagonal ``data_variances()`` ('diag', 'spherical')."""
         kind = self.covariance_type
         if self.covariance_prior is None:
-            covariance = np.atleast_2d(data_covariance())
-            variances = np.diag(covariance)
-            return {"full": covariance, "tied": covariance, "diag": variances,
-                    "spherical": variances.mean()}[kind]
+            if kind in ("full", "tied"):
+                return np.atleast_2d(data_covariance())
+            variances = np.atleast_1d(data_variances())
+            return variances if kind == "diag" else variances.mean()
         if kind == "spherical":
             if not isinstance(self.covariance_prior, numbers.Real):
                 raise ValueError("covariance_prior must be a positive float for "
