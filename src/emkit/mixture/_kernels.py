@@ -248,13 +248,39 @@ def _matrix_tile_log_prob(X, i0, nt, means, chols, log_const, xt, diffs, y, maha
             logp[k, t] = log_const[k] - 0.5 * maha[t]
 
 
+#: Responsibilities at most this (one row's in the 'full' E-step, a group of four rows'
+#: sum in the expanded 'diag'/'spherical' one) are left out of a component's first and
+#: second sums (a component far from a row gets a responsibility like 1e-100 there: at
+#: high-d's start 92% of them are below 1e-16, and their products with the row cost a
+#: third of the diagonal kernel and half of the full one).
+NEGLIGIBLE_RESPONSIBILITY = 1e-20
+#: ...provided that all a component left out weighs at most this fraction of its weight
+#: (the rounding of its sums is larger); else the E-step runs again leaving nothing out.
+NEGLIGIBLE_FRACTION = 2.0 ** -60
+
+
+def _until_nothing_that_matters_is_left_out(one_pass):
+    """``one_pass(negligible)`` -> (weight, ..., skipped, loglik), leaving out
+    responsibilities up to NEGLIGIBLE_RESPONSIBILITY; run again leaving nothing out where a
+    component's left-out weight exceeds NEGLIGIBLE_FRACTION of its weight. Returns the
+    statistics without ``skipped``."""
+    for negligible in (NEGLIGIBLE_RESPONSIBILITY, 0.0):
+        *stats, skipped, loglik = one_pass(negligible)
+        if np.all(skipped <= NEGLIGIBLE_FRACTION * stats[0]):
+            break
+    return (*stats, loglik)
+
+
 @njit(cache=True, fastmath=FASTMATH)
-def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1, S2):
+def _estep_matrix_rows(X, w, means, chols, log_const, tile, negligible, start, stop, S0, S1,
+                       S2, skipped):
     """Rows start:stop of the 'full' E-step, accumulated into S0, S1 and the upper
     triangles of S2; returns their weighted log-likelihood.
 
     Within a tile the arithmetic is in the data's dtype (float32 runs twice as many lanes);
-    tile sums are added to float64 accumulators.
+    tile sums are added to float64 accumulators. A row's responsibility of at most
+    ``negligible`` is left out of S1 and S2 (the tile's other rows are packed together)
+    and added to ``skipped``; S0 has every one.
     """
     D = X.shape[1]
     K = means.shape[0]
@@ -266,6 +292,9 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
     logp = np.empty((K, tile), dtype=X.dtype)
     resp = np.empty((K, tile), dtype=X.dtype)
     weighted = np.empty((D, tile), dtype=X.dtype)
+    packed = np.empty((D, tile), dtype=X.dtype)
+    packed_resp = np.empty(tile, dtype=X.dtype)
+    kept = np.empty(tile, dtype=np.int64)
     scratch = np.empty((4, tile), dtype=X.dtype)
     ll = 0.0
     for i0 in range(start, stop, tile):
@@ -278,51 +307,81 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop, S0, S1,
             if total == 0.0:
                 continue
             S0[k] += total
+            m = 0
+            left = 0.0
+            for t in range(nt):
+                if rk[t] > negligible:
+                    kept[m] = t
+                    m += 1
+                else:
+                    left += rk[t]
+            skipped[k] += left
+            if m == 0:
+                continue
             dk = diffs[k]
+            if m < nt:  # pack the rows kept
+                for a in range(D):
+                    da, pa = dk[a], packed[a]
+                    for j in range(m):
+                        pa[j] = da[kept[j]]
+                for j in range(m):
+                    packed_resp[j] = rk[kept[j]]
+                rows, rk = packed, packed_resp
+            else:
+                rows = dk
             s2 = S2[k]
             for a in range(D):
                 acc = zero
                 wa = weighted[a]
-                da = dk[a]
-                for t in range(nt):
-                    wa[t] = rk[t] * da[t]
+                ra = rows[a]
+                for t in range(m):
+                    wa[t] = rk[t] * ra[t]
                     acc += wa[t]
                 S1[k, a] += acc
-            _add_upper_gram(weighted, dk, nt, zero, s2)
+            _add_upper_gram(weighted, rows, m, zero, s2)
     return ll
 
 
 @njit(cache=True, parallel=True)
-def _estep_matrix_chunks(X, w, means, chols, log_const, tile, n_chunks):
+def _estep_matrix_chunks(X, w, means, chols, log_const, tile, negligible, n_chunks):
     n, D = X.shape
     K = means.shape[0]
     S0 = np.zeros((n_chunks, K))
     S1 = np.zeros((n_chunks, K, D))
     S2 = np.zeros((n_chunks, K, D, D))
+    skipped = np.zeros((n_chunks, K))
     ll = np.zeros(n_chunks)
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(n, n_chunks, c)
-        ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, tile, start, stop,
-                                   S0[c], S1[c], S2[c])
-    return S0, S1, S2, ll
+        ll[c] = _estep_matrix_rows(X, w, means, chols, log_const, tile, negligible, start,
+                                   stop, S0[c], S1[c], S2[c], skipped[c])
+    return S0, S1, S2, skipped, ll
 
 
 def estep_matrix(X, w, means, chols, log_const):
     """E-step for 'full': weight (K,), first (K, D), second (K, D, D) and the weighted
-    log-likelihood."""
+    log-likelihood (negligible responsibilities left out while what they weigh is below
+    round-off: see NEGLIGIBLE_RESPONSIBILITY)."""
+    weight, first, second, loglik = _until_nothing_that_matters_is_left_out(
+        lambda negligible: _matrix_sums(X, w, means, chols, log_const, negligible))
+    # only upper triangles were accumulated: mirror them
+    return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
+
+
+def _matrix_sums(X, w, means, chols, log_const, negligible):
+    """One pass of the 'full' E-step: weight, first, upper second, skipped, loglik."""
     n_chunks = n_chunks_for(X.shape[0])
     tile = tile_rows(*means.shape, X.itemsize)
     if n_chunks == 1:
         K, D = means.shape
-        weight, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
-        loglik = _estep_matrix_rows(X, w, means, chols, log_const, tile, 0, X.shape[0],
-                                    weight, first, second)
-    else:
-        weight, first, second, loglik = _chunk_sums(run_fastest_way(
-            _estep_matrix_chunks, ("full", X.dtype.char, *means.shape), X.shape[0],
-            X, w, means, chols, log_const, tile, n_chunks))
-    # only upper triangles were accumulated: mirror them
-    return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
+        weight, first, second, skipped = (np.zeros(K), np.zeros((K, D)),
+                                          np.zeros((K, D, D)), np.zeros(K))
+        loglik = _estep_matrix_rows(X, w, means, chols, log_const, tile, negligible, 0,
+                                    X.shape[0], weight, first, second, skipped)
+        return weight, first, second, skipped, loglik
+    return _chunk_sums(run_fastest_way(
+        _estep_matrix_chunks, ("full", X.dtype.char, *means.shape), X.shape[0],
+        X, w, means, chols, log_const, tile, negligible, n_chunks))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -745,16 +804,6 @@ def _estep_expanded_chunks(X, w, centre, weights, const, negligible, n_chunks):
     return S0, S, skipped, ll
 
 
-#: Responsibilities summing to at most this over a group of four rows are left out of a
-#: component's first and second sums in the expanded E-step (a component far from a row
-#: gets a responsibility like 1e-100 there: at high-d's start 92% of them are below 1e-16,
-#: and their products with the row cost a third of the kernel).
-NEGLIGIBLE_RESPONSIBILITY = 1e-20
-#: ...provided that all a component left out weighs at most this fraction of its weight
-#: (the rounding of its sums is larger); else the E-step runs again leaving nothing out.
-NEGLIGIBLE_FRACTION = 2.0 ** -60
-
-
 def estep_diag_expanded(X, w, centre, offsets, precisions, log_const):
     """E-step for 'diag' (precisions (K, D)) or 'spherical' (precisions (K, 1)) in the
     expanded form, about ``centre`` (offsets = means - centre, all float64).
@@ -766,11 +815,8 @@ def estep_diag_expanded(X, w, centre, offsets, precisions, log_const):
     D = X.shape[1]
     weights = np.concatenate([offsets * precisions, -0.5 * precisions], axis=1)
     const = log_const - 0.5 * np.sum(offsets * offsets * precisions, axis=1)
-    for negligible in (NEGLIGIBLE_RESPONSIBILITY, 0.0):
-        weight, sums, skipped, loglik = _expanded_sums(X, w, centre, weights, const,
-                                                       negligible)
-        if np.all(skipped <= NEGLIGIBLE_FRACTION * weight):
-            break
+    weight, sums, loglik = _until_nothing_that_matters_is_left_out(
+        lambda negligible: _expanded_sums(X, w, centre, weights, const, negligible))
     return weight, sums[:, :D], sums[:, D:], loglik
 
 

@@ -1,0 +1,100 @@
+"""The 'full' E-step leaves a row's negligible responsibility out of a component's first and
+second sums (the rows kept are packed together) only while what it leaves out weighs
+less than round-off; its statistics equal the plain numpy reference's."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from emkit.mixture import _kernels
+from emkit.mixture._covariance import covariance_model
+from emkit.mixture._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
+
+pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
+
+D = 9  # not a multiple of the Gram's four columns per pass
+
+
+def _theta(rng, K):
+    factors = np.eye(D) + 0.2 * rng.randn(K, D, D)
+    covariances = factors @ np.swapaxes(factors, 1, 2)
+    return GaussianMixtureParams(rng.dirichlet(np.ones(K)), rng.randn(K, D) * 4.0,
+                                 covariances,
+                                 covariance_model("full").precisions_cholesky(covariances))
+
+
+def _far_component_case(rng, n):
+    """Three blobs and a fourth component far from every row (responsibilities 1e-30 or
+    less, so every one of them is left out on the first pass)."""
+    theta = _theta(rng, 4)
+    X = theta.means[rng.randint(3, size=n)] + rng.randn(n, D)
+    means = theta.means.copy()
+    means[3] = X.mean(axis=0) + 5.0
+    return X, GaussianMixtureParams(theta.weights, means, theta.covariances,
+                                    theta.precisions_cholesky)
+
+
+def _assert_stats_equal(fast, reference):
+    (s_f, ll_f), (s_r, ll_r) = fast, reference
+    assert_allclose(ll_f, ll_r, rtol=1e-12)
+    for name in ("weight", "first", "second"):
+        a, b = getattr(s_f, name), getattr(s_r, name)
+        assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max(), err_msg=name)
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """The threshold of each pass of the 'full' E-step."""
+    seen = []
+    one_pass = _kernels._matrix_sums
+
+    def spy(*args):
+        seen.append(args[-1])
+        return one_pass(*args)
+    monkeypatch.setattr(_kernels, "_matrix_sums", spy)
+    return seen
+
+
+@pytest.mark.parametrize("n", [400, _kernels.PARALLEL_MIN_ROWS + 5])  # one chunk, several
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_far_component_gets_its_sums_again_with_nothing_left_out(n, weighted, passes):
+    rng = np.random.RandomState(n + weighted)
+    X, theta = _far_component_case(rng, n)
+    w = rng.uniform(0.5, 2.0, size=n) if weighted else None
+    cov = covariance_model("full")
+    reference = GaussianMixtureProblem(cov, 1e-6, kernel="reference").e_step(X, theta, w)
+    assert 0.0 < reference[0].weight[3] < 1e-20
+    fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, w)
+    assert passes == [_kernels.NEGLIGIBLE_RESPONSIBILITY, 0.0]
+    _assert_stats_equal(fast, reference)
+    for name in ("first", "second"):  # the far component's own sums, not only overall
+        a, b = getattr(fast[0], name)[3], getattr(reference[0], name)[3]
+        assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max())
+
+
+def test_left_out_responsibilities_weigh_less_than_round_off(passes):
+    """Well-separated blobs: one pass, some responsibilities left out, each component's
+    left-out weight below NEGLIGIBLE_FRACTION of its weight, and the same statistics as
+    a pass leaving nothing out and as the reference."""
+    rng = np.random.RandomState(5)
+    K, n = 6, 3000
+    theta = _theta(rng, K)
+    X = theta.means[rng.randint(K, size=n)] + rng.randn(n, D)
+    cov = covariance_model("full")
+    fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
+    assert passes == [_kernels.NEGLIGIBLE_RESPONSIBILITY]
+    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+                        .e_step(X, theta, None))
+    log_const = (np.log(theta.weights) - 0.5 * D * np.log(2 * np.pi)
+                 + np.log(np.diagonal(theta.precisions_cholesky, axis1=1, axis2=2)).sum(1))
+    args = (X, np.empty(0), theta.means, theta.precisions_cholesky, log_const)
+    weight, first, second, skipped, loglik = _kernels._matrix_sums(
+        *args, _kernels.NEGLIGIBLE_RESPONSIBILITY)
+    weight0, first0, second0, skipped0, loglik0 = _kernels._matrix_sums(*args, 0.0)
+    assert np.all(skipped0 == 0.0)
+    assert np.any(skipped > 0.0)  # some rows were left out...
+    assert np.all(skipped <= _kernels.NEGLIGIBLE_FRACTION * weight)  # ...weighing nothing
+    assert_allclose(weight, weight0, rtol=1e-13)
+    assert_allclose(loglik, loglik0, rtol=1e-13)
+    for a, b in ((first, first0), (second, second0)):
+        assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
