@@ -12,13 +12,13 @@ from emkit.mixture._gaussian_problem import GaussianMixtureParams, GaussianMixtu
 
 pytestmark = pytest.mark.numerics  # also run with kernels built for a generic CPU
 
-D = 9  # not a multiple of the Gram's four columns per pass
+D = 17  # from PACK_MIN_FEATURES on, and not a multiple of the Gram's four columns per pass
 
 
-def _theta(rng, K):
+def _theta(rng, K, spread=4.0):
     factors = np.eye(D) + 0.2 * rng.randn(K, D, D)
     covariances = factors @ np.swapaxes(factors, 1, 2)
-    return GaussianMixtureParams(rng.dirichlet(np.ones(K)), rng.randn(K, D) * 4.0,
+    return GaussianMixtureParams(rng.dirichlet(np.ones(K)), rng.randn(K, D) * spread,
                                  covariances,
                                  covariance_model("full").precisions_cholesky(covariances))
 
@@ -26,12 +26,14 @@ def _theta(rng, K):
 def _far_component_case(rng, n):
     """Three blobs and a fourth component far from every row (responsibilities 1e-30 or
     less, so every one of them is left out on the first pass)."""
-    theta = _theta(rng, 4)
+    theta = _theta(rng, 4, spread=1.0)
     X = theta.means[rng.randint(3, size=n)] + rng.randn(n, D)
     means = theta.means.copy()
     means[3] = X.mean(axis=0) + 5.0
-    return X, GaussianMixtureParams(theta.weights, means, theta.covariances,
-                                    theta.precisions_cholesky)
+    covariances = theta.covariances.copy()
+    covariances[3] = 0.5 * np.eye(D)  # narrow: no row is near it
+    return X, GaussianMixtureParams(theta.weights, means, covariances,
+                                    covariance_model("full").precisions_cholesky(covariances))
 
 
 def _assert_stats_equal(fast, reference):
@@ -98,3 +100,19 @@ def test_left_out_responsibilities_weigh_less_than_round_off(passes):
     assert_allclose(loglik, loglik0, rtol=1e-13)
     for a, b in ((first, first0), (second, second0)):
         assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+
+
+def test_few_features_leave_nothing_out(passes):
+    """Below PACK_MIN_FEATURES a Gram matrix is too small to repay the packing: one pass
+    with nothing left out, equal to the reference."""
+    rng = np.random.RandomState(2)
+    n, few = 500, _kernels.PACK_MIN_FEATURES // 4
+    covariances = np.stack([np.eye(few)] * 3)
+    theta = GaussianMixtureParams(np.full(3, 1 / 3), rng.randn(3, few) * 6.0, covariances,
+                                  covariance_model("full").precisions_cholesky(covariances))
+    X = theta.means[rng.randint(3, size=n)] + rng.randn(n, few)
+    cov = covariance_model("full")
+    fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
+    assert len(passes) == 1 and passes[0] < 0.0
+    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+                        .e_step(X, theta, None))

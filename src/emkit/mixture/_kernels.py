@@ -280,7 +280,8 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, negligible, start, s
     Within a tile the arithmetic is in the data's dtype (float32 runs twice as many lanes);
     tile sums are added to float64 accumulators. A row's responsibility of at most
     ``negligible`` is left out of S1 and S2 (the tile's other rows are packed together)
-    and added to ``skipped``; S0 has every one.
+    and added to ``skipped``; S0 has every one. A negative ``negligible`` leaves nothing
+    out and packs nothing.
     """
     D = X.shape[1]
     K = means.shape[0]
@@ -307,15 +308,17 @@ def _estep_matrix_rows(X, w, means, chols, log_const, tile, negligible, start, s
             if total == 0.0:
                 continue
             S0[k] += total
-            m = 0
-            left = 0.0
-            for t in range(nt):
-                if rk[t] > negligible:
-                    kept[m] = t
-                    m += 1
-                else:
-                    left += rk[t]
-            skipped[k] += left
+            m = nt
+            if negligible >= 0.0:
+                m = 0
+                left = 0.0
+                for t in range(nt):
+                    if rk[t] > negligible:
+                        kept[m] = t
+                        m += 1
+                    else:
+                        left += rk[t]
+                skipped[k] += left
             if m == 0:
                 continue
             dk = diffs[k]
@@ -358,12 +361,20 @@ def _estep_matrix_chunks(X, w, means, chols, log_const, tile, negligible, n_chun
     return S0, S1, S2, skipped, ll
 
 
+#: Features from which the 'full' E-step leaves negligible responsibilities out: below,
+#: a Gram matrix is too small to repay the packing (wide-n, 2 features: 20 -> 32 ms).
+PACK_MIN_FEATURES = 16
+
+
 def estep_matrix(X, w, means, chols, log_const):
     """E-step for 'full': weight (K,), first (K, D), second (K, D, D) and the weighted
-    log-likelihood (negligible responsibilities left out while what they weigh is below
-    round-off: see NEGLIGIBLE_RESPONSIBILITY)."""
-    weight, first, second, loglik = _until_nothing_that_matters_is_left_out(
-        lambda negligible: _matrix_sums(X, w, means, chols, log_const, negligible))
+    log-likelihood (from PACK_MIN_FEATURES features, negligible responsibilities left out
+    while what they weigh is below round-off: see NEGLIGIBLE_RESPONSIBILITY)."""
+    if X.shape[1] < PACK_MIN_FEATURES:  # a negative threshold leaves nothing out
+        weight, first, second, _, loglik = _matrix_sums(X, w, means, chols, log_const, -1.0)
+    else:
+        weight, first, second, loglik = _until_nothing_that_matters_is_left_out(
+            lambda negligible: _matrix_sums(X, w, means, chols, log_const, negligible))
     # only upper triangles were accumulated: mirror them
     return weight, first, second + np.swapaxes(np.triu(second, 1), 1, 2), loglik
 
