@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
+from _kernel_passes import assert_stats_equal, record_passes
 from emkit import GaussianMixture
 from emkit.mixture import _kernels
 from emkit.mixture._covariance import DiagCovariance, covariance_model
@@ -44,14 +45,6 @@ def kernel_calls(monkeypatch):
     return calls
 
 
-def _assert_stats_equal(fast, reference):
-    (s_f, ll_f), (s_r, ll_r) = fast, reference
-    assert_allclose(ll_f, ll_r, rtol=1e-12)
-    for name in ("weight", "first", "second"):
-        a, b = getattr(s_f, name), getattr(s_r, name)
-        assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max(), err_msg=name)
-
-
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
 @pytest.mark.parametrize("K", [3, 8])  # fewer than, and a multiple of, four components
 @pytest.mark.parametrize("n", [203, _kernels.PARALLEL_MIN_ROWS + 5])  # partial tiles
@@ -69,7 +62,7 @@ def test_expanded_statistics_equal_reference(covariance_type, K, n, weighted, ke
     cov = covariance_model(covariance_type)
     fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, w)
     assert kernel_calls == ["estep_diag_expanded"]
-    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+    assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, w))
 
 
@@ -94,7 +87,7 @@ def test_a_mean_far_out_in_its_own_deviations_keeps_the_direct_kernel(covariance
     assert bound > DiagCovariance.EXPANDED_MAX_ERROR_BOUND
     fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
     assert kernel_calls == ["estep_diag"]
-    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+    assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, None))
 
 
@@ -161,7 +154,7 @@ def test_a_zero_weight_component_gets_nothing_and_no_nan(covariance_type, kernel
     stats, loglik = fast
     assert np.isfinite(loglik) and stats.weight[2] == 0.0
     assert np.all(np.isfinite(stats.first)) and np.all(np.isfinite(stats.second))
-    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+    assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, None))
 
 
@@ -189,16 +182,10 @@ def test_negligible_responsibilities_left_out_then_summed_when_they_matter(
     reference = GaussianMixtureProblem(cov, 1e-6, kernel="reference").e_step(X, theta, None)
     weight_far = reference[0].weight[-1]
     assert 0.0 < weight_far < 1e-20  # every group of the far component is left out
-    passes = []
-    sums = _kernels._expanded_sums
-
-    def spy(*args):
-        passes.append(args[-1])
-        return sums(*args)
-    monkeypatch.setattr(_kernels, "_expanded_sums", spy)
+    passes = record_passes(monkeypatch, "_expanded_sums")
     fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
     assert passes == [_kernels.NEGLIGIBLE_RESPONSIBILITY, 0.0]
-    _assert_stats_equal(fast, reference)
+    assert_stats_equal(fast, reference)
     for name in ("first", "second"):  # the far component's own sums, not only overall
         a, b = getattr(fast[0], name)[-1], getattr(reference[0], name)[-1]
         assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max())

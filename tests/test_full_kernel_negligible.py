@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from _kernel_passes import assert_stats_equal, record_passes
 from emkit.mixture import _kernels
 from emkit.mixture._covariance import covariance_model
 from emkit.mixture._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
@@ -36,25 +37,10 @@ def _far_component_case(rng, n):
                                     covariance_model("full").precisions_cholesky(covariances))
 
 
-def _assert_stats_equal(fast, reference):
-    (s_f, ll_f), (s_r, ll_r) = fast, reference
-    assert_allclose(ll_f, ll_r, rtol=1e-12)
-    for name in ("weight", "first", "second"):
-        a, b = getattr(s_f, name), getattr(s_r, name)
-        assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max(), err_msg=name)
-
-
 @pytest.fixture
 def passes(monkeypatch):
     """The threshold of each pass of the 'full' E-step."""
-    seen = []
-    one_pass = _kernels._matrix_sums
-
-    def spy(*args):
-        seen.append(args[-1])
-        return one_pass(*args)
-    monkeypatch.setattr(_kernels, "_matrix_sums", spy)
-    return seen
+    return record_passes(monkeypatch, "_matrix_sums")
 
 
 @pytest.mark.parametrize("n", [400, _kernels.PARALLEL_MIN_ROWS + 5])  # one chunk, several
@@ -68,7 +54,7 @@ def test_a_far_component_gets_its_sums_again_with_nothing_left_out(n, weighted, 
     assert 0.0 < reference[0].weight[3] < 1e-20
     fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, w)
     assert passes == [_kernels.NEGLIGIBLE_RESPONSIBILITY, 0.0]
-    _assert_stats_equal(fast, reference)
+    assert_stats_equal(fast, reference)
     for name in ("first", "second"):  # the far component's own sums, not only overall
         a, b = getattr(fast[0], name)[3], getattr(reference[0], name)[3]
         assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max())
@@ -85,7 +71,7 @@ def test_left_out_responsibilities_weigh_less_than_round_off(passes):
     cov = covariance_model("full")
     fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
     assert passes == [_kernels.NEGLIGIBLE_RESPONSIBILITY]
-    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+    assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, None))
     log_const = (np.log(theta.weights) - 0.5 * D * np.log(2 * np.pi)
                  + np.log(np.diagonal(theta.precisions_cholesky, axis1=1, axis2=2)).sum(1))
@@ -114,5 +100,5 @@ def test_few_features_leave_nothing_out(passes):
     cov = covariance_model("full")
     fast = GaussianMixtureProblem(cov, 1e-6).e_step(X, theta, None)
     assert len(passes) == 1 and passes[0] < 0.0
-    _assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
+    assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, None))

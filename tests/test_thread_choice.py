@@ -56,15 +56,14 @@ def test_the_faster_way_is_chosen_and_the_other_probed(two_threads, parallel_slo
     assert [i for i in range(3, calls) if used[i] != fast] == probes
 
 
-@needs_threads
-def test_a_change_of_load_is_followed(two_threads, monkeypatch):
-    """The faster way flips after many calls: when the chosen way slows down (a core
-    taken), the call after its second slow one takes the other; when only the other way
-    got faster (a core freed), the next probe finds it, within the longest wait between
-    probes."""
+@pytest.fixture
+def timed_calls(monkeypatch):
+    """(seconds, run): a stand-in kernel on a fake clock taking seconds["parallel"] on all
+    threads and seconds["alone"] on one, and run(calls) -> the thread count of each call."""
     now = [0.0]
     monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
     seconds = {"parallel": 0.001, "alone": 0.002}
+    key = ("timed", object())  # a kind of call of its own: no history from other tests
 
     def kernel():
         threads = numba.get_num_threads()
@@ -72,9 +71,18 @@ def test_a_change_of_load_is_followed(two_threads, monkeypatch):
         return threads
 
     def run(calls):
-        return [_thread_choice.run_fastest_way(kernel, ("flip",), 1000)
+        return [_thread_choice.run_fastest_way(kernel, key, 1000)
                 for _ in range(calls)]
+    return seconds, run
 
+
+@needs_threads
+def test_a_change_of_load_is_followed(two_threads, timed_calls):
+    """The faster way flips after many calls: when the chosen way slows down (a core
+    taken), the call after its second slow one takes the other; when only the other way
+    got faster (a core freed), the next probe finds it, within the longest wait between
+    probes."""
+    seconds, run = timed_calls
     run(300)  # the waits between probes are at their longest
     seconds["parallel"] = 0.02
     used = run(20)
@@ -92,22 +100,10 @@ def test_a_change_of_load_is_followed(two_threads, monkeypatch):
 
 
 @needs_threads
-def test_one_slow_call_does_not_change_the_way(two_threads, monkeypatch):
+def test_one_slow_call_does_not_change_the_way(two_threads, timed_calls):
     """A lone call of the chosen way at several times its usual time (a thread woken
     late) neither switches the way nor makes the next call a probe."""
-    now = [0.0]
-    monkeypatch.setattr(_thread_choice, "clock", lambda: now[0])
-    seconds = {"parallel": 0.001, "alone": 0.002}
-
-    def kernel():
-        threads = numba.get_num_threads()
-        now[0] += seconds["parallel" if threads > 1 else "alone"]
-        return threads
-
-    def run(calls):
-        return [_thread_choice.run_fastest_way(kernel, ("spike",), 1000)
-                for _ in range(calls)]
-
+    seconds, run = timed_calls
     run(300)  # the waits between probes are at their longest
     seconds["parallel"] = 0.005
     assert run(1) == [2]
