@@ -2,11 +2,17 @@
 second sums (the rows kept are packed together) only while what it leaves out weighs
 less than round-off; its statistics equal the plain numpy reference's."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import BayesianGaussianMixture as SkBayesianGaussianMixture
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from _kernel_passes import assert_stats_equal, record_passes
+from emkit import BayesianGaussianMixture, GaussianMixture
 from emkit.mixture import _kernels
 from emkit.mixture._covariance import covariance_model
 from emkit.mixture._gaussian_problem import GaussianMixtureParams, GaussianMixtureProblem
@@ -102,3 +108,41 @@ def test_few_features_leave_nothing_out(passes):
     assert len(passes) == 1 and passes[0] < 0.0
     assert_stats_equal(fast, GaussianMixtureProblem(cov, 1e-6, kernel="reference")
                         .e_step(X, theta, None))
+
+
+def _blobs(seed, n=1500, K=6):
+    rng = np.random.RandomState(seed)
+    centres = rng.randn(K, D) * 3.0
+    return centres[rng.randint(K, size=n)] + rng.randn(n, D) * rng.uniform(0.5, 2.0, size=D)
+
+
+def test_fit_with_many_features_matches_sklearn_and_is_monotone(passes):
+    X = _blobs(11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = SkGaussianMixture(6, max_iter=1, init_params="random", random_state=0).fit(X)
+        kw = dict(n_components=6, tol=0.0, max_iter=30, weights_init=start.weights_,
+                  means_init=start.means_, precisions_init=start.precisions_)
+        ours = GaussianMixture(**kw).fit(X)
+        ref = SkGaussianMixture(**kw).fit(X)
+    assert _kernels.NEGLIGIBLE_RESPONSIBILITY in passes  # the packing pass ran
+    assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-9)
+    assert_allclose(ours.means_, ref.means_, rtol=1e-7, atol=1e-9)
+    assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-7, atol=1e-9)
+    assert np.all(np.diff(ours.lower_bounds_) >= -1e-12 * np.abs(ours.lower_bounds_[1:]))
+
+
+def test_variational_fit_with_many_features_matches_sklearn(passes):
+    """BayesianGaussianMixture's E-step is the same kernel: its lower bound never falls
+    and is scikit-learn's."""
+    X = _blobs(12)
+    kw = dict(n_components=8, covariance_type="full", tol=0.0, max_iter=25, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = BayesianGaussianMixture(**kw).fit(X)
+        ref = SkBayesianGaussianMixture(**kw).fit(X)
+    assert _kernels.NEGLIGIBLE_RESPONSIBILITY in passes
+    assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-9)
+    assert_allclose(ours.means_, ref.means_, rtol=1e-7, atol=1e-9)
+    bounds = np.asarray(ours.lower_bounds_)
+    assert np.all(np.diff(bounds) >= -1e-12 * np.abs(bounds[1:]))
