@@ -299,7 +299,10 @@ def test_same_seed_same_fit_and_restarts_keep_the_best():
     first = PLSA(4, random_state=7).fit(X)
     again = PLSA(4, random_state=7).fit(X)
     other = PLSA(4, random_state=8).fit(X)
-    np.testing.assert_array_equal(first.components_, again.components_)
+    # same seed, same fit: to round-off (one CI run gave two same-seed fits 4e-14 apart,
+    # not reproduced in isolation), while another seed ends elsewhere
+    np.testing.assert_allclose(first.components_, again.components_, rtol=1e-10,
+                               atol=1e-300)
     assert not np.allclose(first.components_, other.components_)
     best = PLSA(4, n_init=3, random_state=7).fit(X)
     singles = []
