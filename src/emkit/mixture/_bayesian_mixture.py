@@ -62,6 +62,13 @@ def _unbiased_divisor(n_rows: int, sample_weight: np.ndarray | None) -> float:
     return total - 1.0
 
 
+def _centred_slices(X: np.ndarray, sample_weight: np.ndarray | None, mean: np.ndarray):
+    """(rows - mean, their weights or None) for each slice of MOMENT_ROWS rows."""
+    for start in range(0, X.shape[0], MOMENT_ROWS):
+        stop = start + MOMENT_ROWS
+        yield X[start:stop] - mean, None if sample_weight is None else sample_weight[start:stop]
+
+
 def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None,
                         mean: np.ndarray) -> np.ndarray:
     """The unbiased covariance matrix of the rows about their (weighted) ``mean``, a weight
@@ -69,10 +76,8 @@ def weighted_covariance(X: np.ndarray, sample_weight: np.ndarray | None,
     centred slice of rows."""
     divisor = _unbiased_divisor(X.shape[0], sample_weight)
     scatter = np.zeros((X.shape[1], X.shape[1]))
-    for start in range(0, X.shape[0], MOMENT_ROWS):
-        centred = X[start:start + MOMENT_ROWS] - mean
-        weighted = centred if sample_weight is None else (
-            centred * sample_weight[start:start + MOMENT_ROWS, None])
+    for centred, weight in _centred_slices(X, sample_weight, mean):
+        weighted = centred if weight is None else centred * weight[:, None]
         scatter += weighted.T @ centred
     return scatter / divisor
 
@@ -83,13 +88,10 @@ def weighted_variances(X: np.ndarray, sample_weight: np.ndarray | None,
     unweighted), without the off-diagonal products."""
     divisor = _unbiased_divisor(X.shape[0], sample_weight)
     squares = np.zeros(X.shape[1])
-    ones = np.ones(min(MOMENT_ROWS, X.shape[0]))
-    for start in range(0, X.shape[0], MOMENT_ROWS):
-        centred = X[start:start + MOMENT_ROWS] - mean
+    ones = np.ones(min(MOMENT_ROWS, X.shape[0]))  # a matrix-vector product sums fastest
+    for centred, weight in _centred_slices(X, sample_weight, mean):
         centred *= centred
-        weight = ones[:centred.shape[0]] if sample_weight is None else (
-            sample_weight[start:start + MOMENT_ROWS])
-        squares += weight @ centred
+        squares += (ones[:centred.shape[0]] if weight is None else weight) @ centred
     return squares / divisor
 
 
